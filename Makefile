@@ -1,0 +1,34 @@
+# Two set-up commands, each working on a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# torch is pinned to the CPU wheel on local disk before the package, so that pip never pulls a CUDA build.
+TORCH := torch==2.13.0
+
+.PHONY: demo test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+## demo: create .venv, install, run the main job on the embedded defaults and write a report
+demo: $(STAMP)
+	$(BIN)/rexel-bench validate docred-ie:dev
+	$(BIN)/rexel-bench stats docred-ie:dev --json reports/demo/stats.json
+	@echo "report written to reports/demo/"
+
+## test: create .venv if missing, install with test extras, run the tests
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check rexel_bench tests benchmarks baselines datasets
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,159 @@
+"""The ``rexel-bench`` command line: parses arguments, calls the library, prints with rich.
+
+Every failure of the toolkit (:class:`~rexel_bench.errors.RexelBenchError`) becomes one readable
+line on stderr and exit status 2; no traceback for a user's bad input.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rexel_bench import __version__
+from rexel_bench.data import io as data_io
+from rexel_bench.data.registry import DATASETS, data_dir, resolve, spec_path
+from rexel_bench.data.statistics import corpus_statistics
+from rexel_bench.errors import RexelBenchError
+
+app = typer.Typer(
+    name="rexel-bench",
+    help="Train, run, score and compare document-level closed information extraction (DocIE) systems.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+FormatOption = Annotated[str, typer.Option(
+    "--format", "-f", help="Input format: auto, docred (also Re-DocRED, Revisit-DocRED, DWIE-in-DocRED-layout), "
+    "docred-ie, linked-docred, dwie (original DWIE, a file or a directory), jsonl (rexel-bench's own).")]
+DataDirOption = Annotated[Path | None, typer.Option(
+    "--data-dir", help="Directory of the non-vendored datasets (default: $REXEL_BENCH_DATA, else ../shared/datasets).")]
+
+
+def reports_errors(func: F) -> F:
+    """Turn toolkit errors into one red line and exit status 2."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RexelBenchError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"rexel-bench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """rexel-bench: load, validate, score and compare DocIE systems (REXEL and pipelines)."""
+
+
+@app.command()
+@reports_errors
+def validate(
+    file: Annotated[str, typer.Argument(help="A data or prediction file, a DWIE directory, or a dataset name.")],
+    format: FormatOption = "auto",
+    strict: Annotated[bool, typer.Option("--strict", help="Fail at the first error instead of reporting all.")] = False,
+    relations: Annotated[Path | None, typer.Option(
+        "--relations",
+        help="Relation inventory (rel_info.json, rel2id.json or properties CSV); inferred if absent.")] = None,
+    max_shown: Annotated[int, typer.Option("--show", help="How many problems of each severity to print.")] = 20,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write every problem as JSON to this file.")] = None,
+    data_dir_opt: DataDirOption = None,
+) -> None:
+    """Check a file: structure, spans, mention text, relation ends and ids, duplicate ids, empty documents.
+
+    Exit status 0 when every document loads (warnings allowed), 1 when some documents have errors,
+    2 when the file cannot be read at all (or, with --strict, at the first error).
+    """
+    result = data_io.load(resolve(file, data_dir_opt), format, strict=strict, relations=relations)
+    for severity, style in (("error", "red"), ("warning", "yellow"), ("info", "cyan")):
+        found = [p for p in result.problems if p.severity == severity]
+        for problem in found[:max_shown]:
+            console.print(f"[{style}]{problem}[/]", highlight=False, soft_wrap=True)
+        if len(found) > max_shown:
+            console.print(f"[{style}]... and {len(found) - max_shown} more {severity}s (use --show or --json)[/]")
+    if json_out:
+        data_io.atomic_write_text(json_out, json.dumps({
+            "file": result.path, "format": result.format, "documents_read": result.n_read,
+            "documents_loaded": len(result.documents), "relation_inventory": result.relation_inventory,
+            "problems": [p.to_dict() for p in result.problems]}, indent=1))
+    verdict = "[green]OK[/]" if result.n_dropped == 0 else f"[red]{result.n_dropped} document(s) NOT loaded[/]"
+    console.print(
+        f"{result.path}: format {result.format}, {len(result.documents)}/{result.n_read} documents loaded, "
+        f"{result.count('error')} errors, {result.count('warning')} warnings, {result.count('info')} notes; "
+        f"relation ids checked against: {result.relation_inventory}. {verdict}", highlight=False)
+    if result.n_dropped:
+        raise typer.Exit(1)
+
+
+@app.command()
+@reports_errors
+def datasets(
+    data_dir_opt: DataDirOption = None,
+    counts: Annotated[bool, typer.Option("--counts/--no-counts", help="Load each dataset to count it.")] = True,
+) -> None:
+    """List the registered datasets, where they are on this machine, and their sizes."""
+    table = Table(title=f"Registered datasets (data directory: {data_dir(data_dir_opt) or 'none found'})")
+    for column in ("name", "licence", "docs", "entities", "mentions", "relations", "where", "description"):
+        table.add_column(column, overflow="fold")
+    for spec in DATASETS:
+        path = spec_path(spec, data_dir_opt)
+        sizes = ["", "", "", ""]
+        if path is not None and counts:
+            stats = corpus_statistics(data_io.load(path).documents)
+            sizes = [str(stats[k]) for k in ("documents", "entities", "mentions", "relations")]
+        where = ("vendored" if spec.vendored else str(path)) if path else "[red]not found[/]"
+        table.add_row(spec.key, spec.licence, *sizes, where, spec.description)
+    console.print(table)
+
+
+@app.command()
+@reports_errors
+def stats(
+    file: Annotated[str, typer.Argument(help="A data or prediction file, a DWIE directory, or a dataset name.")],
+    format: FormatOption = "auto",
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the statistics as JSON.")] = None,
+    top: Annotated[int, typer.Option("--top", help="How many types and relations to list.")] = 15,
+    data_dir_opt: DataDirOption = None,
+) -> None:
+    """Corpus statistics: documents, tokens, mentions, entities, relations, QIDs, types, relation labels."""
+    result = data_io.load(resolve(file, data_dir_opt), format)
+    figures = corpus_statistics(result.documents)
+    figures["problems"] = {s: result.count(s) for s in ("error", "warning", "info")}
+    summary = Table(title=f"{result.path} ({result.format})", show_header=False)
+    for key, value in figures.items():
+        if not isinstance(value, dict):
+            summary.add_row(key.replace("_", " "), f"{value:,}")
+    for key in ("qid_disagreements", "tokens_per_document", "problems"):
+        summary.add_row(key.replace("_", " "), ", ".join(f"{k} {v:,}" for k, v in figures[key].items()))
+    console.print(summary)
+    for key in ("entity_types", "relation_labels"):
+        table = Table(title=f"{key.replace('_', ' ')} (top {top} of {len(figures[key])})")
+        table.add_column("label")
+        table.add_column("count", justify="right")
+        for label, count in list(figures[key].items())[:top]:
+            table.add_row(label, f"{count:,}")
+        console.print(table)
+    if result.n_dropped:
+        console.print(f"[red]{result.n_dropped} document(s) not loaded because of errors: run rexel-bench validate[/]")
+    if json_out:
+        data_io.atomic_write_text(json_out, json.dumps(figures, indent=1))

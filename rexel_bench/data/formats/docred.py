@@ -1,0 +1,171 @@
+"""The DocRED JSON layout (``title``, ``sents``, ``vertexSet``, ``labels``) and its dialects.
+
+One reader serves every file of that layout:
+
+- ``docred``: DocRED, Re-DocRED, Revisit-DocRED (extra fields such as ``global_pos``, ``index``,
+  ``pred_label`` and ``notes`` are kept and written back);
+- ``docred-ie``: DocRED-IE, whose mentions add ``wikidata_qcode`` (a silver QID or null) and
+  ``fine_type`` (``[class QID, label, score]`` triples). The entity QID is the majority over its
+  mentions; disagreements stay visible through :attr:`Entity.has_qid_disagreement`;
+- ``dwie-docred``: DWIE converted to this layout with links (KnowRA): mentions add
+  ``absolute_pos`` (document offsets, derived and checked), ``link`` (gold Wikipedia title) and
+  ``wikidata_eid`` (a silver QID). The BCBR conversion of DWIE has none of these and reads as
+  plain ``docred``.
+
+Documents are identified by their ``id`` field when present, else by their title (as DocRED's
+own evaluation does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rexel_bench.data.formats.common import Where, rest
+from rexel_bench.data.model import Document, Entity, FineType, Mention, Relation, entity_from_mentions
+
+NAME = "docred"
+DIALECTS = ("docred", "docred-ie", "dwie-docred")
+
+_DOC_KEYS = frozenset({"title", "sents", "vertexSet", "labels"})
+_MENTION_KEYS = frozenset({"name", "sent_id", "pos", "type", "wikidata_qcode", "fine_type", "absolute_pos",
+                           "link", "wikidata_eid"})
+_LABEL_KEYS = frozenset({"h", "t", "r", "evidence"})
+
+
+def looks_like(raw_doc: Any) -> bool:
+    """Whether a raw document has the DocRED layout."""
+    return isinstance(raw_doc, dict) and "vertexSet" in raw_doc and "sents" in raw_doc
+
+
+def dialect_of(raw_doc: dict[str, Any]) -> str:
+    """Which dialect a raw document is written in, from the fields of its mentions."""
+    keys: set[str] = set()
+    for entity in raw_doc.get("vertexSet") or []:
+        for mention in entity if isinstance(entity, list) else []:
+            if isinstance(mention, dict):
+                keys.update(mention)
+    if "wikidata_eid" in keys or "absolute_pos" in keys:
+        return "dwie-docred"
+    if "wikidata_qcode" in keys or "fine_type" in keys:
+        return "docred-ie"
+    return "docred"
+
+
+def _fine_types(where: Where, value: Any, field: str) -> tuple[FineType, ...]:
+    if not isinstance(value, list):
+        raise where.fail(field, "a list of [class QID, label, score]", value)
+    out = []
+    for i, item in enumerate(value):
+        if (not isinstance(item, list) or len(item) != 3 or not isinstance(item[0], str)
+                or not isinstance(item[2], (int, float))):
+            raise where.fail(f"{field}[{i}]", "[class QID, label, score]", item)
+        out.append(FineType(item[0], str(item[1]), float(item[2])))
+    return tuple(out)
+
+
+def _mention(where: Where, raw: Any, field: str, dialect: str) -> Mention:
+    start, end = where.span(raw, "pos", f"{field}.pos")
+    qid_key = "wikidata_eid" if dialect == "dwie-docred" else "wikidata_qcode"
+    fine = raw.get("fine_type")
+    return Mention(
+        sent=where.get(raw, "sent_id", int, f"{field}.sent_id"),
+        start=start,
+        end=end,
+        text=where.get(raw, "name", str, f"{field}.name"),
+        type=where.get(raw, "type", str, f"{field}.type", optional=True),
+        qid=where.get(raw, qid_key, str, f"{field}.{qid_key}", optional=True),
+        fine_types=_fine_types(where, fine, f"{field}.fine_type") if fine is not None else (),
+        link=where.get(raw, "link", str, f"{field}.link", optional=True),
+        extra=rest(raw, _MENTION_KEYS) | ({"_keys": sorted(k for k in raw if k in _MENTION_KEYS)}),
+    )
+
+
+def parse(raw_doc: Any, index: int) -> Document:
+    """Read one raw DocRED-layout document; raise a located DataError if its structure is wrong."""
+    where = Where(index)
+    if not isinstance(raw_doc, dict):
+        raise where.fail("", "a document object", raw_doc)
+    title = where.get(raw_doc, "title", str, "title")
+    where = Where(index, title)
+    dialect = dialect_of(raw_doc)
+    sentences = where.sentences(where.get(raw_doc, "sents", list, "sents"), "sents")
+    entities = []
+    for e, raw_entity in enumerate(where.get(raw_doc, "vertexSet", list, "vertexSet")):
+        if not isinstance(raw_entity, list):
+            raise where.fail(f"vertexSet[{e}]", "a list of mentions", raw_entity)
+        mentions = [_mention(where, m, f"vertexSet[{e}][{i}]", dialect) for i, m in enumerate(raw_entity)]
+        entities.append(entity_from_mentions(mentions))
+    relations = []
+    for i, label in enumerate(where.get(raw_doc, "labels", list, "labels", optional=True, default=[])):
+        field = f"labels[{i}]"
+        relations.append(Relation(
+            head=where.get(label, "h", int, f"{field}.h"),
+            tail=where.get(label, "t", int, f"{field}.t"),
+            label=where.get(label, "r", str, f"{field}.r"),
+            evidence=where.int_list(label, "evidence", f"{field}.evidence", optional=True),
+            extra=rest(label, _LABEL_KEYS),
+        ))
+    doc_id = raw_doc.get("id")
+    return Document(
+        id=str(doc_id) if doc_id is not None else title,
+        title=title,
+        sentences=sentences,
+        entities=tuple(entities),
+        relations=tuple(relations),
+        meta={"format": dialect, "has_labels": "labels" in raw_doc, "extra": rest(raw_doc, _DOC_KEYS)},
+    )
+
+
+def _mention_keys(doc: Document, mention: Mention, dialect: str) -> list[str]:
+    keys = mention.extra.get("_keys")
+    if keys is not None and doc.meta.get("format") == dialect:
+        return list(keys)
+    base = ["name", "sent_id", "pos", "type"]
+    if dialect == "docred-ie":
+        return [*base, "wikidata_qcode", "fine_type"]
+    if dialect == "dwie-docred":
+        return [*base, "absolute_pos", "link", "wikidata_eid"]
+    return base
+
+
+def _dump_mention(doc: Document, entity: Entity, mention: Mention, dialect: str) -> dict[str, Any]:
+    own_qids = any(m.qid is not None for m in entity.mentions)
+    own_fine = any(m.fine_types for m in entity.mentions)
+    own_links = any(m.link is not None for m in entity.mentions)
+    values: dict[str, Any] = {
+        "name": mention.text,
+        "sent_id": mention.sent,
+        "pos": [mention.start, mention.end],
+        "type": mention.type if mention.type is not None else entity.type,
+        "wikidata_qcode": mention.qid if own_qids else entity.qid,
+        "wikidata_eid": mention.qid if own_qids else entity.qid,
+        "fine_type": [[f.qid, f.label, f.score] for f in (mention.fine_types if own_fine else entity.fine_types)],
+        "link": mention.link if own_links else entity.link,
+    }
+    if "absolute_pos" in _mention_keys(doc, mention, dialect):
+        values["absolute_pos"] = list(doc.doc_span(mention))
+    out = {k: values[k] for k in _mention_keys(doc, mention, dialect)}
+    out.update({k: v for k, v in mention.extra.items() if k != "_keys"})
+    return out
+
+
+def dump(doc: Document, dialect: str | None = None) -> dict[str, Any]:
+    """Write one document in the DocRED layout, in its own dialect unless one is given."""
+    own = doc.meta.get("format")
+    dialect = dialect or (own if own in DIALECTS else "docred")
+    out: dict[str, Any] = {
+        "title": doc.title,
+        "sents": [list(s) for s in doc.sentences],
+        "vertexSet": [[_dump_mention(doc, e, m, dialect) for m in e.mentions] for e in doc.entities],
+    }
+    if doc.meta.get("has_labels", True):
+        labels = []
+        for rel in doc.relations:
+            label: dict[str, Any] = {"r": rel.label, "h": rel.head, "t": rel.tail}
+            if rel.evidence is not None:
+                label["evidence"] = list(rel.evidence)
+            label.update(rel.extra)
+            labels.append(label)
+        out["labels"] = labels
+    out.update(doc.meta.get("extra", {}))
+    return out

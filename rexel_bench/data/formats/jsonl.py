@@ -1,0 +1,119 @@
+"""The toolkit's own format: JSON Lines, one document per line, described by a published JSON Schema.
+
+Every line carries ``schema_version`` (currently 1); the schema is
+``rexel_bench/schemas/document.schema.json``. It is the format of predictions (every model writes
+it, ``file:<path>`` reads it) and it holds everything the document model holds, so any dataset can
+be converted to it and back.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from rexel_bench.data.formats.common import Where
+from rexel_bench.data.model import NO_TEXT, Document, Entity, FineType, Mention, Relation
+
+NAME = "jsonl"
+SCHEMA_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """The published JSON Schema of one line of the format."""
+    text = resources.files("rexel_bench").joinpath("schemas/document.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def looks_like(raw_doc: Any) -> bool:
+    """Whether a raw document is a line of the toolkit's format."""
+    return isinstance(raw_doc, dict) and "schema_version" in raw_doc and "entities" in raw_doc
+
+
+def _schema_error(where: Where, raw_doc: Any) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    error = next(iter(sorted(validator.iter_errors(raw_doc), key=lambda e: list(e.absolute_path))), None)
+    if error is None:
+        return
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    raise where.fail(path, error.message if error.validator != "type" else f"{error.validator_value}",
+                     error.instance)
+
+
+def _fine(items: list[dict[str, Any]]) -> tuple[FineType, ...]:
+    return tuple(FineType(f["qid"], f.get("label", ""), f.get("score")) for f in items)
+
+
+def parse(raw_doc: Any, index: int) -> Document:
+    """Read one line's object; the JSON Schema is checked first, so errors name the exact field."""
+    title = raw_doc.get("title") if isinstance(raw_doc, dict) else None
+    where = Where(index, title if isinstance(title, str) else None)
+    _schema_error(where, raw_doc)
+    if raw_doc["schema_version"] != SCHEMA_VERSION:
+        raise where.fail("schema_version", f"{SCHEMA_VERSION}", raw_doc["schema_version"])
+    entities = []
+    for ent in raw_doc["entities"]:
+        mentions = tuple(
+            Mention(
+                sent=m.get("sent", NO_TEXT), start=m.get("start", NO_TEXT), end=m.get("end", NO_TEXT),
+                text=m["text"], type=m.get("type"), qid=m.get("qid"), fine_types=_fine(m.get("fine_types", [])),
+                link=m.get("link"), char_span=tuple(m["char_span"]) if m.get("char_span") else None,
+                extra=m.get("extra", {}),
+            )
+            for m in ent["mentions"]
+        )
+        entities.append(Entity(
+            mentions=mentions, type=ent.get("type"), qid=ent.get("qid"), fine_types=_fine(ent.get("fine_types", [])),
+            tags=tuple(ent.get("tags", [])), link=ent.get("link"), extra=ent.get("extra", {}),
+        ))
+    relations = tuple(
+        Relation(head=r["head"], tail=r["tail"], label=r["label"],
+                 evidence=tuple(r["evidence"]) if r.get("evidence") is not None else None,
+                 score=r.get("score"), extra=r.get("extra", {}))
+        for r in raw_doc["relations"]
+    )
+    return Document(
+        id=raw_doc["id"], title=raw_doc.get("title", raw_doc["id"]),
+        sentences=tuple(tuple(s) for s in raw_doc["sentences"]),
+        entities=tuple(entities), relations=relations, meta=raw_doc.get("meta", {}),
+    )
+
+
+def _without_none(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if v is not None and v != {} and v != ()}
+
+
+def _dump_fine(fine: tuple[FineType, ...]) -> list[dict[str, Any]] | None:
+    return [_without_none({"qid": f.qid, "label": f.label, "score": f.score}) for f in fine] or None
+
+
+def dump(doc: Document) -> dict[str, Any]:
+    """One document as a line object of the toolkit's format."""
+    entities = []
+    for ent in doc.entities:
+        mentions = []
+        for m in ent.mentions:
+            token_span = {"sent": m.sent, "start": m.start, "end": m.end} if m.sent != NO_TEXT else {}
+            mentions.append(_without_none({
+                **token_span, "text": m.text, "type": m.type, "qid": m.qid, "fine_types": _dump_fine(m.fine_types),
+                "link": m.link, "char_span": list(m.char_span) if m.char_span else None, "extra": dict(m.extra),
+            }))
+        entities.append(_without_none({
+            "type": ent.type, "qid": ent.qid, "fine_types": _dump_fine(ent.fine_types),
+            "tags": list(ent.tags) or None, "link": ent.link, "mentions": mentions, "extra": dict(ent.extra),
+        }))
+    relations = [
+        _without_none({"head": r.head, "tail": r.tail, "label": r.label,
+                       "evidence": list(r.evidence) if r.evidence is not None else None,
+                       "score": r.score, "extra": dict(r.extra)})
+        for r in doc.relations
+    ]
+    return {
+        "schema_version": SCHEMA_VERSION, "id": doc.id, "title": doc.title,
+        "sentences": [list(s) for s in doc.sentences], "entities": entities, "relations": relations,
+        **({"meta": dict(doc.meta)} if doc.meta else {}),
+    }

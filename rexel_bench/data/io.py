@@ -1,0 +1,243 @@
+"""Reading and writing documents in every supported format, with validation.
+
+:func:`load` is the one entry point: it reads a file (``.json`` array, ``.jsonl``, a single-document
+``.json`` such as a DWIE file, optionally ``.gz``) or a directory of per-document files, detects the
+format, parses every document, checks its content and returns the usable documents with every
+problem found. Nothing is dropped without a problem saying so.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from rexel_bench.data.formats import docred, dwie, jsonl, linked_docred
+from rexel_bench.data.model import Document
+from rexel_bench.data.problems import Problem, ProblemLog
+from rexel_bench.data.relations import inventory_for, read_inventory
+from rexel_bench.data.validate import check_documents
+from rexel_bench.errors import DataError
+
+#: Format name → reader/writer module. The DocRED dialects share one module.
+FORMATS: dict[str, ModuleType] = {
+    "docred": docred,
+    "docred-ie": docred,
+    "dwie-docred": docred,
+    "linked-docred": linked_docred,
+    "dwie": dwie,
+    "jsonl": jsonl,
+}
+FORMAT_CHOICES = ("auto", "docred", "docred-ie", "linked-docred", "dwie", "jsonl")
+
+
+@dataclass
+class LoadResult:
+    """Documents that loaded, every problem found, and what was read."""
+
+    path: str
+    format: str
+    documents: list[Document]
+    problems: list[Problem] = field(default_factory=list)
+    n_read: int = 0
+    relation_inventory: str = ""
+
+    @property
+    def n_dropped(self) -> int:
+        """Documents read but not loaded because of errors."""
+        return self.n_read - len(self.documents)
+
+    def count(self, severity: str) -> int:
+        """Number of problems of a severity."""
+        return sum(p.severity == severity for p in self.problems)
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    """One document as parsed JSON, with the file and position it came from."""
+
+    file: str
+    index: int
+    value: Any
+
+
+def _open_text(path: Path) -> str:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                return f.read()
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise DataError("no such file or directory", file=str(path)) from exc
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise DataError(f"cannot read the file: {exc}", file=str(path)) from exc
+
+
+def _json_error(path: Path, exc: json.JSONDecodeError, line_offset: int = 0) -> DataError:
+    truncated = exc.msg.startswith("Unterminated string") or exc.pos >= len(exc.doc.rstrip()) - 1
+    what = "truncated JSON (the file ends before the JSON value does)" if truncated else f"invalid JSON: {exc.msg}"
+    return DataError(f"{what} at line {exc.lineno + line_offset}, column {exc.colno}", file=str(path))
+
+
+def _is_jsonl(path: Path) -> bool:
+    return path.name.endswith((".jsonl", ".jsonl.gz", ".ndjson"))
+
+
+def read_raw(path: str | Path, log: ProblemLog) -> list[RawDocument]:
+    """Parse the JSON of a file or directory into raw documents; bad JSONL lines become problems."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".gz", ".jsonl"))
+        if not files:
+            raise DataError("a directory with .json files (one document each, as DWIE ships)", file=str(path))
+        return [raw for f in files for raw in read_raw(f, log)]
+    text = _open_text(path)
+    if _is_jsonl(path):
+        out = []
+        for lineno, line in enumerate(text.splitlines()):
+            if not line.strip():
+                continue
+            try:
+                out.append(RawDocument(str(path), len(out), json.loads(line)))
+            except json.JSONDecodeError as exc:
+                error = _json_error(path, exc, line_offset=lineno)
+                log.add("error", len(out), None, f"line {lineno + 1}", "a JSON object", error.message)
+        return out
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _json_error(path, exc) from exc
+    if isinstance(value, list):
+        return [RawDocument(str(path), i, v) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return [RawDocument(str(path), 0, value)]
+    raise DataError("", file=str(path), expected="a JSON list of documents or one document object",
+                    found=type(value).__name__)
+
+
+def detect_format(raw: Any) -> str | None:
+    """The format of a raw document, or None when no reader recognises it."""
+    if jsonl.looks_like(raw):
+        return "jsonl"
+    if docred.looks_like(raw):
+        return docred.dialect_of(raw)
+    if dwie.looks_like(raw):
+        return "dwie"
+    if linked_docred.looks_like(raw):
+        return "linked-docred"
+    return None
+
+
+def _format_for(raws: Sequence[RawDocument], requested: str, path: Path) -> str:
+    if requested != "auto":
+        if requested not in FORMATS:
+            raise DataError(f"unknown format {requested!r}; choose one of {', '.join(FORMAT_CHOICES)}")
+        return requested
+    for raw in raws:
+        found = detect_format(raw.value)
+        if found:
+            return found
+    keys = sorted(raws[0].value)[:8] if raws and isinstance(raws[0].value, dict) else []
+    raise DataError("", file=str(path), expected="a known format (docred, docred-ie, linked-docred, dwie, jsonl)",
+                    found=f"documents with fields {keys}" if raws else "no document")
+
+
+def parse_raw(raws: Iterable[RawDocument], fmt: str, log: ProblemLog) -> tuple[list[Document], list[str]]:
+    """Parse raw documents with a format's reader; structurally broken ones are logged, not kept."""
+    module = FORMATS[fmt]
+    docs, files = [], []
+    for raw in raws:
+        try:
+            docs.append(module.parse(raw.value, raw.index))
+            files.append(raw.file)
+        except DataError as exc:
+            exc.file = raw.file
+            log.add_error(exc)
+            log.add("error", raw.index, exc.doc_title, "", "a usable document",
+                    "structural error above: document not loaded", file=raw.file)
+    return docs, files
+
+
+def load(
+    path: str | Path,
+    format: str = "auto",
+    *,
+    strict: bool = False,
+    relations: str | Path | None = None,
+) -> LoadResult:
+    """Load and check a dataset or prediction file.
+
+    ``strict`` raises :class:`DataError` at the first error; otherwise every problem is collected
+    and documents with errors are left out (and counted in the result). ``relations`` names a
+    relation inventory file; by default one is inferred (see :func:`inventory_for`).
+    """
+    path = Path(path)
+    log = ProblemLog(str(path), strict=strict)
+    raws = read_raw(path, log)
+    fmt = _format_for(raws, format, path)
+    docs, files = parse_raw(raws, fmt, log)
+    if relations is not None:
+        inventory, source = read_inventory(relations), str(relations)
+    else:
+        inventory, source = inventory_for(path, {r.label for d in docs for r in d.relations})
+    kept = check_documents(docs, log, inventory, files)
+    return LoadResult(str(path), fmt, kept, log.problems, n_read=len(raws) + _unparsed_lines(log),
+                      relation_inventory=source)
+
+
+def _unparsed_lines(log: ProblemLog) -> int:
+    return sum(p.field.startswith("line ") for p in log.problems)
+
+
+def load_documents(path: str | Path, format: str = "auto", **kwargs: Any) -> list[Document]:
+    """Load a file and return its usable documents (problems are dropped: use :func:`load` to see them)."""
+    return load(path, format, **kwargs).documents
+
+
+def dump_document(doc: Document, fmt: str) -> dict[str, Any]:
+    """A document as the JSON object of a format."""
+    if fmt not in FORMATS:
+        raise DataError(f"unknown format {fmt!r}; choose one of {', '.join(FORMAT_CHOICES[1:])}")
+    module = FORMATS[fmt]
+    return module.dump(doc, fmt) if module is docred else module.dump(doc)
+
+
+def iter_json_lines(docs: Iterable[Document], fmt: str = "jsonl") -> Iterator[str]:
+    """Serialise documents one JSON line each."""
+    for doc in docs:
+        yield json.dumps(dump_document(doc, fmt), ensure_ascii=False)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write a file so that readers never see it half-written (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write(docs: Sequence[Document], path: str | Path, format: str | None = None) -> None:
+    """Write documents atomically; the format defaults from the suffix (``.jsonl``) or the documents."""
+    path = Path(path)
+    fmt = format or ("jsonl" if _is_jsonl(path) else (docs[0].meta.get("format", "docred") if docs else "docred"))
+    if fmt == "jsonl":
+        atomic_write_text(path, "".join(line + "\n" for line in iter_json_lines(docs)))
+    elif fmt == "dwie" and (path.is_dir() or not path.suffix):
+        for doc in docs:
+            atomic_write_text(path / f"{doc.id}.json", json.dumps(dump_document(doc, fmt), ensure_ascii=False))
+    else:
+        atomic_write_text(path, json.dumps([dump_document(d, fmt) for d in docs], ensure_ascii=False))
