@@ -1,0 +1,315 @@
+"""Scoring predictions against gold: alignment, checks, every metric, per-document counts.
+
+:func:`score_documents` is the one entry point. It pairs predicted documents with gold ones by id,
+checks the predictions (spans inside the document, relations to existing entities), computes each
+metric's per-document counts, and aggregates them. The per-document count matrices are kept in the
+result, so that significance testing resamples documents without re-scoring.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rexel_bench.data.model import Document, Entity, Relation
+from rexel_bench.errors import PredictionError
+from rexel_bench.scoring import coref, linking, mentions, relations
+from rexel_bench.scoring.base import ClassedMetric, DocPair, Metric, as_vector, macro_prf, prf
+
+#: Metric families selectable with ``--metrics`` (a family name selects all its metrics).
+FAMILIES = ("mentions", "typing", "linking", "coreference", "docred", "end-to-end")
+
+
+def docred_metrics(train: frozenset[tuple[str, str, str]] | None) -> list[Metric | ClassedMetric]:
+    """The DocRED-protocol metrics; Ign F1 only when training facts are given."""
+    def counts(pair: DocPair) -> tuple[int, ...]:
+        return pair.memo("docred", lambda p: relations.docred_counts(p, train or frozenset()))
+
+    out: list[Metric | ClassedMetric] = [relations.DOCRED_RE_BY_RELATION]
+    if train is not None:
+        out.append(Metric("docred_re_ign", "1", "DocRED Ign F1: correct facts seen in training ignored",
+                          ("p_num", "p_den", "r_num", "r_den"), lambda p: relations.re_ign_prf(counts(p)),
+                          family="docred"))
+    out.append(Metric("docred_evidence", "1", "DocRED evidence F1 (supporting sentences)",
+                      ("p_num", "p_den", "r_num", "r_den"), lambda p: relations.evidence_prf(counts(p)),
+                      family="docred"))
+    return out
+
+
+def all_metrics(train: frozenset[tuple[str, str, str]] | None = None) -> list[Metric | ClassedMetric]:
+    """Every metric, in report order."""
+    return [
+        mentions.MD, mentions.MD_PARTIAL, mentions.ET, mentions.ET_FINE,
+        linking.ED_MENTION, linking.ED_ENTITY, linking.ED_INKB,
+        coref.MUC, coref.B3, coref.CEAFM, coref.CEAFE, coref.BLANC, coref.LEA, coref.CONLL,
+        *docred_metrics(train),
+        relations.E2E_HARD, relations.E2E_HARD_TYPED, relations.E2E_SOFT, relations.E2E_LINKED,
+    ]
+
+
+@dataclass
+class MetricResult:
+    """One metric over a corpus: per-document counts, the aggregate, and how to recompute it."""
+
+    name: str
+    version: str
+    description: str
+    family: str
+    count_names: tuple[str, ...]
+    counts: np.ndarray  # [n_docs, n_counts]
+    aggregate: Callable[[np.ndarray], dict[str, np.ndarray]]
+    headline: str = "f1"
+    classes: tuple[str, ...] = ()
+
+    @property
+    def values(self) -> dict[str, float]:
+        """The corpus values (micro over documents: counts summed, then aggregated)."""
+        return {k: float(v) for k, v in self.aggregate(self.counts.sum(axis=0)).items()}
+
+    def to_dict(self, per_document: bool = False) -> dict[str, Any]:
+        """Machine-readable form: values, summed counts, version (and per-document counts if asked)."""
+        out: dict[str, Any] = {
+            "version": self.version, "description": self.description, "family": self.family,
+            "headline": self.headline, "values": self.values,
+            "totals": {n: float(v) for n, v in zip(self.count_names, self.counts.sum(axis=0))},
+        }
+        if self.classes:
+            out["classes"] = list(self.classes)
+        if per_document:
+            out["per_document"] = self.counts.tolist()
+        return out
+
+
+@dataclass
+class ScoreResult:
+    """Every metric of one system on one gold set, with the notes a reader must see."""
+
+    doc_ids: list[str]
+    metrics: dict[str, MetricResult]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self, per_document: bool = False) -> dict[str, Any]:
+        """Machine-readable form for ``--json`` and reports."""
+        return {
+            "documents": len(self.doc_ids),
+            "notes": self.notes,
+            "ed_exclusion_rule": linking.EXCLUSION_RULE,
+            "metrics": {name: m.to_dict(per_document) for name, m in self.metrics.items()},
+            **({"doc_ids": self.doc_ids} if per_document else {}),
+        }
+
+
+def select_metrics(metrics: Sequence[Metric | ClassedMetric], requested: Iterable[str] | None) -> list:
+    """The metrics named by ``requested`` (metric names or family names); all when None."""
+    if not requested:
+        return list(metrics)
+    wanted = [r.strip() for r in requested if r.strip()]
+    known = {m.name for m in metrics} | set(FAMILIES)
+    unknown = [w for w in wanted if w.removesuffix(".macro") not in known]
+    if unknown:
+        names = ", ".join(sorted({m.name for m in metrics}))
+        raise PredictionError(f"unknown metric(s) {unknown}; choose from families {', '.join(FAMILIES)} "
+                              f"or metrics {names}")
+    stripped = {w.removesuffix(".macro") for w in wanted}
+    return [m for m in metrics if m.name in stripped or m.family in stripped]
+
+
+def _check_prediction(pred: Document, gold: Document, index: int, file: str | None, lenient: bool,
+                      problems: list[str]) -> Document:
+    """Spans must lie in the gold document and relations must point at predicted entities."""
+    def complain(field_name: str, message: str) -> None:
+        error = PredictionError(message, file=file, doc_index=index, doc_title=pred.title, field=field_name)
+        if not lenient:
+            raise error
+        problems.append(f"{error} (counted as wrong)")
+
+    for e, entity in enumerate(pred.entities):
+        for i, m in enumerate(entity.mentions):
+            if not gold.has_text:
+                continue
+            if not 0 <= m.sent < len(gold.sentences) or not 0 <= m.start < m.end <= len(gold.sentences[m.sent]):
+                complain(f"entities[{e}].mentions[{i}]",
+                         f"a span inside the gold document, found sentence {m.sent} tokens [{m.start}, {m.end})")
+    broken = [i for i, r in enumerate(pred.relations)
+              if not (0 <= r.head < len(pred.entities) and 0 <= r.tail < len(pred.entities))]
+    for i in broken:
+        r = pred.relations[i]
+        complain(f"relations[{i}]", f"head and tail indices of predicted entities (0..{len(pred.entities) - 1}), "
+                                    f"found {r.head} and {r.tail}")
+    if not broken:
+        return pred
+    # lenient: point broken relations at an empty entity, which matches nothing
+    placeholder = len(pred.entities)
+    fixed = tuple(replace(r, head=r.head if i not in broken or 0 <= r.head < placeholder else placeholder,
+                          tail=r.tail if i not in broken or 0 <= r.tail < placeholder else placeholder)
+                  for i, r in enumerate(pred.relations))
+    return replace(pred, entities=(*pred.entities, Entity(mentions=())), relations=fixed)
+
+
+def align(gold: Sequence[Document], pred: Sequence[Document], *, file: str | None = None, lenient: bool = False,
+          ) -> tuple[list[tuple[Document, Document]], list[str]]:
+    """Pair every gold document with its prediction (an empty one if missing); check predictions.
+
+    Unknown predicted ids are an error, or with ``lenient`` scored against an empty gold document
+    (so that all their predictions count as wrong) and reported.
+    """
+    notes: list[str] = []
+    by_id: dict[str, tuple[int, Document]] = {}
+    for i, doc in enumerate(pred):
+        if doc.id in by_id:
+            raise PredictionError(f"document id {doc.id!r} predicted twice (also document {by_id[doc.id][0]})",
+                                  file=file, doc_index=i, doc_title=doc.title, field="id")
+        by_id[doc.id] = (i, doc)
+    gold_ids = {d.id for d in gold}
+    unknown = [(i, d) for i, d in enumerate(pred) if d.id not in gold_ids]
+    if unknown and not lenient:
+        i, d = unknown[0]
+        raise PredictionError(f"document id {d.id!r} is not in the gold data ({len(unknown)} such documents; "
+                              "--lenient counts their predictions as wrong)", file=file, doc_index=i,
+                              doc_title=d.title, field="id")
+    pairs, missing = [], 0
+    for g in gold:
+        if g.id in by_id:
+            index, p = by_id[g.id]
+            pairs.append((g, _check_prediction(p, g, index, file, lenient, notes)))
+        else:
+            missing += 1
+            pairs.append((g, replace(g, entities=(), relations=())))
+    if missing:
+        notes.append(f"{missing} gold document(s) have no prediction: scored as empty predictions")
+    for _, d in unknown:
+        notes.append(f"predicted document {d.id!r} is not in the gold data: its predictions count as wrong")
+        pairs.append((replace(d, entities=(), relations=(), meta={}), d))
+    return pairs, notes
+
+
+def uses_gold_entities(pairs: Sequence[tuple[Document, Document]]) -> bool:
+    """Whether every prediction keeps the gold entities (the DocRED protocol's precondition)."""
+    for g, p in pairs:
+        if len(g.entities) != len(p.entities):
+            return False
+        if any(ge.spans != pe.spans for ge, pe in zip(g.entities, p.entities)):
+            return False
+    return True
+
+
+def _classed_results(metric: ClassedMetric, doc_pairs: Sequence[DocPair]) -> list[MetricResult]:
+    per_doc = [metric.counts_by_class(p) for p in doc_pairs]
+    classes = tuple(sorted({c for counts in per_doc for c in counts}))
+    matrix = np.zeros((len(doc_pairs), max(len(classes), 1), 4))
+    position = {c: i for i, c in enumerate(classes)}
+    for d, counts in enumerate(per_doc):
+        for c, values in counts.items():
+            matrix[d, position[c]] = values
+    n = max(len(classes), 1)
+    common = {"version": metric.version, "family": metric.family, "count_names": ("p_num", "p_den", "r_num", "r_den")}
+    micro = MetricResult(metric.name, description=metric.description, counts=matrix.sum(axis=1), aggregate=prf,
+                         **common)
+    macro = MetricResult(f"{metric.name}.macro", description=f"{metric.description} (macro over classes)",
+                         counts=matrix.reshape(len(doc_pairs), -1), aggregate=lambda t: macro_prf(t, n),
+                         classes=classes, **{**common, "count_names": tuple(
+                             f"{c}:{k}" for c in (classes or ("none",)) for k in common["count_names"])})
+    return [micro, macro]
+
+
+def score_pairs(pairs: Sequence[tuple[Document, Document]], metrics: Sequence[Metric | ClassedMetric],
+                ) -> dict[str, MetricResult]:
+    """Per-document counts and aggregates of every metric over aligned (gold, prediction) pairs."""
+    doc_pairs = [DocPair(g, p) for g, p in pairs]
+    out: dict[str, MetricResult] = {}
+    for metric in metrics:
+        if isinstance(metric, ClassedMetric):
+            for result in _classed_results(metric, doc_pairs):
+                out[result.name] = result
+            continue
+        size = len(metric.count_names)
+        matrix = np.array([as_vector(metric.counts(p), size) for p in doc_pairs]).reshape(len(doc_pairs), size)
+        out[metric.name] = MetricResult(metric.name, metric.version, metric.description, metric.family,
+                                        metric.count_names, matrix, metric.aggregate, metric.headline)
+    return out
+
+
+def score_documents(
+    gold: Sequence[Document],
+    pred: Sequence[Document],
+    *,
+    metrics: Iterable[str] | None = None,
+    train: Sequence[Document] | None = None,
+    lenient: bool = False,
+    pred_file: str | None = None,
+) -> ScoreResult:
+    """Score predictions against gold on every (or the requested) metric.
+
+    DocRED-protocol metrics need the prediction to keep the gold entities; when it does not they
+    are left out with a note (or, if asked for by name, an error). ``train`` enables Ign F1.
+    """
+    pairs, notes = align(gold, pred, file=pred_file, lenient=lenient)
+    facts = relations.train_facts(train) if train is not None else None
+    chosen = select_metrics(all_metrics(facts), metrics)
+    if any(m.family == "docred" for m in chosen) and not uses_gold_entities(pairs):
+        if metrics and "docred" in {m.strip() for m in metrics}:
+            raise PredictionError("DocRED-protocol metrics need predictions on the gold entities; these predictions "
+                                  "change the entities (use the end-to-end metrics)", file=pred_file)
+        chosen = [m for m in chosen if m.family != "docred"]
+        notes.append("DocRED-protocol metrics skipped: the predictions do not keep the gold entities")
+    elif train is None and any(m.family == "docred" for m in chosen):
+        notes.append("Ign F1 not computed: give the training file (--train) whose facts it ignores")
+    doc_pairs_notes = _duplicate_notes(pairs)
+    results = score_pairs(pairs, chosen)
+    return ScoreResult([g.id for g, _ in pairs], results, notes + doc_pairs_notes)
+
+
+def _duplicate_notes(pairs: Sequence[tuple[Document, Document]]) -> list[str]:
+    notes = []
+    duplicated_mentions = sum(DocPair(g, p).duplicates["pred"] for g, p in pairs)
+    if duplicated_mentions:
+        notes.append(f"{duplicated_mentions} duplicate predicted mention(s) removed (first kept), as the CoNLL "
+                     "scorer v8.01 does")
+    duplicated_facts = sum(len(p.relations) - len({(r.head, r.tail, r.label) for r in p.relations}) for _, p in pairs)
+    if duplicated_facts:
+        notes.append(f"{duplicated_facts} duplicate predicted fact(s): counted in DocRED precision (as the official "
+                     "script does), de-duplicated in end-to-end metrics")
+    return notes
+
+
+def is_docred_submission(value: Any) -> bool:
+    """Whether parsed JSON is a DocRED ``result.json``: a list of ``{title, h_idx, t_idx, r}``."""
+    return isinstance(value, list) and (not value or (isinstance(value[0], dict) and {"title", "h_idx", "t_idx", "r"}
+                                                      <= set(value[0])))
+
+
+def read_docred_submission(path: str | Path, gold: Sequence[Document], *, lenient: bool = False
+                           ) -> list[Document]:
+    """Predictions from DocRED's submission format, on the gold documents' entities.
+
+    Each entry names a gold document by title; an unknown title is an error, or with ``lenient``
+    becomes a prediction on an empty document (counted as wrong), as the official script counts it.
+    """
+    path = Path(path)
+    entries = json.loads(path.read_text(encoding="utf-8"))
+    by_title = {d.title: d for d in gold}
+    facts: dict[str, list] = {d.title: [] for d in gold}
+    orphans: dict[str, list] = {}
+    for i, entry in enumerate(entries):
+        for key in ("title", "h_idx", "t_idx", "r"):
+            if key not in entry:
+                raise PredictionError("", file=str(path), doc_index=i, field=key, expected=f"field '{key}'",
+                                      found="nothing")
+        title = entry["title"]
+        if title not in by_title and not lenient:
+            raise PredictionError(f"title {title!r} is not in the gold data (--lenient counts it as wrong)",
+                                  file=str(path), doc_index=i, doc_title=title, field="title")
+        evidence = entry.get("evidence")
+        rel = Relation(head=entry["h_idx"], tail=entry["t_idx"], label=entry["r"],
+                       evidence=tuple(evidence) if evidence is not None else None)
+        target = facts if title in by_title else orphans
+        target.setdefault(title, []).append(rel)
+    out = [replace(d, relations=tuple(facts[d.title])) for d in gold]
+    out += [Document(id=t, title=t, sentences=(), relations=tuple(r)) for t, r in orphans.items()]
+    return out
+

@@ -1,0 +1,189 @@
+"""What every metric is: per-document sufficient statistics plus a vectorised aggregate.
+
+A metric turns one (gold, predicted) document pair into a fixed-length vector of counts (its
+``count_names``); the corpus score is the aggregate of the summed counts. Because aggregation works
+on arrays of any leading shape (``[..., n_counts]``), a bootstrap resample is only an index into the
+per-document count matrix: no re-scoring (see :mod:`rexel_bench.stats`).
+
+Most metrics are precision/recall/F1 with counts ``(p_num, p_den, r_num, r_den)``: numerator and
+denominator of precision and of recall, kept apart because soft and coreference metrics credit
+precision and recall differently. Ratios with a zero denominator are 0, as in the CoNLL scorer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from rexel_bench.data.model import Document, Entity, Mention
+
+PRF_COUNTS = ("p_num", "p_den", "r_num", "r_den")
+Span = tuple[int, int, int]
+
+
+def ratio(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
+    """``num / den`` elementwise, 0 where the denominator is 0."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den != 0)
+
+
+def f1(p: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Harmonic mean of precision and recall, 0 where both are 0."""
+    return ratio(2 * p * r, p + r)
+
+
+def prf(totals: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall and F1 from ``[..., 4]`` arrays of ``(p_num, p_den, r_num, r_den)``."""
+    totals = np.asarray(totals, dtype=float)
+    p = ratio(totals[..., 0], totals[..., 1])
+    r = ratio(totals[..., 2], totals[..., 3])
+    return {"p": p, "r": r, "f1": f1(p, r)}
+
+
+def set_counts(pred: set | frozenset, gold: set | frozenset) -> tuple[int, int, int, int]:
+    """PRF counts of exact set matching: ``(|P∩G|, |P|, |P∩G|, |G|)``."""
+    tp = len(pred & gold)
+    return tp, len(pred), tp, len(gold)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named metric: per-document counts and the aggregate that turns summed counts into values.
+
+    ``counts`` maps a :class:`DocPair` to a vector of ``len(count_names)`` numbers; ``aggregate``
+    maps ``[..., n_counts]`` totals to named values (``p``, ``r``, ``f1``, ``accuracy``...), the
+    first-named value of ``headline`` being the one tables rank by.
+    """
+
+    name: str
+    version: str
+    description: str
+    count_names: tuple[str, ...]
+    counts: Callable[[DocPair], tuple[float, ...] | np.ndarray]
+    aggregate: Callable[[np.ndarray], dict[str, np.ndarray]] = prf
+    headline: str = "f1"
+    family: str = ""
+
+
+def mention_type(mention: Mention, entity: Entity) -> str | None:
+    """The type a scorer compares: the mention's own label, else its entity's."""
+    return mention.type if mention.type is not None else entity.type
+
+
+@dataclass
+class DocPair:
+    """A gold document and the prediction for it, with views that several metrics share.
+
+    Views are computed once per pair (cached), so that scoring every metric stays fast. Duplicate
+    mentions (the same span twice in a document) are removed, keeping the first, as the CoNLL
+    scorer v8.01 does; their numbers are reported through ``duplicates``.
+    """
+
+    gold: Document
+    pred: Document
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def memo(self, key: str, compute: Callable[[DocPair], Any]) -> Any:
+        """A view computed once per pair and shared by the metrics that need it."""
+        if key not in self._memo:
+            self._memo[key] = compute(self)
+        return self._memo[key]
+
+    @staticmethod
+    def _clusters(doc: Document) -> tuple[list[list[Span]], int]:
+        seen: set[Span] = set()
+        clusters, duplicates = [], 0
+        for entity in doc.entities:
+            cluster = []
+            for m in entity.mentions:
+                if m.span in seen:
+                    duplicates += 1
+                    continue
+                seen.add(m.span)
+                cluster.append(m.span)
+            clusters.append(cluster)
+        return clusters, duplicates
+
+    @cached_property
+    def gold_clusters(self) -> list[list[Span]]:
+        """Gold entities as lists of unique mention spans (index-aligned with gold entities)."""
+        return self._clusters(self.gold)[0]
+
+    @cached_property
+    def pred_clusters(self) -> list[list[Span]]:
+        """Predicted entities as lists of unique mention spans (index-aligned with predicted entities)."""
+        return self._clusters(self.pred)[0]
+
+    @cached_property
+    def duplicates(self) -> dict[str, int]:
+        """How many duplicate mentions were removed on each side."""
+        return {"gold": self._clusters(self.gold)[1], "pred": self._clusters(self.pred)[1]}
+
+    @cached_property
+    def gold_spans(self) -> set[Span]:
+        """Every gold mention span."""
+        return {s for c in self.gold_clusters for s in c}
+
+    @cached_property
+    def pred_spans(self) -> set[Span]:
+        """Every predicted mention span."""
+        return {s for c in self.pred_clusters for s in c}
+
+    @cached_property
+    def gold_mentions(self) -> Mapping[Span, tuple[Mention, Entity]]:
+        """Gold span → (mention, entity), first occurrence."""
+        return _by_span(self.gold)
+
+    @cached_property
+    def pred_mentions(self) -> Mapping[Span, tuple[Mention, Entity]]:
+        """Predicted span → (mention, entity), first occurrence."""
+        return _by_span(self.pred)
+
+
+def _by_span(doc: Document) -> dict[Span, tuple[Mention, Entity]]:
+    out: dict[Span, tuple[Mention, Entity]] = {}
+    for entity in doc.entities:
+        for m in entity.mentions:
+            out.setdefault(m.span, (m, entity))
+    return out
+
+
+def as_vector(values: Any, size: int) -> np.ndarray:
+    """A metric's per-document counts as a float vector, checked for length."""
+    vector = np.asarray(values, dtype=float)
+    if vector.shape != (size,):
+        raise ValueError(f"expected {size} counts, got shape {vector.shape}")
+    return vector
+
+
+def macro_prf(totals: np.ndarray, n_classes: int) -> dict[str, np.ndarray]:
+    """Macro average over classes of P, R and F1 from ``[..., n_classes * 4]`` per-class counts.
+
+    Classes with neither gold nor predicted items (in that sample) are left out of the mean.
+    """
+    totals = np.asarray(totals, dtype=float)
+    per_class = totals.reshape(*totals.shape[:-1], n_classes, 4)
+    values = prf(per_class)
+    present = (per_class[..., 1] + per_class[..., 3]) > 0
+    n_present = present.sum(axis=-1)
+    return {k: ratio((v * present).sum(axis=-1), n_present) for k, v in values.items()}
+
+
+@dataclass(frozen=True)
+class ClassedMetric:
+    """A P/R/F1 metric that can be broken down by class (relation, entity type).
+
+    ``counts_by_class`` maps a document pair to ``{class: (p_num, p_den, r_num, r_den)}``. The
+    scoring API turns it into a micro metric (``name``: counts summed over classes) and a macro
+    metric (``name.macro``: the mean of per-class F1 over the classes seen in the corpus).
+    """
+
+    name: str
+    version: str
+    description: str
+    counts_by_class: Callable[[DocPair], Mapping[str, tuple[float, float, float, float]]]
+    family: str = ""

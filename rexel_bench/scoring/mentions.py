@@ -1,0 +1,79 @@
+"""Mention detection (MD) and entity typing (ET).
+
+- ``md``: span-level P/R/F1, exact boundaries (sentence, start, end).
+- ``md_partial``: a predicted mention counts towards precision if it overlaps a gold mention of the
+  same sentence by at least one token; a gold mention counts towards recall if some predicted
+  mention overlaps it (so P and R numerators can differ).
+- ``et``: "strict" typing: span and coarse type must both match (per-type counts give the macro).
+- ``et_fine``: multi-label fine types, micro P/R/F1 over (span, class QID) pairs, on documents whose
+  gold mentions carry fine types (DocRED-IE); other documents contribute nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rexel_bench.scoring.base import ClassedMetric, DocPair, Metric, Span, mention_type, set_counts
+
+
+def md_counts(pair: DocPair) -> tuple[int, int, int, int]:
+    """Exact-span mention detection counts."""
+    return set_counts(pair.pred_spans, pair.gold_spans)
+
+
+def _overlaps(span: Span, others_by_sent: dict[int, list[Span]]) -> bool:
+    return any(o[1] < span[2] and span[1] < o[2] for o in others_by_sent.get(span[0], ()))
+
+
+def _by_sentence(spans: set[Span]) -> dict[int, list[Span]]:
+    out: dict[int, list[Span]] = defaultdict(list)
+    for span in spans:
+        out[span[0]].append(span)
+    return out
+
+
+def md_partial_counts(pair: DocPair) -> tuple[int, int, int, int]:
+    """Partial-overlap mention detection counts (precision and recall credited separately)."""
+    gold_by_sent, pred_by_sent = _by_sentence(pair.gold_spans), _by_sentence(pair.pred_spans)
+    p_num = sum(_overlaps(s, gold_by_sent) for s in pair.pred_spans)
+    r_num = sum(_overlaps(s, pred_by_sent) for s in pair.gold_spans)
+    return p_num, len(pair.pred_spans), r_num, len(pair.gold_spans)
+
+
+def typed_spans(mentions) -> dict[str, set[Span]]:
+    """Spans grouped by their type."""
+    out: dict[str, set[Span]] = defaultdict(set)
+    for span, (mention, entity) in mentions.items():
+        out[str(mention_type(mention, entity))].add(span)
+    return out
+
+
+def et_counts_by_type(pair: DocPair) -> dict[str, tuple[int, int, int, int]]:
+    """Strict typing counts for each type: span and type must both match."""
+    gold, pred = typed_spans(pair.gold_mentions), typed_spans(pair.pred_mentions)
+    return {t: set_counts(pred.get(t, set()), gold.get(t, set())) for t in set(gold) | set(pred)}
+
+
+def et_fine_counts(pair: DocPair) -> tuple[int, int, int, int]:
+    """Fine-type counts over (span, class) pairs; zero when the gold document has no fine types."""
+    def pairs(mentions) -> set[tuple[Span, str]]:
+        out = set()
+        for span, (mention, entity) in mentions.items():
+            for fine in mention.fine_types or entity.fine_types:
+                out.add((span, fine.qid))
+        return out
+
+    gold = pairs(pair.gold_mentions)
+    if not gold:
+        return 0, 0, 0, 0
+    return set_counts(pairs(pair.pred_mentions), gold)
+
+
+MD = Metric("md", "1", "Mention detection, exact span match", ("p_num", "p_den", "r_num", "r_den"), md_counts,
+            family="mentions")
+MD_PARTIAL = Metric("md_partial", "1", "Mention detection, partial overlap (>= 1 shared token)",
+                    ("p_num", "p_den", "r_num", "r_den"), md_partial_counts, family="mentions")
+ET_FINE = Metric("et_fine", "1", "Entity typing, fine Wikidata classes, micro over (span, class) pairs",
+                 ("p_num", "p_den", "r_num", "r_den"), et_fine_counts, family="typing")
+ET = ClassedMetric("et", "1", "Entity typing, strict: mention span and coarse type both match", et_counts_by_type,
+                   family="typing")
