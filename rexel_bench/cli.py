@@ -157,3 +157,46 @@ def stats(
         console.print(f"[red]{result.n_dropped} document(s) not loaded because of errors: run rexel-bench validate[/]")
     if json_out:
         data_io.atomic_write_text(json_out, json.dumps(figures, indent=1))
+
+
+@app.command()
+@reports_errors
+def score(
+    gold: Annotated[str, typer.Argument(help="Gold file, DWIE directory or dataset name (e.g. docred-ie:dev).")],
+    pred: Annotated[Path, typer.Argument(help="Predictions: rexel-bench JSONL, any supported format, or DocRED's "
+                                              "result.json (a list of {title, h_idx, t_idx, r, evidence}).")],
+    metrics: Annotated[str | None, typer.Option(
+        "--metrics", "-m", help="Comma-separated metric or family names (mentions, typing, linking, coreference, "
+                                "docred, end-to-end); default: all that apply.")] = None,
+    train: Annotated[str | None, typer.Option("--train", help="Training file whose facts Ign F1 ignores.")] = None,
+    lenient: Annotated[bool, typer.Option(
+        "--lenient", help="Count bad predictions (unknown documents, spans outside the document, relations to "
+                          "missing entities) as wrong and report them, instead of failing.")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write every value and count as JSON.")] = None,
+    per_document: Annotated[bool, typer.Option("--per-document", help="Include per-document counts in --json.")] = False,
+    format: FormatOption = "auto",
+    data_dir_opt: DataDirOption = None,
+) -> None:
+    """Score predictions against gold on every subtask: MD, ET, ED, coreference, DocRED RE, end to end."""
+    from rexel_bench.scoring.api import score_documents
+    from rexel_bench.scoring.io import load_predictions
+
+    gold_docs = data_io.load(resolve(gold, data_dir_opt), format).documents
+    train_docs = data_io.load(resolve(train, data_dir_opt)).documents if train else None
+    pred_docs, load_notes = load_predictions(pred, gold_docs, lenient=lenient)
+    result = score_documents(gold_docs, pred_docs, metrics=metrics.split(",") if metrics else None,
+                             train=train_docs, lenient=lenient, pred_file=str(pred))
+    result.notes[:0] = load_notes
+    table = Table(title=f"{pred} against {gold} ({len(result.doc_ids)} documents)")
+    for column in ("metric", "P", "R", "F1 / acc.", "what"):
+        table.add_column(column, justify="right" if column in ("P", "R", "F1 / acc.") else "left")
+    for name, m in result.metrics.items():
+        values = m.values
+        cells = [f"{100 * values[k]:.2f}" if k in values else "" for k in ("p", "r")]
+        table.add_row(name, *cells, f"{100 * values[m.headline]:.2f}", m.description)
+    console.print(table)
+    console.print(f"[dim]{result.to_dict()['ed_exclusion_rule']}[/]")
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    if json_out:
+        data_io.atomic_write_text(json_out, json.dumps(result.to_dict(per_document), indent=1))

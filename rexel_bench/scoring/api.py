@@ -37,7 +37,7 @@ def docred_metrics(train: frozenset[tuple[str, str, str]] | None) -> list[Metric
                           family="docred"))
     out.append(Metric("docred_evidence", "1", "DocRED evidence F1 (supporting sentences)",
                       ("p_num", "p_den", "r_num", "r_den"), lambda p: relations.evidence_prf(counts(p)),
-                      family="docred"))
+                      family="docred", requires="evidence"))
     return out
 
 
@@ -76,7 +76,7 @@ class MetricResult:
         out: dict[str, Any] = {
             "version": self.version, "description": self.description, "family": self.family,
             "headline": self.headline, "values": self.values,
-            "totals": {n: float(v) for n, v in zip(self.count_names, self.counts.sum(axis=0))},
+            "totals": {n: float(v) for n, v in zip(self.count_names, self.counts.sum(axis=0), strict=True)},
         }
         if self.classes:
             out["classes"] = list(self.classes)
@@ -193,7 +193,7 @@ def uses_gold_entities(pairs: Sequence[tuple[Document, Document]]) -> bool:
     for g, p in pairs:
         if len(g.entities) != len(p.entities):
             return False
-        if any(ge.spans != pe.spans for ge, pe in zip(g.entities, p.entities)):
+        if any(ge.spans != pe.spans for ge, pe in zip(g.entities, p.entities, strict=True)):
             return False
     return True
 
@@ -259,9 +259,31 @@ def score_documents(
         notes.append("DocRED-protocol metrics skipped: the predictions do not keep the gold entities")
     elif train is None and any(m.family == "docred" for m in chosen):
         notes.append("Ign F1 not computed: give the training file (--train) whose facts it ignores")
+    chosen, skipped = applicable(chosen, gold, [p for _, p in pairs])
+    notes += skipped
     doc_pairs_notes = _duplicate_notes(pairs)
     results = score_pairs(pairs, chosen)
     return ScoreResult([g.id for g, _ in pairs], results, notes + doc_pairs_notes)
+
+
+def applicable(metrics: Sequence[Metric | ClassedMetric], gold: Sequence[Document], pred: Sequence[Document],
+               ) -> tuple[list[Metric | ClassedMetric], list[str]]:
+    """Leave out metrics whose annotation is absent (linking without gold QIDs, fine types, evidence), saying so.
+
+    Evidence F1 needs gold evidence and predicted evidence, as DocRED scores it only for systems that
+    predict evidence.
+    """
+    has = {
+        "qids": any(e.qid for d in gold for e in d.entities),
+        "fine_types": any(m.fine_types or e.fine_types for d in gold for e in d.entities for m in e.mentions),
+        "evidence": any(r.evidence for d in gold for r in d.relations)
+        and any(r.evidence is not None for d in pred for r in d.relations),
+    }
+    kept = [m for m in metrics if m.requires is None or has[m.requires]]
+    where = {"qids": "gold QIDs", "fine_types": "gold fine types", "evidence": "gold and predicted evidence"}
+    notes = [f"{m.name} not computed: it needs {where[m.requires]}, which the data lacks"
+             for m in metrics if m.requires is not None and not has[m.requires]]
+    return kept, notes
 
 
 def _duplicate_notes(pairs: Sequence[tuple[Document, Document]]) -> list[str]:

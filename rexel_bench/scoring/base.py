@@ -67,6 +67,7 @@ class Metric:
     aggregate: Callable[[np.ndarray], dict[str, np.ndarray]] = prf
     headline: str = "f1"
     family: str = ""
+    requires: str | None = None  # what the gold must carry for the metric to apply: "qids" or "fine_types"
 
 
 def mention_type(mention: Mention, entity: Entity) -> str | None:
@@ -187,3 +188,4 @@ class ClassedMetric:
     description: str
     counts_by_class: Callable[[DocPair], Mapping[str, tuple[float, float, float, float]]]
     family: str = ""
+    requires: str | None = None

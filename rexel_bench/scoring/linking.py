@@ -55,7 +55,7 @@ def ed_mention_counts(pair: DocPair) -> tuple[int, int, int, int]:
 
 def _entity_links(clusters: list[list[Span]], entities, skip: set[frozenset]) -> set[tuple[frozenset, str]]:
     out = set()
-    for cluster, entity in zip(clusters, entities):
+    for cluster, entity in zip(clusters, entities, strict=True):
         key = frozenset(cluster)
         if not key or key in skip or (entity.qid is None and is_value_type(entity.type)):
             continue
@@ -65,7 +65,7 @@ def _entity_links(clusters: list[list[Span]], entities, skip: set[frozenset]) ->
 
 def ed_entity_counts(pair: DocPair) -> tuple[int, int, int, int]:
     """Entity-level linking counts over (exact cluster, QID or NIL) pairs."""
-    skip = {frozenset(c) for c, e in zip(pair.gold_clusters, pair.gold.entities)
+    skip = {frozenset(c) for c, e in zip(pair.gold_clusters, pair.gold.entities, strict=True)
             if e.qid is None and is_value_type(e.type)}
     return set_counts(_entity_links(pair.pred_clusters, pair.pred.entities, skip),
                       _entity_links(pair.gold_clusters, pair.gold.entities, skip))
@@ -89,8 +89,8 @@ def accuracy(totals):
 
 
 ED_MENTION = Metric("ed_mention", "1", "Entity disambiguation, mention level: span and QID (NIL explicit)",
-                    ("p_num", "p_den", "r_num", "r_den"), ed_mention_counts, family="linking")
+                    ("p_num", "p_den", "r_num", "r_den"), ed_mention_counts, family="linking", requires="qids")
 ED_ENTITY = Metric("ed_entity", "1", "Entity disambiguation, entity level: exact cluster and QID (NIL explicit)",
-                   ("p_num", "p_den", "r_num", "r_den"), ed_entity_counts, family="linking")
+                   ("p_num", "p_den", "r_num", "r_den"), ed_entity_counts, family="linking", requires="qids")
 ED_INKB = Metric("ed_inkb_accuracy", "1", "In-KB linking accuracy on gold mentions with a QID",
-                 ("correct", "total"), inkb_counts, aggregate=accuracy, headline="accuracy", family="linking")
+                 ("correct", "total"), inkb_counts, aggregate=accuracy, headline="accuracy", family="linking", requires="qids")

@@ -74,6 +74,6 @@ MD = Metric("md", "1", "Mention detection, exact span match", ("p_num", "p_den",
 MD_PARTIAL = Metric("md_partial", "1", "Mention detection, partial overlap (>= 1 shared token)",
                     ("p_num", "p_den", "r_num", "r_den"), md_partial_counts, family="mentions")
 ET_FINE = Metric("et_fine", "1", "Entity typing, fine Wikidata classes, micro over (span, class) pairs",
-                 ("p_num", "p_den", "r_num", "r_den"), et_fine_counts, family="typing")
+                 ("p_num", "p_den", "r_num", "r_den"), et_fine_counts, family="typing", requires="fine_types")
 ET = ClassedMetric("et", "1", "Entity typing, strict: mention span and coarse type both match", et_counts_by_type,
                    family="typing")

@@ -186,6 +186,6 @@ E2E_SOFT = Metric("e2e_soft", "1", "End-to-end RE, soft: Linked-DocRED entity-ce
                   ("p_num", "p_den", "r_num", "r_den"), soft_counts, family="end-to-end")
 E2E_LINKED = ClassedMetric("e2e_linked", "1",
                            "End-to-end linked facts: de-duplicated (head QID, relation, tail QID) triples",
-                           linked_counts_by_relation, family="end-to-end")
-DOCRED_RE_BY_RELATION = ClassedMetric("docred_re", "1", "DocRED RE F1 on gold entities, per relation (macro)",
+                           linked_counts_by_relation, family="end-to-end", requires="qids")
+DOCRED_RE_BY_RELATION = ClassedMetric("docred_re", "1", "DocRED RE F1 on gold entities (official evaluation)",
                                       docred_relation_counts, family="docred")

@@ -26,7 +26,8 @@ def clusters(notation: str, overlapping: str = "") -> list[list[tuple[int, int, 
 
 
 def doc(spans: list[list[tuple[int, int, int]]], *, types: list[str] | None = None,
-        qids: list[str | None] | None = None, relations: list[tuple[int, int, str]] = (), doc_id: str = "d") -> Document:
+        qids: list[str | None] | None = None, relations: list[tuple[int, int, str]] = (),
+        doc_id: str = "d") -> Document:
     """A one-sentence document with the given entities (clusters of spans)."""
     entities = tuple(
         Entity(mentions=tuple(Mention(*s, text=f"t{s[1]}") for s in cluster),
