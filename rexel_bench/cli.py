@@ -173,7 +173,8 @@ def score(
         "--lenient", help="Count bad predictions (unknown documents, spans outside the document, relations to "
                           "missing entities) as wrong and report them, instead of failing.")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write every value and count as JSON.")] = None,
-    per_document: Annotated[bool, typer.Option("--per-document", help="Include per-document counts in --json.")] = False,
+    per_document: Annotated[bool, typer.Option(
+        "--per-document", help="Include per-document counts in --json.")] = False,
     format: FormatOption = "auto",
     data_dir_opt: DataDirOption = None,
 ) -> None:

@@ -93,4 +93,5 @@ ED_MENTION = Metric("ed_mention", "1", "Entity disambiguation, mention level: sp
 ED_ENTITY = Metric("ed_entity", "1", "Entity disambiguation, entity level: exact cluster and QID (NIL explicit)",
                    ("p_num", "p_den", "r_num", "r_den"), ed_entity_counts, family="linking", requires="qids")
 ED_INKB = Metric("ed_inkb_accuracy", "1", "In-KB linking accuracy on gold mentions with a QID",
-                 ("correct", "total"), inkb_counts, aggregate=accuracy, headline="accuracy", family="linking", requires="qids")
+                 ("correct", "total"), inkb_counts, aggregate=accuracy, headline="accuracy", family="linking",
+                 requires="qids")
