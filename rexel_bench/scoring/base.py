@@ -110,19 +110,27 @@ class DocPair:
         return clusters, duplicates
 
     @cached_property
+    def _gold_view(self) -> tuple[list[list[Span]], int]:
+        return self._clusters(self.gold)
+
+    @cached_property
+    def _pred_view(self) -> tuple[list[list[Span]], int]:
+        return self._clusters(self.pred)
+
+    @property
     def gold_clusters(self) -> list[list[Span]]:
         """Gold entities as lists of unique mention spans (index-aligned with gold entities)."""
-        return self._clusters(self.gold)[0]
+        return self._gold_view[0]
 
-    @cached_property
+    @property
     def pred_clusters(self) -> list[list[Span]]:
         """Predicted entities as lists of unique mention spans (index-aligned with predicted entities)."""
-        return self._clusters(self.pred)[0]
+        return self._pred_view[0]
 
-    @cached_property
+    @property
     def duplicates(self) -> dict[str, int]:
         """How many duplicate mentions were removed on each side."""
-        return {"gold": self._clusters(self.gold)[1], "pred": self._clusters(self.pred)[1]}
+        return {"gold": self._gold_view[1], "pred": self._pred_view[1]}
 
     @cached_property
     def gold_spans(self) -> set[Span]:
