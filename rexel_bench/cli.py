@@ -20,7 +20,7 @@ from rexel_bench import __version__
 from rexel_bench.data import io as data_io
 from rexel_bench.data.registry import DATASETS, data_dir, resolve, spec_path
 from rexel_bench.data.statistics import corpus_statistics
-from rexel_bench.errors import RexelBenchError
+from rexel_bench.errors import ConfigError, RexelBenchError
 
 app = typer.Typer(
     name="rexel-bench",
@@ -201,3 +201,75 @@ def score(
         console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     if json_out:
         data_io.atomic_write_text(json_out, json.dumps(result.to_dict(per_document), indent=1))
+
+
+def _report_dir(out: Path | None, name: str) -> Path:
+    from datetime import datetime
+
+    return out or Path("reports") / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{name}"
+
+
+@app.command()
+@reports_errors
+def compare(
+    pred_a: Annotated[Path, typer.Argument(help="Predictions of system A (any supported format).")],
+    pred_b: Annotated[Path, typer.Argument(help="Predictions of system B.")],
+    gold: Annotated[str, typer.Option("--gold", "-g", help="Gold file or dataset name.")] = "docred-ie:dev",
+    names: Annotated[str | None, typer.Option("--names", help="Comma-separated names for A and B "
+                                                               "(default: the file names).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Report directory (default: reports/<time>-compare).")] = None,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Paired bootstrap resamples.")] = 10_000,
+    randomization: Annotated[int, typer.Option("--randomization", help="Approximate-randomization rounds "
+                                                                       "(0: none).")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every resampling.")] = 0,
+    metrics: Annotated[str | None, typer.Option("--metrics", "-m", help="Metric or family names.")] = None,
+    train: Annotated[str | None, typer.Option("--train", help="Training file for Ign F1.")] = None,
+    lenient: Annotated[bool, typer.Option("--lenient", help="Count bad predictions as wrong.")] = False,
+    data_dir_opt: DataDirOption = None,
+) -> None:
+    """Compare two prediction files on the same gold: every metric with CIs, paired p-values, a report."""
+    from rexel_bench.evaluate import evaluate
+    from rexel_bench.reports.render import write_report
+    from rexel_bench.scoring.io import load_predictions
+
+    gold_path = resolve(gold, data_dir_opt)
+    gold_docs = data_io.load(gold_path).documents
+    labels = names.split(",") if names else [pred_a.stem, pred_b.stem]
+    if len(labels) != 2 or labels[0] == labels[1]:
+        raise ConfigError("--names needs two different names, e.g. --names rexel,pipeline")
+    predictions = {label: load_predictions(path, gold_docs, lenient=lenient)[0]
+                   for label, path in zip(labels, (pred_a, pred_b), strict=True)}
+    run = evaluate(gold_docs, predictions, dataset=gold, dataset_path=gold_path,
+                   metrics=metrics.split(",") if metrics else None,
+                   train=data_io.load(resolve(train, data_dir_opt)).documents if train else None,
+                   n_resamples=bootstrap, seed=seed, randomization_rounds=randomization, lenient=lenient,
+                   sources={labels[0]: str(pred_a), labels[1]: str(pred_b)})
+    directory = _report_dir(out, "compare")
+    files = write_report(run, directory)
+    from rexel_bench.reports.tables import markdown_table
+
+    console.print(markdown_table(run), highlight=False)
+    console.print(f"report written to {directory} ({', '.join(sorted(files))})")
+
+
+@app.command()
+@reports_errors
+def leaderboard(
+    runs: Annotated[list[Path], typer.Argument(help="Report directories (each with metrics.json).")],
+    metric: Annotated[str, typer.Option("--metric", help="Metric to rank by.")] = "e2e_linked",
+    format: Annotated[str, typer.Option("--format", help="md, csv, tex or html.")] = "md",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the table to this file too.")] = None,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Paired bootstrap resamples.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the resampling.")] = 0,
+) -> None:
+    """Merge runs into one table; refuses runs scored on different data or metric versions."""
+    from rexel_bench.reports.leaderboard import merge_runs
+    from rexel_bench.reports.render import leaderboard_text
+
+    if format not in ("md", "csv", "tex", "html"):
+        raise ConfigError(f"unknown --format {format!r}: choose md, csv, tex or html")
+    merged = merge_runs(runs, metric, n_resamples=bootstrap, seed=seed)
+    text = leaderboard_text(merged, format, [metric])
+    console.print(text, highlight=False, markup=False)
+    if out:
+        data_io.atomic_write_text(out, text)

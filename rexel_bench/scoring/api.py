@@ -104,6 +104,14 @@ class ScoreResult:
         }
 
 
+def aggregate_for(name: str) -> tuple[Callable[[np.ndarray], dict[str, np.ndarray]], str]:
+    """The aggregate function and headline value of a metric by name (micro metrics of classed ones: P/R/F1)."""
+    for metric in all_metrics(frozenset()):
+        if metric.name == name:
+            return (prf, "f1") if isinstance(metric, ClassedMetric) else (metric.aggregate, metric.headline)
+    raise PredictionError(f"no metric called {name!r}")
+
+
 def select_metrics(metrics: Sequence[Metric | ClassedMetric], requested: Iterable[str] | None) -> list:
     """The metrics named by ``requested`` (metric names or family names); all when None."""
     if not requested:

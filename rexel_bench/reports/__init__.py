@@ -1,0 +1,1 @@
+"""Reports rendered from metrics.json: tables, plots, Markdown, self-contained HTML, leaderboards."""

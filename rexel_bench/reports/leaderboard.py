@@ -1,0 +1,75 @@
+"""Merge report directories into one leaderboard, refusing runs that are not comparable.
+
+Runs are comparable when they were scored on the same data (same SHA-256 and documents) with the
+same metric version. Because every run keeps its per-document counts, the merged leaderboard
+re-runs the paired bootstrap across runs, so significance marks stay honest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rexel_bench.errors import ConfigError
+from rexel_bench.scoring.api import aggregate_for
+from rexel_bench.stats.bootstrap import MetricCounts, paired_bootstrap
+from rexel_bench.stats.correction import holm
+
+
+def read_run(run_dir: str | Path) -> dict[str, Any]:
+    """A run's metrics.json (a clear error if the directory is not a report)."""
+    path = Path(run_dir) / "metrics.json" if Path(run_dir).is_dir() else Path(run_dir)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError("not a report directory (no metrics.json)", file=str(run_dir)) from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"metrics.json is not valid JSON: {exc}", file=str(path)) from exc
+
+
+def check_comparable(runs: Sequence[tuple[str, dict[str, Any]]], metric: str) -> None:
+    """Refuse to rank runs scored on different data or with different metric versions."""
+    first_name, first = runs[0]
+    for name, run in runs[1:]:
+        for key in ("sha256", "documents"):
+            if run["dataset"].get(key) != first["dataset"].get(key):
+                raise ConfigError(f"runs were scored on different data ({key}: {first['dataset'].get(key)} in "
+                                  f"{first_name}, {run['dataset'].get(key)} in {name}); refusing to rank them together")
+        if run["metric_versions"].get(metric) != first["metric_versions"].get(metric):
+            raise ConfigError(f"metric {metric} has version {first['metric_versions'].get(metric)} in {first_name} "
+                              f"but {run['metric_versions'].get(metric)} in {name}; refusing to rank them together")
+        if run["per_document"]["doc_ids"] != first["per_document"]["doc_ids"]:
+            raise ConfigError(f"runs {first_name} and {name} list their documents differently")
+
+
+def merge_runs(run_dirs: Sequence[str | Path], metric: str, *, n_resamples: int = 10_000, seed: int = 0,
+               ) -> dict[str, Any]:
+    """One run-shaped dict holding every system of every run on ``metric``, with fresh paired tests."""
+    runs = [(str(d), read_run(d)) for d in run_dirs]
+    missing = [name for name, run in runs if not any(metric in s["metrics"] for s in run["systems"].values())]
+    if missing:
+        raise ConfigError(f"metric {metric!r} is not in {', '.join(missing)}")
+    check_comparable(runs, metric)
+    systems: dict[str, Any] = {}
+    counts: list[list[list[float]]] = []
+    for name, run in runs:
+        for system, entry in run["systems"].items():
+            label = system if system not in systems else f"{system} ({Path(name).name})"
+            systems[label] = {**entry, "metrics": {metric: entry["metrics"][metric]}, "run": name}
+            counts.append(run["per_document"]["counts"][system][metric])
+    aggregate, headline = aggregate_for(metric)
+    stats = paired_bootstrap([MetricCounts(metric, np.array(counts, dtype=float), aggregate, headline)],
+                             list(systems), n_resamples=n_resamples, seed=seed)
+    for label in systems:
+        systems[label]["metrics"][metric]["ci"] = {k: i.to_dict() for k, i in stats.intervals[label][metric].items()}
+    comparisons = [c.to_dict() for c in stats.comparisons]
+    for c, adjusted in zip(comparisons, holm([c["p_two_sided"] for c in comparisons]), strict=True):
+        c["p_holm"] = adjusted
+    first = runs[0][1]
+    return {**first, "systems": systems, "comparisons": comparisons, "headline_metric": metric,
+            "runs": [name for name, _ in runs], "buckets": {}, "per_relation": None,
+            "bootstrap": {**first["bootstrap"], "n_resamples": n_resamples, "seed": seed}}

@@ -1,0 +1,165 @@
+"""Write a report directory from metrics.json: report.md, report.html, leaderboard.csv/.tex, plots.
+
+``report.html`` is self-contained (styles inline, plots embedded as base64 PNG) so it opens in any
+browser offline. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rexel_bench.data.io import atomic_write_text
+from rexel_bench.reports.plots import draw_all
+from rexel_bench.reports.tables import csv_table, latex_table, markdown_table
+
+CAPTIONS = {
+    "scores": "Headline value of every subtask with its 95% bootstrap interval.",
+    "speed": "End-to-end F1 against documents per second.",
+    "by_tokens": "End-to-end F1 by document length (tokens), 95% intervals shaded.",
+    "by_entities": "End-to-end F1 by number of gold entities, 95% intervals shaded.",
+    "relations": "F1 per relation on the most frequent gold relations.",
+}
+
+
+def _comparison_rows(run: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    metric = run.get("headline_metric")
+    rows = [c for c in run.get("comparisons", []) if c["metric"] == metric] if metric else []
+    return rows or run.get("comparisons", [])[:20]
+
+
+def _fmt_p(p: float | None) -> str:
+    return "–" if p is None else (f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}")
+
+
+def _num(values: Mapping[str, Any], key: str, spec: str) -> str:
+    return format(values[key], spec) if values.get(key) is not None else "–"
+
+
+def _speed_rows(run: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    return [(s, e["speed"]) for s, e in run["systems"].items() if e.get("speed")]
+
+
+def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
+    """The human-readable report in Markdown."""
+    d = run["dataset"]
+    lines = [f"# rexel-bench report: {', '.join(run['systems'])} on {d['name']}", "",
+             f"- documents: {d['documents']} · data sha256: `{d.get('sha256')}`",
+             f"- created {run['created']} · rexel-bench {run['versions'].get('rexel-bench')} · git "
+             f"`{run.get('git_commit')}` · seed {run['seed']}",
+             f"- command: `{run['command']}`",
+             f"- {run['bootstrap']['n_resamples']:,} paired bootstrap resamples over documents; "
+             f"{run['bootstrap']['correction']}", "",
+             "## Scores (%, 95% percentile interval)", "",
+             "Bold: best; †: the gap to the best is significant (Holm-adjusted p < 0.05).", "",
+             markdown_table(run), ""]
+    if _speed_rows(run):
+        lines += ["## Speed", "", "| system | docs/s | tokens/s | peak memory (MB) | time per stage (s) |",
+                  "|---|---:|---:|---:|---|"]
+        for system, s in _speed_rows(run):
+            stages = ", ".join(f"{k} {v:.2f}" for k, v in s.get("stages", {}).items())
+            lines.append(f"| {system} | {_num(s, 'docs_per_s', '.2f')} | {_num(s, 'tokens_per_s', ',.0f')} | "
+                         f"{_num(s, 'peak_rss_mb', ',.0f')} | {stages or '–'} |")
+        lines.append("")
+    lines += ["## Paired comparisons", "", "| metric | A | B | Δ (A−B) | p(A>B) | p(B>A) | p two-sided | "
+              "p randomization | p Holm |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for c in _comparison_rows(run):
+        lines.append(f"| {c['metric']} | {c['a']} | {c['b']} | {100 * c['delta']:+.2f} | {_fmt_p(c['p_a_better'])} | "
+                     f"{_fmt_p(c['p_b_better'])} | {_fmt_p(c['p_two_sided'])} | {_fmt_p(c.get('p_randomization'))} "
+                     f"| {_fmt_p(c.get('p_holm'))} |")
+    lines += ["", "## Plots", ""]
+    lines += [f"![{CAPTIONS[name]}](plots/{path.name})\n\n{CAPTIONS[name]}\n" for name, path in plots.items()]
+    notes = [f"- {system}: {n}" for system, e in run["systems"].items() for n in e.get("notes", [])]
+    lines += ["## Notes", "", f"- {run['ed_exclusion_rule']}", *notes, "",
+              "Every number, interval and p-value is in `metrics.json`; all metrics of all systems are in "
+              "`leaderboard.csv`."]
+    return "\n".join(lines) + "\n"
+
+
+def _html_table(markdown: str) -> str:
+    rows = [r.strip().strip("|").split("|") for r in markdown.strip().splitlines()]
+    head, body = rows[0], rows[2:]
+    def cell(text: str, tag: str) -> str:
+        text = html.escape(text.strip())
+        if text.startswith("**"):
+            text = "<b>" + text.replace("**", "") + "</b>"
+        return f"<{tag}>{text}</{tag}>"
+    out = ["<table>", "<tr>" + "".join(cell(h, "th") for h in head) + "</tr>"]
+    out += ["<tr>" + "".join(cell(c, "td") for c in row) + "</tr>" for row in body]
+    return "\n".join(out + ["</table>"])
+
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border-bottom:1px solid #ccc;padding:4px 10px;
+text-align:right}td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}img{max-width:100%}
+figure{margin:1.5em 0}figcaption{color:#555;font-size:13px}code{background:#f5f5f5;padding:1px 4px}
+.notes li{margin:.3em 0}
+"""
+
+
+def html_report(run: Mapping[str, Any], plots: Mapping[str, Path], markdown: str) -> str:
+    """A self-contained HTML page: the same content as the Markdown report, plots embedded."""
+    sections = markdown.split("\n## ")
+    head = sections[0].splitlines()
+    parts = [f"<h1>{html.escape(head[0].lstrip('# '))}</h1>", "<ul>"]
+    parts += [f"<li>{html.escape(line[2:])}</li>" for line in head[1:] if line.startswith("- ")]
+    parts.append("</ul>")
+    for section in sections[1:]:
+        title, _, body = section.partition("\n")
+        if title == "Plots":
+            parts.append("<h2>Plots</h2>")
+            for name, path in plots.items():
+                data = base64.b64encode(path.read_bytes()).decode("ascii")
+                parts.append(f'<figure><img alt="{html.escape(CAPTIONS[name])}" src="data:image/png;base64,{data}">'
+                             f"<figcaption>{html.escape(CAPTIONS[name])}</figcaption></figure>")
+            continue
+        parts.append(f"<h2>{html.escape(title)}</h2>")
+        table_lines = [line for line in body.splitlines() if line.startswith("|")]
+        text_lines = [line for line in body.splitlines() if line and not line.startswith("|")]
+        if table_lines:
+            parts.append(_html_table("\n".join(table_lines)))
+        items = [line[2:] for line in text_lines if line.startswith("- ")]
+        if items:
+            parts.append('<ul class="notes">' + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>")
+        parts += [f"<p>{html.escape(line)}</p>" for line in text_lines if not line.startswith("- ")]
+    title = html.escape(head[0].lstrip("# "))
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
+            f"<style>{STYLE}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+
+
+def write_report(run: Mapping[str, Any], out_dir: str | Path) -> dict[str, Path]:
+    """Write metrics.json, report.md, report.html, leaderboard.csv, leaderboard.tex and plots/."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "metrics.json", json.dumps(run, indent=1))
+    plots = draw_all(run, out / "plots")
+    markdown = markdown_report(run, plots)
+    files = {"metrics.json": out / "metrics.json", "report.md": out / "report.md", "report.html": out / "report.html",
+             "leaderboard.csv": out / "leaderboard.csv", "leaderboard.tex": out / "leaderboard.tex"}
+    atomic_write_text(files["report.md"], markdown)
+    atomic_write_text(files["report.html"], html_report(run, plots, markdown))
+    atomic_write_text(files["leaderboard.csv"], csv_table(run))
+    atomic_write_text(files["leaderboard.tex"], latex_table(run))
+    return {**files, **{f"plots/{k}": v for k, v in plots.items()}}
+
+
+def leaderboard_text(run: Mapping[str, Any], fmt: str, metrics: list[str]) -> str:
+    """A leaderboard in one format: md, csv, tex or html (a self-contained page)."""
+    if fmt == "md":
+        return markdown_table(run, metrics)
+    if fmt == "csv":
+        return csv_table(run)
+    if fmt == "tex":
+        return latex_table(run, metrics)
+    if fmt == "html":
+        table = _html_table(markdown_table(run, metrics))
+        return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>rexel-bench leaderboard"
+                f"</title><style>{STYLE}</style></head><body><h1>Leaderboard: {html.escape(', '.join(metrics))}</h1>"
+                f"{table}<p>Bold: best; †: gap to the best significant (Holm-adjusted paired bootstrap p &lt; 0.05)."
+                "</p></body></html>\n")
+    raise ValueError(f"unknown format {fmt!r}: choose md, csv, tex or html")

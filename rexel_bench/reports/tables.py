@@ -1,0 +1,117 @@
+"""Tables rendered from metrics.json: the leaderboard in Markdown, CSV and LaTeX (booktabs).
+
+Values are percentages. In each column the best system is bold; a dagger marks a system whose gap
+to the best is significant (Holm-adjusted two-sided bootstrap p < 0.05).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+#: Columns of the headline table, in order, where present.
+MAIN_METRICS = ("md", "et", "ed_mention", "ed_entity", "coref_conll", "docred_re", "docred_re_ign", "e2e_hard",
+                "e2e_soft", "e2e_linked")
+ALPHA = 0.05
+
+
+def columns(run: Mapping[str, Any], wanted: Sequence[str] | None = None) -> list[str]:
+    """The metrics present in every system of a run, in the order of ``wanted`` (default: the main ones)."""
+    systems = list(run["systems"].values())
+    present = set.intersection(*(set(s["metrics"]) for s in systems)) if systems else set()
+    return [m for m in (wanted or MAIN_METRICS) if m in present]
+
+
+def headline_value(run: Mapping[str, Any], system: str, metric: str) -> tuple[float, tuple[float, float] | None]:
+    """A system's headline value for a metric and its percentile interval (None if not resampled)."""
+    entry = run["systems"][system]["metrics"][metric]
+    key = entry["headline"]
+    ci = entry.get("ci", {}).get(key)
+    return entry["values"][key], (tuple(ci["ci_percentile"]) if ci else None)
+
+
+def p_holm(run: Mapping[str, Any], metric: str, a: str, b: str) -> float | None:
+    """The Holm-adjusted p-value of the comparison of two systems on a metric."""
+    for c in run.get("comparisons", []):
+        if c["metric"] == metric and {c["a"], c["b"]} == {a, b}:
+            return c.get("p_holm")
+    return None
+
+
+def marks(run: Mapping[str, Any], metric: str) -> dict[str, tuple[bool, bool]]:
+    """For each system: (is best — ties all count —, gap to the best is significant)."""
+    values = {s: headline_value(run, s, metric)[0] for s in run["systems"]}
+    top = max(values.values(), default=None)
+    best = [s for s, v in values.items() if v == top]
+    out = {}
+    for s in values:
+        p = p_holm(run, metric, best[0], s) if s not in best else None
+        out[s] = (s in best, p is not None and p < ALPHA)
+    return out
+
+
+def _cell(run: Mapping[str, Any], system: str, metric: str, *, with_ci: bool) -> str:
+    value, ci = headline_value(run, system, metric)
+    text = f"{100 * value:.2f}"
+    if with_ci and ci:
+        text += f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+    return text
+
+
+def markdown_table(run: Mapping[str, Any], wanted: Sequence[str] | None = None, with_ci: bool = True) -> str:
+    """The leaderboard as a Markdown table (bold best, † significant gap to the best)."""
+    cols = columns(run, wanted)
+    lines = ["| system | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    flags = {m: marks(run, m) for m in cols}
+    for system in run["systems"]:
+        cells = []
+        for m in cols:
+            best, significant = flags[m][system]
+            text = _cell(run, system, m, with_ci=with_ci)
+            cells.append((f"**{text}**" if best else text) + (" †" if significant else ""))
+        lines.append(f"| {system} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _bounds(ci: Mapping[str, Any], key: str) -> list[str]:
+    return [f"{x:.6f}" for x in ci[key]] if key in ci else ["", ""]
+
+
+def csv_table(run: Mapping[str, Any]) -> str:
+    """Every metric of every system: value, percentile and BCa bounds, one row per (system, metric, value)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["system", "metric", "value_name", "value", "ci_low", "ci_high", "bca_low", "bca_high",
+                     "metric_version", "dataset_sha256"])
+    for system, entry in run["systems"].items():
+        for metric, m in entry["metrics"].items():
+            for key, value in m["values"].items():
+                ci = m.get("ci", {}).get(key, {})
+                writer.writerow([system, metric, key, f"{value:.6f}", *_bounds(ci, "ci_percentile"),
+                                 *_bounds(ci, "ci_bca"), run["metric_versions"].get(metric, ""),
+                                 run["dataset"].get("sha256") or ""])
+    return out.getvalue()
+
+
+def _latex_escape(text: str) -> str:
+    return text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
+
+
+def latex_table(run: Mapping[str, Any], wanted: Sequence[str] | None = None) -> str:
+    """The leaderboard as a booktabs LaTeX table (needs ``\\usepackage{booktabs}``)."""
+    cols = columns(run, wanted)
+    flags = {m: marks(run, m) for m in cols}
+    lines = [r"\begin{tabular}{l" + "r" * len(cols) + "}", r"\toprule",
+             "System & " + " & ".join(_latex_escape(c) for c in cols) + r" \\", r"\midrule"]
+    for system in run["systems"]:
+        cells = []
+        for m in cols:
+            best, significant = flags[m][system]
+            text = _cell(run, system, m, with_ci=False)
+            cells.append((rf"\textbf{{{text}}}" if best else text) + (r"$^\dagger$" if significant else ""))
+        lines.append(_latex_escape(system) + " & " + " & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}",
+              r"% bold: best; $^\dagger$: gap to the best significant (Holm-adjusted paired bootstrap p < 0.05)"]
+    return "\n".join(lines) + "\n"

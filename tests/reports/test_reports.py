@@ -1,0 +1,156 @@
+"""Reports: metrics.json provenance, Markdown/HTML/CSV/LaTeX outputs, plots, leaderboards, compare."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rexel_bench.cli import app
+from rexel_bench.data import io as data_io
+from rexel_bench.data.registry import resolve
+from rexel_bench.errors import ConfigError
+from rexel_bench.evaluate import evaluate
+from rexel_bench.reports.leaderboard import merge_runs
+from rexel_bench.reports.render import write_report
+
+runner = CliRunner(env={"COLUMNS": "240"})
+
+
+def _systems(docs):
+    strong = [replace(d, relations=d.relations[: len(d.relations) * 3 // 4]) for d in docs]
+    weak = [replace(d, relations=d.relations[: len(d.relations) // 3]) for d in docs]
+    return {"strong": strong, "weak": weak}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    path = resolve("docred-ie:dev")
+    docs = data_io.load(path).documents[:120]
+    run = evaluate(docs, _systems(docs), dataset="docred-ie:dev[:120]", dataset_path=path, n_resamples=500,
+                   randomization_rounds=200, seed=7, speed={"strong": {"docs_per_s": 5.0}, "weak": {"docs_per_s": 50.0}},
+                   command="rexel-bench test")
+    out = tmp_path_factory.mktemp("report")
+    return run, write_report(run, out), out
+
+
+def test_metrics_json_holds_every_number_and_provenance(report):
+    run, files, out = report
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["command"] == "rexel-bench test" and saved["seed"] == 7
+    assert saved["dataset"]["sha256"] == run["dataset"]["sha256"] and len(saved["dataset"]["sha256"]) == 64
+    assert {"rexel-bench", "python", "numpy"} <= set(saved["versions"])
+    assert "git_commit" in saved
+    strong = saved["systems"]["strong"]["metrics"]["e2e_linked"]
+    assert set(strong["ci"]["f1"]) == {"value", "ci_percentile", "ci_bca"}
+    assert strong["ci"]["f1"]["ci_percentile"][0] <= strong["values"]["f1"] <= strong["ci"]["f1"]["ci_percentile"][1]
+    linked = [c for c in saved["comparisons"] if c["metric"] == "e2e_linked"]
+    assert linked[0]["delta"] > 0 and linked[0]["p_holm"] < 0.05 and linked[0]["p_randomization"] < 0.05
+    assert len(saved["per_document"]["doc_ids"]) == 120
+
+
+def test_all_files_and_plots_written(report):
+    _, files, out = report
+    for name in ("metrics.json", "report.md", "report.html", "leaderboard.csv", "leaderboard.tex"):
+        assert (out / name).stat().st_size > 0
+    for plot in ("scores", "speed", "by_tokens", "by_entities", "relations"):
+        assert (out / "plots" / f"{plot}.png").stat().st_size > 5000
+        assert (out / "plots" / f"{plot}.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_html_is_self_contained(report):
+    _, _, out = report
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 5
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+    assert "<table>" in page and "strong" in page
+
+
+def test_latex_marks_best_bold_and_significant_gap_with_dagger(report):
+    _, _, out = report
+    tex = (out / "leaderboard.tex").read_text()
+    assert r"\toprule" in tex and r"\midrule" in tex and r"\bottomrule" in tex
+    strong_row = next(line for line in tex.splitlines() if line.startswith("strong"))
+    weak_row = next(line for line in tex.splitlines() if line.startswith("weak"))
+    assert r"\textbf{" in strong_row and r"$^\dagger$" in weak_row
+
+
+def test_csv_has_every_metric_of_every_system(report):
+    run, _, out = report
+    rows = list(csv.DictReader(io.StringIO((out / "leaderboard.csv").read_text())))
+    for system, entry in run["systems"].items():
+        for metric in entry["metrics"]:
+            assert any(r["system"] == system and r["metric"] == metric for r in rows), (system, metric)
+    assert all(r["dataset_sha256"] == run["dataset"]["sha256"] for r in rows)
+
+
+def test_markdown_report_lists_speed_comparisons_and_notes(report):
+    _, _, out = report
+    text = (out / "report.md").read_text()
+    for heading in ("## Scores", "## Speed", "## Paired comparisons", "## Plots", "## Notes"):
+        assert heading in text
+    assert "ED excludes" in text
+
+
+def test_leaderboard_merges_runs_and_refuses_different_data(report, tmp_path):
+    run, _, out = report
+    merged = merge_runs([out, out], "e2e_linked", n_resamples=200)
+    assert len(merged["systems"]) == 4  # duplicates of the same run are labelled by directory
+    other = json.loads(json.dumps(run))
+    other["dataset"]["sha256"] = "0" * 64
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "metrics.json").write_text(json.dumps(other))
+    with pytest.raises(ConfigError, match="different data"):
+        merge_runs([out, tmp_path / "other"], "e2e_linked")
+    other = json.loads(json.dumps(run))
+    other["metric_versions"]["e2e_linked"] = "2"
+    (tmp_path / "other" / "metrics.json").write_text(json.dumps(other))
+    with pytest.raises(ConfigError, match="version"):
+        merge_runs([out, tmp_path / "other"], "e2e_linked")
+
+
+def test_compare_and_leaderboard_commands(tmp_path):
+    docs = data_io.load(resolve("docred-ie:dev")).documents[:60]
+    data_io.write(docs, tmp_path / "gold.json", "docred-ie")
+    for name, pred in _systems(docs).items():
+        data_io.write(pred, tmp_path / f"{name}.jsonl")
+    result = runner.invoke(app, ["compare", str(tmp_path / "strong.jsonl"), str(tmp_path / "weak.jsonl"),
+                                 "--gold", str(tmp_path / "gold.json"), "--out", str(tmp_path / "run"),
+                                 "--bootstrap", "300", "--randomization", "100"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run" / "report.html").exists()
+    board = runner.invoke(app, ["leaderboard", str(tmp_path / "run"), "--format", "csv", "--bootstrap", "200"])
+    assert board.exit_code == 0 and "strong,e2e_linked,f1" in board.output
+    bad = runner.invoke(app, ["leaderboard", str(tmp_path / "nowhere")])
+    assert bad.exit_code == 2 and "not a report directory" in bad.output
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)")
+def test_html_report_renders_in_headless_chromium(report, tmp_path):
+    """The page opens offline in Chromium and the screenshot shows the table and plots."""
+    _, _, out = report
+    shot = tmp_path / "shot.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,2400",
+                    f"--screenshot={shot}", (out / "report.html").as_uri()], check=True, timeout=120,
+                   capture_output=True)
+    from PIL import Image
+
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1200, 2400)
+    colours = image.resize((120, 240)).getcolors(maxcolors=100_000)
+    assert colours is not None and len(colours) > 50  # not a blank page: text, table rules and plots
+    Path(out / "screenshot.png").write_bytes(shot.read_bytes())
