@@ -217,7 +217,8 @@ def compare(
     gold: Annotated[str, typer.Option("--gold", "-g", help="Gold file or dataset name.")] = "docred-ie:dev",
     names: Annotated[str | None, typer.Option("--names", help="Comma-separated names for A and B "
                                                                "(default: the file names).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Report directory (default: reports/<time>-compare).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Report directory (default: reports/<time>-compare).")] = None,
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Paired bootstrap resamples.")] = 10_000,
     randomization: Annotated[int, typer.Option("--randomization", help="Approximate-randomization rounds "
                                                                        "(0: none).")] = 1000,

@@ -90,7 +90,7 @@ def _html_table(markdown: str) -> str:
         return f"<{tag}>{text}</{tag}>"
     out = ["<table>", "<tr>" + "".join(cell(h, "th") for h in head) + "</tr>"]
     out += ["<tr>" + "".join(cell(c, "td") for c in row) + "</tr>" for row in body]
-    return "\n".join(out + ["</table>"])
+    return "\n".join([*out, "</table>"])
 
 
 STYLE = """

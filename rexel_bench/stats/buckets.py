@@ -6,6 +6,7 @@ each holds at least ``min_docs`` documents, so that every interval rests on enou
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,7 +38,7 @@ def bucket_scores(metric: MetricCounts, systems: Sequence[str], sizes: Sequence[
     edges = bucket_edges(sizes, min_docs=min_docs)
     rng = np.random.default_rng(seed)
     out = []
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in itertools.pairwise(edges):
         members = np.flatnonzero((sizes_arr >= low) & (sizes_arr < high))
         counts = metric.counts[:, members, :].astype(float)  # [S, n, k]
         observed = metric.aggregate(counts.sum(axis=1))[metric.headline]

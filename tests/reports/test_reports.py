@@ -36,14 +36,15 @@ def report(tmp_path_factory):
     path = resolve("docred-ie:dev")
     docs = data_io.load(path).documents[:120]
     run = evaluate(docs, _systems(docs), dataset="docred-ie:dev[:120]", dataset_path=path, n_resamples=500,
-                   randomization_rounds=200, seed=7, speed={"strong": {"docs_per_s": 5.0}, "weak": {"docs_per_s": 50.0}},
+                   randomization_rounds=200, seed=7,
+                   speed={"strong": {"docs_per_s": 5.0}, "weak": {"docs_per_s": 50.0}},
                    command="rexel-bench test")
     out = tmp_path_factory.mktemp("report")
     return run, write_report(run, out), out
 
 
 def test_metrics_json_holds_every_number_and_provenance(report):
-    run, files, out = report
+    run, _files, out = report
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["command"] == "rexel-bench test" and saved["seed"] == 7
     assert saved["dataset"]["sha256"] == run["dataset"]["sha256"] and len(saved["dataset"]["sha256"]) == 64
@@ -58,7 +59,7 @@ def test_metrics_json_holds_every_number_and_provenance(report):
 
 
 def test_all_files_and_plots_written(report):
-    _, files, out = report
+    _, _files, out = report
     for name in ("metrics.json", "report.md", "report.html", "leaderboard.csv", "leaderboard.tex"):
         assert (out / name).stat().st_size > 0
     for plot in ("scores", "speed", "by_tokens", "by_entities", "relations"):
