@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.table import Table
 
@@ -274,3 +275,190 @@ def leaderboard(
     console.print(text, highlight=False, markup=False)
     if out:
         data_io.atomic_write_text(out, text)
+
+
+# --- knowledge base, silver annotation, audit -----------------------------------------------------
+kb_app = typer.Typer(help="Build and query the SQLite knowledge base (entities, aliases with priors, classes, facts).",
+                     no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+KbOption = Annotated[Path | None, typer.Option("--kb", help="Knowledge base file (default: the embedded default KB, "
+                                                            "built from the vendored data on first use).")]
+
+
+def _kb_path(kb: Path | None) -> Path:
+    from rexel_bench.kb.build import default_kb_path
+
+    return kb if kb is not None else default_kb_path()
+
+
+@kb_app.command("build")
+@reports_errors
+def kb_build(
+    out: Annotated[Path, typer.Option("--out", help="The KB file to write (replaced if it exists).")],
+    docred_ie: Annotated[list[Path], typer.Option("--docred-ie", help="DocRED-IE (QID-bearing) files.")] = [],  # noqa: B006
+    exclude_docs_of: Annotated[list[Path], typer.Option(
+        "--exclude-docs-of", help="Leave out DocRED-IE documents that also appear in these files (matched on the "
+                                  "first sentence), e.g. the documents you will rebuild links for.")] = [],  # noqa: B006
+    tsv: Annotated[list[Path], typer.Option("--tsv", help="alias<TAB>QID[<TAB>count] tables.")] = [],  # noqa: B006
+    dwie_annos: Annotated[Path | None, typer.Option("--dwie-annos", help="DWIE annotations directory.")] = None,
+    dwie_text: Annotated[list[Path], typer.Option(
+        "--dwie-text", help="DWIE-with-text files giving title → QID pairs (KnowRA).")] = [],  # noqa: B006
+    popularity: Annotated[Path | None, typer.Option("--popularity", help="QID → popularity JSON(.gz).")] = None,
+    properties: Annotated[Path | None, typer.Option("--properties", help="Wikidata properties CSV.")] = None,
+    wikidata_dump: Annotated[list[Path], typer.Option(
+        "--wikidata-dump", help="Wikidata JSON dump(s): .json, .json.gz or .json.bz2 (parts run in parallel).")] = [],  # noqa: B006
+    only_qids: Annotated[Path | None, typer.Option("--only-qids", help="File of QIDs (one per line) to keep "
+                                                                        "from the dump.")] = None,
+    only_properties: Annotated[str | None, typer.Option("--only-properties",
+                                                        help="Comma-separated properties to keep facts of.")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="dask.distributed scheduler address "
+                                                                      "(default: a local cluster).")] = None,
+) -> None:
+    """Build a KB from any mix of sources."""
+    from rexel_bench.kb.build import build_kb
+    from rexel_bench.kb.ingest.wikidata_dump import DumpFilter
+    from rexel_bench.silver.agreement import first_sentence_key
+
+    exclude = None
+    if exclude_docs_of:
+        keys = {first_sentence_key(d) for p in exclude_docs_of for d in data_io.load(p).documents}
+        exclude = {d.id for p in docred_ie for d in data_io.load(p).documents if first_sentence_key(d) in keys}
+    keep = DumpFilter(qids=frozenset(only_qids.read_text().split()) if only_qids else None,
+                      properties=frozenset(only_properties.split(",")) if only_properties else None)
+    contributed = build_kb(out, docred_ie=docred_ie, exclude_ids=exclude, tsv=tsv, dwie_annos=dwie_annos,
+                           dwie_text=dwie_text, popularity=popularity, properties=properties,
+                           wikidata_dump=wikidata_dump, dump_filter=keep, scheduler=scheduler, progress=True)
+    for source, value in contributed.items():
+        console.print(f"{source}: {value}")
+    if exclude:
+        console.print(f"left out {len(exclude)} DocRED-IE documents shared with {', '.join(map(str, exclude_docs_of))}")
+    console.print(f"knowledge base written to {out}")
+
+
+@kb_app.command("lookup")
+@reports_errors
+def kb_lookup(
+    text: Annotated[str, typer.Argument(help="A surface form, e.g. \"U.S.\".")],
+    kb: KbOption = None,
+    k: Annotated[int, typer.Option("-k", help="How many candidates.")] = 10,
+) -> None:
+    """Candidates of a surface form with their priors, labels and classes."""
+    from rexel_bench.kb.store import KnowledgeBase
+
+    with KnowledgeBase(_kb_path(kb)) as store:
+        found = store.candidates(text, k=k)
+        table = Table(title=f"candidates for {text!r}")
+        for column in ("QID", "prior", "label", "popularity", "classes", "match"):
+            table.add_column(column)
+        for c in found:
+            classes = ", ".join(f"{q} {store.class_label(q) or ''}".strip() for q in c.classes[:4])
+            table.add_row(c.qid, f"{c.prior:.3f}", c.label or "", f"{c.popularity or ''}", classes, c.match)
+    console.print(table if found else f"no candidate for {text!r}")
+
+
+@kb_app.command("stats")
+@reports_errors
+def kb_stats(kb: KbOption = None) -> None:
+    """Table sizes and sources of a KB."""
+    from rexel_bench.kb.store import KnowledgeBase
+
+    with KnowledgeBase(_kb_path(kb)) as store:
+        console.print_json(data=store.stats())
+
+
+@app.command("build-docred-ie")
+@reports_errors
+def build_docred_ie_command(
+    input: Annotated[str, typer.Option("--input", help="DocRED-layout file (or dataset name) to link.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file in the DocRED-IE format.")],
+    kb: KbOption = None,
+    threshold: Annotated[float, typer.Option("--threshold", help="Below this confidence an entity is NIL.")] = 0.3,
+    data_dir_opt: DataDirOption = None,
+) -> None:
+    """Silver-link every entity cluster to Wikidata (alias prior, type compatibility, relation consistency)."""
+    from rexel_bench.kb.store import KnowledgeBase
+    from rexel_bench.silver.builder import LinkerConfig, build_docred_ie
+
+    docs = data_io.load(resolve(input, data_dir_opt)).documents
+    with KnowledgeBase(_kb_path(kb)) as store:
+        linked = build_docred_ie(docs, store, LinkerConfig(threshold=threshold))
+    data_io.write(linked, out, "docred-ie")
+    entities = [e for d in linked for e in d.entities]
+    console.print(f"{len(linked)} documents, {sum(e.qid is not None for e in entities)}/{len(entities)} entities "
+                  f"linked; written to {out}")
+
+
+class _DefaultCommandGroup(typer.core.TyperGroup):
+    """A group whose first argument, if not a sub-command, goes to the ``check`` command."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args.insert(0, "check")
+        return super().parse_args(ctx, args)
+
+
+audit_app = typer.Typer(cls=_DefaultCommandGroup, no_args_is_help=True,
+                        help="Audit silver links: rexel-bench audit FILE [--reference FILE]; "
+                             "audit sample FILE; audit score JUDGEMENTS.csv.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("check")
+@reports_errors
+def audit_check(
+    file: Annotated[str, typer.Argument(help="A linked file (DocRED-IE format, DWIE-with-links, ...).")],
+    reference: Annotated[str | None, typer.Option("--reference", help="Reference annotation to agree with.")] = None,
+    kb: KbOption = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory for audit.md and audit.json.")] = Path("."),
+    data_dir_opt: DataDirOption = None,
+) -> None:
+    """Coverage by type, disagreeing entities, inconsistent surface forms, type incompatibilities, KB support."""
+    from rexel_bench.kb.store import KnowledgeBase
+    from rexel_bench.silver.audit import audit_links, write_audit
+
+    path = resolve(file, data_dir_opt)
+    docs = data_io.load(path).documents
+    ref = data_io.load(resolve(reference, data_dir_opt)).documents if reference else None
+    with KnowledgeBase(_kb_path(kb)) as store:
+        result = audit_links(docs, kb=store, reference=ref, file=str(path))
+    md, js = write_audit(result, out)
+    console.print(md.read_text(), markup=False, highlight=False)
+    console.print(f"written {md} and {js}")
+
+
+@audit_app.command("sample")
+@reports_errors
+def audit_sample(
+    file: Annotated[str, typer.Argument(help="A linked file.")],
+    n: Annotated[int, typer.Option("--n", help="Sample size.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
+    kb: KbOption = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory for sample.csv and sample.html.")] = Path("."),
+    data_dir_opt: DataDirOption = None,
+) -> None:
+    """A sample stratified by type for manual verification (CSV to fill in, HTML to read)."""
+    from rexel_bench.kb.store import KnowledgeBase
+    from rexel_bench.silver.audit import sample_for_verification, write_sample
+
+    docs = data_io.load(resolve(file, data_dir_opt)).documents
+    with KnowledgeBase(_kb_path(kb)) as store:
+        rows = sample_for_verification(docs, store, n, seed)
+    csv_path, html_path = write_sample(rows, out)
+    console.print(f"{len(rows)} links sampled: fill the judgement column of {csv_path}; read them in {html_path}")
+
+
+@audit_app.command("score")
+@reports_errors
+def audit_score(judgements: Annotated[Path, typer.Argument(help="The sample CSV with its judgement column filled.")],
+                ) -> None:
+    """Estimated precision with Wilson 95% intervals, overall and per stratum."""
+    from rexel_bench.silver.audit import score_judgements
+
+    result = score_judgements(judgements)
+    table = Table(title=f"Link precision from {judgements}")
+    for column in ("stratum", "judged", "correct", "precision", "Wilson 95%"):
+        table.add_column(column)
+    for stratum, v in result.items():
+        table.add_row(stratum, str(v["judged"]), str(v["correct"]), f"{100 * v['precision']:.1f}%",
+                      f"[{100 * v['wilson_95'][0]:.1f}, {100 * v['wilson_95'][1]:.1f}]")
+    console.print(table)

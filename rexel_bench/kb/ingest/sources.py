@@ -1,0 +1,137 @@
+"""Ingesters for the smaller sources: alias TSVs, DocRED-IE files, DWIE candidates, popularity, properties."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from rexel_bench.data import io as data_io
+from rexel_bench.data.model import Document
+from rexel_bench.errors import DataError
+from rexel_bench.kb.store import EntityRecord, KnowledgeBase
+
+
+def ingest_tsv(kb: KnowledgeBase, path: str | Path) -> int:
+    """Alias/prior table: ``alias<TAB>QID[<TAB>count or prior]`` per line (``#`` comments allowed)."""
+    rows = []
+    with Path(path).open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 2 or not parts[1].startswith("Q"):
+                raise DataError("", file=str(path), field=f"line {number}", expected="alias<TAB>QID[<TAB>count]",
+                                found=repr(line.strip()[:60]))
+            try:
+                count = float(parts[2]) if len(parts) > 2 and parts[2] else 1.0
+            except ValueError as exc:
+                raise DataError("", file=str(path), field=f"line {number}", expected="a number in column 3",
+                                found=repr(parts[2])) from exc
+            rows.append((parts[0], parts[1], count))
+    kb.add_aliases(rows, source=f"tsv:{Path(path).name}")
+    return len(rows)
+
+
+def records_from_linked_documents(docs: Iterable[Document]) -> list[EntityRecord]:
+    """Entities, surface forms, fine types and facts of documents that carry QIDs (DocRED-IE).
+
+    The label is the entity's most frequent mention name; aliases are mention names with counts;
+    classes are the fine types; facts are the documents' relations between two linked entities.
+    """
+    records: dict[str, EntityRecord] = {}
+    names: dict[str, Counter[str]] = defaultdict(Counter)
+    for doc in docs:
+        for entity in doc.entities:
+            if entity.qid is None:
+                continue
+            record = records.setdefault(entity.qid, EntityRecord(entity.qid))
+            for m in entity.mentions:
+                names[entity.qid][m.text] += 1
+            record.classes.update(f.qid for f in entity.fine_types)
+        for rel in doc.relations:
+            head, tail = doc.entities[rel.head].qid, doc.entities[rel.tail].qid
+            if head and tail:
+                records[head].facts.add((rel.label, tail))
+    for qid, record in records.items():
+        record.aliases = dict(names[qid])
+        record.label = names[qid].most_common(1)[0][0]
+    return list(records.values())
+
+
+def class_type_counts(docs: Iterable[Document]) -> list[tuple[str, str, float]]:
+    """(class QID, coarse type, count) over linked entities: how classes map to the dataset's types."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for doc in docs:
+        for entity in doc.entities:
+            if entity.qid and entity.type:
+                for fine in entity.fine_types:
+                    counts[(fine.qid, entity.type)] += 1
+    return [(c, t, float(n)) for (c, t), n in sorted(counts.items())]
+
+
+def fine_type_labels(docs: Iterable[Document]) -> set[tuple[str, str]]:
+    """(class QID, label) pairs of the fine types in documents."""
+    return {(f.qid, f.label) for d in docs for e in d.entities for m in e.mentions for f in m.fine_types if f.label}
+
+
+def ingest_linked_documents(kb: KnowledgeBase, paths: Sequence[str | Path], *, exclude_ids: set[str] | None = None,
+                            source: str = "docred-ie") -> int:
+    """Ingest DocRED-IE (or any QID-bearing) files, leaving out documents whose id is in ``exclude_ids``."""
+    docs = [d for p in paths for d in data_io.load(p).documents if d.id not in (exclude_ids or set())]
+    n = kb.add_entities(records_from_linked_documents(docs), source=source)
+    kb.add_class_labels(fine_type_labels(docs))
+    kb.add_class_types(class_type_counts(docs))
+    return n
+
+
+def title_to_qid(paths: Iterable[str | Path]) -> dict[str, str]:
+    """Wikipedia title → QID from DWIE-with-text files whose mentions carry ``link`` and ``wikidata_eid``."""
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for path in paths:
+        for doc in data_io.load(path).documents:
+            for m in doc.mentions:
+                if m.link and m.qid and m.qid.startswith("Q"):
+                    votes[m.link][m.qid] += 1
+    return {title: counter.most_common(1)[0][0] for title, counter in votes.items()}
+
+
+def ingest_dwie_candidates(kb: KnowledgeBase, annos_dir: str | Path, text_files: Iterable[str | Path]) -> dict[str, int]:
+    """DWIE mention candidates with their priors (Wikipedia titles), mapped to QIDs where known.
+
+    Each mention contributes its candidate scores as fractional alias counts; candidates whose title
+    has no QID in the DWIE-with-text files are skipped and counted.
+    """
+    mapping = title_to_qid(text_files)
+    rows, mapped, unmapped = [], 0, 0
+    for doc in data_io.load(annos_dir, "dwie").documents:
+        for m in doc.mentions:
+            for title, score in zip(m.extra.get("candidates", []), m.extra.get("scores", []), strict=False):
+                qid = mapping.get(title)
+                if qid is None:
+                    unmapped += 1
+                    continue
+                mapped += 1
+                rows.append((m.text, qid, float(score)))
+    kb.add_aliases(rows, source="dwie-candidates")
+    return {"mapped_candidates": mapped, "unmapped_candidates": unmapped, "titles_with_qid": len(mapping)}
+
+
+def ingest_popularity(kb: KnowledgeBase, path: str | Path) -> int:
+    """A QID → popularity count map (JSON, optionally gzipped), e.g. Revisit-DocRED's final_id2popular."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        table = json.load(f)
+    return kb.set_popularity((qid, float(v)) for qid, v in table.items())
+
+
+def ingest_properties(kb: KnowledgeBase, path: str | Path) -> int:
+    """Wikidata property labels and aliases from a CSV with ``ID,label,description,aliases`` columns."""
+    with Path(path).open(encoding="utf-8", newline="") as f:
+        rows = [(r["ID"], r["label"], r.get("description", ""), r.get("aliases", "")) for r in csv.DictReader(f)]
+    kb.add_properties(rows)
+    return len(rows)

@@ -1,0 +1,265 @@
+"""The knowledge base: an SQLite file (no server) of entities, aliases with priors, classes and facts.
+
+Tables:
+- ``entities(qid, label, description, popularity)``;
+- ``aliases(norm, alias, qid, count, prior, source)``: surface forms, keyed by their normalised form;
+  ``prior`` is p(entity | alias) = count / total count of the normalised alias, recomputed by
+  :meth:`KnowledgeBase.finalize`; ``alias_trigrams`` (FTS5, trigram tokenizer) serves fuzzy look-up;
+- ``classes(qid, class_qid)`` from P31/P279 and fine types, ``class_labels(class_qid, label)``, and
+  ``class_types(class_qid, type, count)``: how often entities of a class carry each coarse dataset type
+  (learnt from linked documents), for type compatibility;
+- ``facts(subject, property, object)`` between entities; ``properties(pid, label, description, aliases)``;
+- ``meta(key, value)``: what was ingested from where.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rexel_bench.errors import ConfigError
+from rexel_bench.kb.normalize import normalize_alias
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entities (qid TEXT PRIMARY KEY, label TEXT, description TEXT, popularity REAL);
+CREATE TABLE IF NOT EXISTS aliases (norm TEXT NOT NULL, alias TEXT NOT NULL, qid TEXT NOT NULL, count REAL NOT NULL,
+    prior REAL, source TEXT NOT NULL, PRIMARY KEY (norm, qid, source));
+CREATE INDEX IF NOT EXISTS aliases_qid ON aliases(qid);
+CREATE TABLE IF NOT EXISTS classes (qid TEXT NOT NULL, class_qid TEXT NOT NULL, PRIMARY KEY (qid, class_qid));
+CREATE TABLE IF NOT EXISTS class_labels (class_qid TEXT PRIMARY KEY, label TEXT);
+CREATE TABLE IF NOT EXISTS class_types (class_qid TEXT NOT NULL, type TEXT NOT NULL, count REAL NOT NULL,
+    PRIMARY KEY (class_qid, type));
+CREATE TABLE IF NOT EXISTS facts (subject TEXT NOT NULL, property TEXT NOT NULL, object TEXT NOT NULL,
+    PRIMARY KEY (subject, property, object));
+CREATE INDEX IF NOT EXISTS facts_object ON facts(object);
+CREATE TABLE IF NOT EXISTS properties (pid TEXT PRIMARY KEY, label TEXT, description TEXT, aliases TEXT);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE VIRTUAL TABLE IF NOT EXISTS alias_trigrams USING fts5(norm, tokenize='trigram');
+"""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate entity for a surface form, with what disambiguation needs."""
+
+    qid: str
+    prior: float
+    label: str | None = None
+    description: str | None = None
+    popularity: float | None = None
+    classes: tuple[str, ...] = ()
+    match: str = "exact"  # exact (normalised alias) or fuzzy (trigram)
+
+
+@dataclass
+class EntityRecord:
+    """What an ingester contributes about one entity (everything optional but the QID)."""
+
+    qid: str
+    label: str | None = None
+    description: str | None = None
+    aliases: dict[str, float] = field(default_factory=dict)  # surface form → count
+    classes: set[str] = field(default_factory=set)
+    facts: set[tuple[str, str]] = field(default_factory=set)  # (property, object QID)
+    popularity: float | None = None
+
+
+class KnowledgeBase:
+    """Read and write access to one KB file."""
+
+    def __init__(self, path: str | Path, *, create: bool = False) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise ConfigError("no knowledge base here (build one with rexel-bench kb build)", file=str(path))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path)
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the database file."""
+        self.db.close()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (committed on success, rolled back on error)."""
+        with self.db:
+            yield self.db
+
+    # writing ---------------------------------------------------------------------------------
+    def add_entities(self, records: Iterable[EntityRecord], source: str) -> int:
+        """Insert or merge entity records; returns how many were written."""
+        n = 0
+        with self.transaction() as db:
+            for r in records:
+                n += 1
+                db.execute("INSERT INTO entities(qid, label, description, popularity) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT(qid) DO UPDATE SET label=coalesce(entities.label, excluded.label), "
+                           "description=coalesce(entities.description, excluded.description), "
+                           "popularity=coalesce(excluded.popularity, entities.popularity)",
+                           (r.qid, r.label, r.description, r.popularity))
+                self._add_aliases(db, ((alias, r.qid, count) for alias, count in r.aliases.items()), source)
+                db.executemany("INSERT OR IGNORE INTO classes VALUES (?, ?)", ((r.qid, c) for c in r.classes))
+                db.executemany("INSERT OR IGNORE INTO facts VALUES (?, ?, ?)", ((r.qid, p, o) for p, o in r.facts))
+        return n
+
+    @staticmethod
+    def _add_aliases(db: sqlite3.Connection, rows: Iterable[tuple[str, str, float]], source: str) -> None:
+        db.executemany(
+            "INSERT INTO aliases(norm, alias, qid, count, source) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(norm, qid, source) DO UPDATE SET count = aliases.count + excluded.count",
+            ((normalize_alias(a), a, q, c, source) for a, q, c in rows if normalize_alias(a)))
+
+    def add_aliases(self, rows: Iterable[tuple[str, str, float]], source: str) -> None:
+        """Add (surface form, QID, count) rows."""
+        with self.transaction() as db:
+            self._add_aliases(db, rows, source)
+
+    def add_class_labels(self, labels: Iterable[tuple[str, str]]) -> None:
+        """Add (class QID, label) rows."""
+        with self.transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO class_labels VALUES (?, ?)", labels)
+
+    def add_class_types(self, rows: Iterable[tuple[str, str, float]]) -> None:
+        """Add (class QID, coarse type, count) rows (counts accumulate)."""
+        with self.transaction() as db:
+            db.executemany("INSERT INTO class_types VALUES (?, ?, ?) ON CONFLICT(class_qid, type) "
+                           "DO UPDATE SET count = class_types.count + excluded.count", rows)
+
+    def type_compatibility(self, classes: Iterable[str], coarse_type: str) -> float | None:
+        """p(coarse type | class), the best over a candidate's classes; None when no class is known."""
+        best = None
+        for class_qid in classes:
+            rows = dict(self.db.execute("SELECT type, count FROM class_types WHERE class_qid = ?", (class_qid,)))
+            if rows:
+                value = rows.get(coarse_type, 0.0) / sum(rows.values())
+                best = value if best is None else max(best, value)
+        return best
+
+    def set_popularity(self, rows: Iterable[tuple[str, float]]) -> int:
+        """Set the popularity of entities (adding bare entities for unknown QIDs)."""
+        n = 0
+        with self.transaction() as db:
+            for qid, value in rows:
+                n += 1
+                db.execute("INSERT INTO entities(qid, popularity) VALUES (?, ?) "
+                           "ON CONFLICT(qid) DO UPDATE SET popularity = excluded.popularity", (qid, value))
+        return n
+
+    def add_properties(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
+        """Add (pid, label, description, aliases) rows."""
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO properties VALUES (?, ?, ?, ?)", rows)
+
+    def record_source(self, key: str, value: object) -> None:
+        """Remember what was ingested (shown by ``kb stats``)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def finalize(self) -> None:
+        """Recompute alias priors p(entity | alias) over all sources, and the trigram index."""
+        with self.transaction() as db:
+            db.execute("UPDATE aliases SET prior = count / (SELECT sum(a.count) FROM aliases a "
+                       "WHERE a.norm = aliases.norm)")
+            db.execute("DELETE FROM alias_trigrams")
+            db.execute("INSERT INTO alias_trigrams(norm) SELECT DISTINCT norm FROM aliases")
+        self.db.execute("VACUUM")
+
+    # reading ---------------------------------------------------------------------------------
+    def candidates(self, text: str, k: int = 30, fuzzy: bool = True, min_similarity: float = 0.6) -> list[Candidate]:
+        """Candidate entities of a surface form, best prior first.
+
+        Without an exact (normalised) alias, aliases whose trigram Jaccard similarity to the text is at
+        least ``min_similarity`` are used ("Ilinois" → "illinois"), their counts weighted by it.
+        """
+        norm = normalize_alias(text)
+        if not norm:
+            return []
+        rows = self.db.execute(
+            "SELECT qid, sum(count) AS c FROM aliases WHERE norm = ? GROUP BY qid ORDER BY c DESC, qid LIMIT ?",
+            (norm, k)).fetchall()
+        match = "exact"
+        if not rows and fuzzy and len(norm) >= 3:
+            similar = {r[0]: trigram_similarity(norm, r[0]) for r in self.db.execute(
+                "SELECT norm FROM alias_trigrams WHERE alias_trigrams MATCH ? ORDER BY rank LIMIT 20",
+                (_fts_query(norm),)).fetchall()}
+            similar = {n: v for n, v in similar.items() if v >= min_similarity}
+            if similar:
+                marks = ",".join("?" * len(similar))
+                weighted: dict[str, float] = {}
+                for qid, alias_norm, count in self.db.execute(
+                        f"SELECT qid, norm, count FROM aliases WHERE norm IN ({marks})", tuple(similar)):
+                    weighted[qid] = weighted.get(qid, 0.0) + count * similar[alias_norm]
+                rows = sorted(weighted.items(), key=lambda qc: (-qc[1], qc[0]))[:k]
+                match = "fuzzy"
+        total = sum(c for _, c in rows) or 1.0
+        return [self._candidate(qid, count / total, match) for qid, count in rows]
+
+    def _candidate(self, qid: str, prior: float, match: str) -> Candidate:
+        row = self.db.execute("SELECT label, description, popularity FROM entities WHERE qid = ?", (qid,)).fetchone()
+        classes = tuple(c for (c,) in self.db.execute("SELECT class_qid FROM classes WHERE qid = ? ORDER BY class_qid",
+                                                      (qid,)))
+        label, description, popularity = row if row else (None, None, None)
+        return Candidate(qid, prior, label, description, popularity, classes, match)
+
+    def entity(self, qid: str) -> Candidate | None:
+        """One entity by QID (prior 1), or None."""
+        exists = self.db.execute("SELECT 1 FROM entities WHERE qid = ?", (qid,)).fetchone()
+        return self._candidate(qid, 1.0, "id") if exists else None
+
+    def has_fact(self, subject: str, prop: str, obj: str) -> bool:
+        """Whether (subject, property, object) is a fact of the KB."""
+        return self.db.execute("SELECT 1 FROM facts WHERE subject=? AND property=? AND object=?",
+                               (subject, prop, obj)).fetchone() is not None
+
+    def facts_between(self, subjects: Iterable[str], objects: Iterable[str]) -> set[tuple[str, str, str]]:
+        """All facts whose subject and object are among the given QIDs."""
+        subjects, objects = list(set(subjects)), set(objects)
+        out: set[tuple[str, str, str]] = set()
+        for start in range(0, len(subjects), 500):
+            chunk = subjects[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for s, p, o in self.db.execute(f"SELECT subject, property, object FROM facts WHERE subject IN ({marks})",
+                                           chunk):
+                if o in objects:
+                    out.add((s, p, o))
+        return out
+
+    def class_label(self, class_qid: str) -> str | None:
+        """The label of a class QID."""
+        row = self.db.execute("SELECT label FROM class_labels WHERE class_qid = ?", (class_qid,)).fetchone()
+        return row[0] if row else None
+
+    def stats(self) -> dict[str, object]:
+        """Sizes of every table and what was ingested."""
+        count = {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                 for t in ("entities", "aliases", "classes", "class_labels", "class_types", "facts", "properties")}
+        count["distinct_aliases"] = self.db.execute("SELECT count(DISTINCT norm) FROM aliases").fetchone()[0]
+        count["sources"] = {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM meta")}
+        return count
+
+
+def _trigrams(text: str) -> set[str]:
+    padded = f"  {text} "
+    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+
+
+def trigram_similarity(a: str, b: str) -> float:
+    """Jaccard similarity of the two strings' trigram sets (with word-boundary padding)."""
+    ta, tb = _trigrams(a), _trigrams(b)
+    return len(ta & tb) / len(ta | tb) if ta or tb else 0.0
+
+
+def _fts_query(norm: str) -> str:
+    """An FTS5 trigram query matching any trigram of the text (quoted, so punctuation is safe)."""
+    grams = {norm[i:i + 3] for i in range(len(norm) - 2)}
+    return " OR ".join('"' + g.replace('"', '""') + '"' for g in sorted(grams))

@@ -1,0 +1,1 @@
+"""Silver annotation: the DocRED-IE builder (entity linking against the KB) and the annotation auditor."""

@@ -1,0 +1,120 @@
+"""Knowledge base: dump ingestion (plain, gz, bz2; streamed; on a Dask local cluster), look-up, priors."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from rexel_bench.errors import DataError
+from rexel_bench.kb.ingest.sources import ingest_tsv
+from rexel_bench.kb.ingest.wikidata_dump import DumpFilter, ingest_dump, iter_dump, partitions
+from rexel_bench.kb.normalize import normalize_alias
+from rexel_bench.kb.store import KnowledgeBase
+
+
+def _entity(i: int) -> dict:
+    """A Wikidata-dump-shaped item: label, aliases, description, P31 class, a P17 fact."""
+    return {"type": "item", "id": f"Q{i}", "labels": {"en": {"language": "en", "value": f"Place {i}"}},
+            "aliases": {"en": [{"language": "en", "value": f"P{i} town"}]},
+            "descriptions": {"en": {"language": "en", "value": f"a place numbered {i}"}},
+            "claims": {"P31": [{"mainsnak": {"datavalue": {"value": {"entity-type": "item", "id": "Q515"}}}}],
+                       "P17": [{"mainsnak": {"datavalue": {"value": {"entity-type": "item", "id": "Q30"}}}}],
+                       "P1082": [{"mainsnak": {"datavalue": {"value": {"amount": "+5"}}}}]}}
+
+
+def write_dump(path: Path, n: int) -> Path:
+    """The official dump layout: '[', one entity per line with a trailing comma, ']'."""
+    lines = ["["] + [json.dumps(_entity(i)) + ("," if i < n else "") for i in range(1, n + 1)] + ["]"]
+    text = "\n".join(lines) + "\n"
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            f.write(text)
+    elif path.suffix == ".bz2":
+        with bz2.open(path, "wt", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".json", ".json.gz", ".json.bz2"])
+def test_stream_reads_every_format_with_filters(tmp_path, suffix):
+    path = write_dump(tmp_path / f"dump{suffix}", 50)
+    records = list(iter_dump(path, DumpFilter(qids=frozenset({"Q3", "Q7"}), properties=frozenset({"P17"}))))
+    assert [r.qid for r in records] == ["Q3", "Q7"]
+    r = records[0]
+    assert r.label == "Place 3" and r.aliases == {"P3 town": 1.0, "Place 3": 1.0}
+    assert r.classes == {"Q515"} and r.facts == {("P17", "Q30")} and r.description == "a place numbered 3"
+
+
+def test_byte_ranges_cover_every_line_once(tmp_path):
+    path = write_dump(tmp_path / "dump.json", 200)
+    specs = partitions([path], block_size=1000)
+    assert len(specs) > 5
+    seen = [r.qid for p, start, end in specs for r in iter_dump(p, DumpFilter(), start, end)]
+    assert seen == [f"Q{i}" for i in range(1, 201)]
+
+
+@pytest.mark.parametrize("suffix", [".json.gz", ".json.bz2"])
+def test_streaming_memory_does_not_grow_with_the_dump(tmp_path, suffix):
+    keep = DumpFilter(qids=frozenset({"Q1"}))
+
+    def peak(n: int) -> int:
+        path = write_dump(tmp_path / f"d{n}{suffix}", n)
+        tracemalloc.start()
+        assert sum(1 for _ in iter_dump(path, keep)) == 1
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    small, large = peak(500), peak(5000)
+    assert large < small * 1.5 + 64_000  # ten times the dump, about the same memory
+
+
+def test_dump_ingestion_on_a_dask_local_cluster(tmp_path):
+    parts = [write_dump(tmp_path / "a.json.gz", 30), write_dump(tmp_path / "b.json.bz2", 30),
+             write_dump(tmp_path / "c.json", 30)]
+    with KnowledgeBase(tmp_path / "kb.sqlite", create=True) as kb:
+        kept = ingest_dump(kb, parts, DumpFilter(properties=frozenset({"P17"})), workers=2, block_size=2000)
+        kb.finalize()
+        assert kept == 90  # the same 30 items in three parts: merged by QID
+        stats = kb.stats()
+        assert stats["entities"] == 30 and stats["facts"] == 30 and stats["classes"] == 30
+        (c,) = kb.candidates("P7 town")
+        assert c.qid == "Q7" and c.label == "Place 7" and c.classes == ("Q515",)
+        assert kb.has_fact("Q7", "P17", "Q30")
+
+
+def test_bad_dump_line_names_file_and_line(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('[\n{"type": "item", "id": "Q1"},\n{broken\n]\n', encoding="utf-8")
+    with pytest.raises(DataError, match="line 3"):
+        list(iter_dump(path, DumpFilter()))
+
+
+def test_alias_priors_and_normalisation(tmp_path):
+    tsv = tmp_path / "aliases.tsv"
+    tsv.write_text("# alias\tqid\tcount\nU.S.\tQ30\t90\nUS\tQ30\t5\nus\tQ9212\t5\nIllinois\tQ1204\t3\n",
+                   encoding="utf-8")
+    with KnowledgeBase(tmp_path / "kb.sqlite", create=True) as kb:
+        assert ingest_tsv(kb, tsv) == 4
+        kb.finalize()
+        found = kb.candidates("U.S.")
+        # "U.S.", "US" and "us" share the key "us": 95 of 100 counts go to Q30
+        assert [(c.qid, round(c.prior, 2)) for c in found] == [("Q30", 0.95), ("Q9212", 0.05)]
+        fuzzy = kb.candidates("Ilinois")
+        assert fuzzy[0].qid == "Q1204" and fuzzy[0].match == "fuzzy"
+        assert kb.candidates("Zzzzqqq") == []
+    assert normalize_alias("Zürich") == "zurich" and normalize_alias("St. John's") == "st johns"
+
+
+def test_bad_tsv_line_is_explained(tmp_path):
+    tsv = tmp_path / "bad.tsv"
+    tsv.write_text("U.S.\tnot-a-qid\n", encoding="utf-8")
+    with KnowledgeBase(tmp_path / "kb.sqlite", create=True) as kb, pytest.raises(DataError, match="line 1"):
+        ingest_tsv(kb, tsv)
