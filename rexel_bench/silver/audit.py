@@ -151,7 +151,8 @@ def audit_markdown(result: dict[str, Any], top: int = 25) -> str:
     if "agreement_with_reference" in result:
         a = result["agreement_with_reference"]
         lines += ["", f"## Agreement with the reference ({a['documents_matched']} documents matched)", "",
-                  "| type | P | R | F1 | linked here | linked in reference | same QID |", "|---|---:|---:|---:|---:|---:|---:|"]
+                  "| type | P | R | F1 | linked here | linked in reference | same QID |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         for t, v in [("all", a["overall"]), *a["by_type"].items()]:
             lines.append(f"| {t} | {100 * v['p']:.1f} | {100 * v['r']:.1f} | {100 * v['f1']:.1f} | "
                          f"{v.get('predicted', 0)} | {v.get('reference', 0)} | {v.get('correct', 0)} |")

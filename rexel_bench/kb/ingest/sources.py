@@ -99,7 +99,8 @@ def title_to_qid(paths: Iterable[str | Path]) -> dict[str, str]:
     return {title: counter.most_common(1)[0][0] for title, counter in votes.items()}
 
 
-def ingest_dwie_candidates(kb: KnowledgeBase, annos_dir: str | Path, text_files: Iterable[str | Path]) -> dict[str, int]:
+def ingest_dwie_candidates(kb: KnowledgeBase, annos_dir: str | Path,
+                           text_files: Iterable[str | Path]) -> dict[str, int]:
     """DWIE mention candidates with their priors (Wikipedia titles), mapped to QIDs where known.
 
     Each mention contributes its candidate scores as fractional alias counts; candidates whose title
