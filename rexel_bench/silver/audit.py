@@ -271,3 +271,35 @@ def score_judgements(path: str | Path) -> dict[str, Any]:
     if "all" not in out:
         raise DataError("no judged row (fill the judgement column with correct or incorrect)", file=str(path))
     return out
+
+
+def silver_qids_against_gold_titles(docs: Sequence[Document], kb: KnowledgeBase | None = None) -> dict[str, Any]:
+    """DWIE check: silver QIDs against the gold Wikipedia links they should denote.
+
+    Lists gold titles given several silver QIDs across the corpus, and — with a KB — entities whose
+    silver QID is not the KB's most probable entity for the gold title's own words (e.g. the title
+    "Mexico" with Q82112, the State of Mexico, where the KB's "Mexico" is the country, Q96).
+    """
+    by_title: dict[str, Counter[str]] = defaultdict(Counter)
+    for doc in docs:
+        for e in doc.entities:
+            if e.link and e.qid:
+                by_title[e.link][e.qid] += len(e.mentions)
+    several = sorted(({"title": t, "qids": dict(c.most_common())} for t, c in by_title.items() if len(c) > 1),
+                     key=lambda r: (-sum(r["qids"].values()), r["title"]))
+    out: dict[str, Any] = {"titles": len(by_title), "titles_with_several_qids": several}
+    if kb is not None:
+        clashes, checked = [], 0
+        for title, counter in sorted(by_title.items()):
+            best = kb.candidates(title.replace("_", " "), k=1, fuzzy=False)
+            if not best:
+                continue
+            checked += 1
+            silver = counter.most_common(1)[0][0]
+            if silver != best[0].qid:
+                clashes.append({"title": title, "silver_qid": silver, "kb_qid": best[0].qid,
+                                "kb_label": best[0].label, "kb_prior": round(best[0].prior, 3),
+                                "mentions": sum(counter.values())})
+        out["titles_checked_against_kb"] = checked
+        out["silver_differs_from_kb"] = sorted(clashes, key=lambda r: (-r["mentions"], r["title"]))
+    return out
