@@ -28,7 +28,8 @@ POPULARITY = Path(__file__).resolve().parent / "revisit-docred" / "final_id2popu
 
 
 def _table(agreement: dict) -> list[str]:
-    lines = ["| type | P | R | F1 | linked by builder | linked in DocRED-IE | same QID |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| type | P | R | F1 | linked by builder | linked in DocRED-IE | same QID |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for t, v in [("all", agreement["overall"]), *agreement["by_type"].items()]:
         lines.append(f"| {t} | {100 * v['p']:.1f} | {100 * v['r']:.1f} | {100 * v['f1']:.1f} | {v['predicted']} | "
                      f"{v['reference']} | {v['correct']} |")
@@ -64,8 +65,11 @@ def main() -> None:
     args = parser.parse_args()
     ie_path = resolve("docred-ie:dev", args.data_dir)
     ie_docs = data_io.load(ie_path).documents
-    re_docs = [d for s in ("re-docred:dev", "re-docred:test") for d in data_io.load(resolve(s, args.data_dir)).documents]
-    knowra = [d for s in ("dwie-knowra:dev", "dwie-knowra:test") for d in data_io.load(resolve(s, args.data_dir)).documents]
+    def docs_of(*names: str) -> list:
+        return [d for name in names for d in data_io.load(resolve(name, args.data_dir)).documents]
+
+    re_docs = docs_of("re-docred:dev", "re-docred:test")
+    knowra = docs_of("dwie-knowra:dev", "dwie-knowra:test")
     with tempfile.TemporaryDirectory() as tmp:
         shared = shared_documents_experiment(ie_path, ie_docs, re_docs, Path(tmp))
         cv = cross_validation(ie_path, ie_docs, Path(tmp))
@@ -96,7 +100,8 @@ def main() -> None:
              f"{dwie['titles']} gold titles carry silver QIDs; {len(dwie['titles_with_several_qids'])} titles get "
              f"several QIDs; of the {dwie['titles_checked_against_kb']} titles the default KB knows, "
              f"{len(dwie['silver_differs_from_kb'])} have a silver QID that is not the KB's most probable entity "
-             "for the title:", "", "| gold title | silver QID | KB's QID (label, prior) | mentions |", "|---|---|---|---:|"]
+             "for the title:", "", "| gold title | silver QID | KB's QID (label, prior) | mentions |",
+             "|---|---|---|---:|"]
     lines += [f"| {r['title']} | {r['silver_qid']} | {r['kb_qid']} ({r['kb_label']}, {r['kb_prior']}) | "
               f"{r['mentions']} |" for r in dwie["silver_differs_from_kb"][:30]]
     (OUT / "report.md").write_text("\n".join(lines) + "\n")
