@@ -462,3 +462,26 @@ def audit_score(judgements: Annotated[Path, typer.Argument(help="The sample CSV 
         table.add_row(stratum, str(v["judged"]), str(v["correct"]), f"{100 * v['precision']:.1f}%",
                       f"[{100 * v['wilson_95'][0]:.1f}, {100 * v['wilson_95'][1]:.1f}]")
     console.print(table)
+
+
+@app.command()
+@reports_errors
+def train(
+    config: Annotated[Path, typer.Option("--config", help="A training config (configs/rexel-*.yaml).")],
+    limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N training documents "
+                                                              "(a quick check).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Checkpoint directory (overrides the config).")] = None,
+) -> None:
+    """Train REXEL (resumes an interrupted run of the same config; multi-GPU with `accelerate launch`)."""
+    import dataclasses
+
+    from rexel_bench.models.rexel.config import RexelConfig
+    from rexel_bench.models.rexel.train import train as run_training
+
+    settings = RexelConfig.from_yaml(config)
+    if output:
+        settings = dataclasses.replace(settings, output=str(output))
+    directory = run_training(settings, limit=limit)
+    summary = json.loads((directory / "config.json").read_text()).get("training", {})
+    console.print(f"best checkpoint: {directory} (dev F1 {summary.get('best_dev_f1', float('nan')):.4f}, "
+                  f"{summary.get('seconds', 0):.0f} s)")

@@ -1,0 +1,75 @@
+"""The model interface every system implements, and the registry that names them.
+
+A model is anything with ``name``, ``predict(documents) -> documents`` and ``describe()``. Predicted
+documents keep the input's id, title and sentences and carry the model's mentions, entities (types,
+QIDs) and relations. Models may fill ``timings`` (seconds per stage) so that reports show where the
+time goes. Names map to factories: the built-in ones register here, ``file:<path>`` reads an external
+system's predictions, and installed plugins join through the entry-point group ``rexel_bench.models``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from rexel_bench.data.model import Document
+from rexel_bench.errors import ConfigError
+
+ENTRY_POINT_GROUP = "rexel_bench.models"
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What every system implements."""
+
+    name: str
+
+    def predict(self, docs: Sequence[Document]) -> list[Document]:
+        """Predict mentions, entities (types, QIDs) and relations for each document."""
+
+    def describe(self) -> dict[str, Any]:
+        """Checkpoint hash, encoder, parameters: what identifies this model's predictions."""
+
+
+_REGISTRY: dict[str, Callable[..., Model]] = {}
+
+
+def register(name: str) -> Callable[[Callable[..., Model]], Callable[..., Model]]:
+    """Register a model factory under a name (decorator)."""
+    def add(factory: Callable[..., Model]) -> Callable[..., Model]:
+        _REGISTRY[name] = factory
+        return factory
+    return add
+
+
+def _builtin() -> None:
+    # importing the modules registers their factories
+    import rexel_bench.models.external
+    import rexel_bench.models.rexel.model  # noqa: F401
+
+    try:
+        import baselines  # noqa: F401  (the repository's pipelines, when run from a checkout)
+    except ImportError:
+        pass
+
+
+def available_models() -> list[str]:
+    """Registered model names, built-in and plugins."""
+    _builtin()
+    plugins = [ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
+    return sorted(set(_REGISTRY) | set(plugins))
+
+
+def load_model(spec: str, **options: Any) -> Model:
+    """A model by name (``rexel``, ``pipeline``, ...), ``file:<path>``, or an installed plugin."""
+    _builtin()
+    if spec.startswith("file:"):
+        return _REGISTRY["file"](path=Path(spec[5:]), **options)
+    if spec in _REGISTRY:
+        return _REGISTRY[spec](**options)
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == spec:
+            return ep.load()(**options)
+    raise ConfigError(f"unknown model {spec!r}; available: {', '.join(available_models())}, or file:<path>")

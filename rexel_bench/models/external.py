@@ -1,0 +1,46 @@
+"""``file:<path>``: an external system's predictions in the toolkit's JSONL, as a model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rexel_bench.data import io as data_io
+from rexel_bench.data.model import Document
+from rexel_bench.errors import PredictionError
+from rexel_bench.evaluate import sha256_of
+from rexel_bench.models.base import register
+
+
+@dataclass
+class FilePredictions:
+    """Predictions read from a file; ``predict`` returns the file's document for each input id."""
+
+    path: Path
+    name: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.name = self.name or f"file:{self.path.name}"
+        result = data_io.load(self.path, strict=True)
+        self._by_id = {d.id: d for d in result.documents}
+
+    def predict(self, docs: Sequence[Document]) -> list[Document]:
+        """The file's prediction of each document; an empty prediction where the file has none."""
+        missing = [d.id for d in docs if d.id not in self._by_id]
+        if len(missing) == len(docs) and docs:
+            raise PredictionError(f"none of the {len(docs)} documents is in the file (first id {docs[0].id!r})",
+                                  file=str(self.path))
+        return [self._by_id.get(d.id, Document(id=d.id, title=d.title, sentences=d.sentences)) for d in docs]
+
+    def describe(self) -> dict[str, Any]:
+        """The file and its checksum."""
+        return {"name": self.name, "kind": "file", "path": str(self.path), "sha256": sha256_of(self.path)}
+
+
+@register("file")
+def file_model(path: Path, **_: Any) -> FilePredictions:
+    """Factory for ``file:<path>``."""
+    return FilePredictions(Path(path))

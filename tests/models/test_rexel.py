@@ -1,0 +1,109 @@
+"""REXEL on a tiny random encoder: shapes, windows, masking, loss going down, save/load, prediction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from rexel_bench.kb.build import default_kb_path
+from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.models.rexel.config import RexelConfig
+from rexel_bench.models.rexel.heads import MentionHead, adaptive_threshold_loss, adaptive_threshold_predict
+from rexel_bench.models.rexel.model import RexelModel, Vocabulary, bio_labels
+
+
+@pytest.fixture(scope="module")
+def kb():
+    store = KnowledgeBase(default_kb_path())
+    yield store
+    store.close()
+
+
+@pytest.fixture()
+def model(tiny_encoder, real_docs, kb):
+    torch.manual_seed(0)
+    config = RexelConfig(encoder=str(tiny_encoder), window=64, stride=16, hidden=32, attention_heads=2)
+    return RexelModel(config, Vocabulary.from_documents(real_docs, ["P17", "P131"]), kb)
+
+
+def test_long_documents_are_encoded_in_overlapping_windows(model, real_docs):
+    doc = real_docs[0]
+    assert doc.num_tokens > 64  # longer than the tiny encoder's 64 positions
+    windows = model.encoder.windows(doc.num_tokens)
+    assert len(windows) > 1 and all(b[0] < a[1] for a, b in zip(windows, windows[1:], strict=False))
+    (encoded,) = model.encode([doc])
+    assert encoded.words.shape == (doc.num_tokens, 32)
+    assert torch.isfinite(encoded.words).all()
+
+
+def test_padding_does_not_change_a_documents_encoding(model, real_docs):
+    model.eval()
+    alone = model.encode([real_docs[1]])[0].words
+    batched = model.encode([real_docs[1], real_docs[0]])[0].words  # padded to the longer window batch
+    assert torch.allclose(alone, batched, atol=1e-5)
+
+
+def test_bio_labels_and_decoding_round_trip():
+    labels = bio_labels(8, [(1, 3), (2, 4), (5, 6)])  # (2, 4) overlaps (1, 3): dropped
+    assert labels.tolist() == [0, 1, 2, 0, 0, 1, 0, 0]
+    assert MentionHead.decode(labels.tolist()) == [(1, 3), (5, 6)]
+    assert MentionHead.decode([2, 2, 0, 1, 1]) == [(0, 2), (3, 4), (4, 5)]
+
+
+def test_adaptive_threshold_loss_and_prediction():
+    logits = torch.tensor([[0.0, 2.0, -1.0], [0.0, -3.0, -2.0]], requires_grad=True)
+    labels = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    loss = adaptive_threshold_loss(logits, labels)
+    loss.backward()
+    assert loss.item() > 0 and logits.grad is not None
+    assert adaptive_threshold_predict(logits).tolist() == [[True, False], [False, False]]
+
+
+def test_every_loss_is_finite_and_the_total_goes_down(model, real_docs):
+    prepared = [model.prepare(d) for d in real_docs[:4]]
+    encoded = model.encode([p.doc for p in prepared])
+    heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    optimizer = torch.optim.AdamW(heads, lr=3e-3)
+    first = None
+    for _ in range(25):
+        parts = [model.loss(p, e) for p, e in zip(prepared, encoded, strict=True)]
+        assert set(parts[0]) == {"md", "et", "ed", "coref", "rc"}
+        assert all(torch.isfinite(v) for p in parts for v in p.values())
+        total = torch.stack([model.weighted_loss(p) for p in parts]).mean()
+        first = first if first is not None else total.item()
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+    assert total.item() < 0.7 * first
+    assert all(p.grad is None for p in model.encoder.parameters())  # the frozen encoder is not trained
+
+
+def test_prediction_is_well_formed_and_save_load_gives_identical_predictions(model, real_docs, kb, tmp_path):
+    predictions = model.predict_documents(real_docs[:3])
+    assert [p.id for p in predictions] == [d.id for d in real_docs[:3]]
+    for pred, gold in zip(predictions, real_docs, strict=False):
+        assert pred.sentences == gold.sentences
+        for e in pred.entities:
+            for m in e.mentions:
+                assert 0 <= m.start < m.end <= len(pred.sentences[m.sent])
+        assert all(0 <= r.head < len(pred.entities) and 0 <= r.tail < len(pred.entities) for r in pred.relations)
+    model.save(tmp_path / "ckpt")
+    assert (tmp_path / "ckpt" / "model.safetensors").exists()
+    assert not any(k.startswith("encoder.") for k in model.trainable_state())
+    again = RexelModel.load(tmp_path / "ckpt", kb).predict_documents(real_docs[:3])
+    assert again == predictions
+
+
+def test_config_rejects_unknown_keys(tmp_path):
+    from rexel_bench.errors import ConfigError
+
+    path = tmp_path / "c.yaml"
+    path.write_text("epochs: 2\nlearning_rate: 0.1\n")
+    with pytest.raises(ConfigError, match="learning_rate"):
+        RexelConfig.from_yaml(path)
+    path.write_text("loss_weights: {md: 1, rel: 2}\n")
+    with pytest.raises(ConfigError, match="rel"):
+        RexelConfig.from_yaml(path)
+    assert replace(RexelConfig(), epochs=1).loss_weights.rc == 0.775
