@@ -470,7 +470,8 @@ def train(
     config: Annotated[Path, typer.Option("--config", help="A training config (configs/rexel-*.yaml).")],
     limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N training documents "
                                                               "(a quick check).")] = None,
-    output: Annotated[Path | None, typer.Option("--output", help="Checkpoint directory (overrides the config).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", help="Checkpoint directory (overrides the config).")] = None,
 ) -> None:
     """Train REXEL (resumes an interrupted run of the same config; multi-GPU with `accelerate launch`)."""
     import dataclasses

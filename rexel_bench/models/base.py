@@ -9,6 +9,7 @@ system's predictions, and installed plugins join through the entry-point group `
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -49,10 +50,8 @@ def _builtin() -> None:
     import rexel_bench.models.external
     import rexel_bench.models.rexel.model  # noqa: F401
 
-    try:
+    with contextlib.suppress(ImportError):
         import baselines  # noqa: F401  (the repository's pipelines, when run from a checkout)
-    except ImportError:
-        pass
 
 
 def available_models() -> list[str]:

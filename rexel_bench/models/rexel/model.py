@@ -210,7 +210,8 @@ class RexelModel(nn.Module):
                     fine_targets[i, self.fine_index[f.qid]] = 1
                     has_fine[i] = True
         if has_fine.any():
-            losses["et"] = losses["et"] + F.binary_cross_entropy_with_logits(fine_logits[has_fine], fine_targets[has_fine])
+            fine_loss = F.binary_cross_entropy_with_logits(fine_logits[has_fine], fine_targets[has_fine])
+            losses["et"] = losses["et"] + fine_loss
         fine_probs = torch.sigmoid(fine_logits)
         texts = [" ".join(doc.tokens[s:e]) for s, e in spans]
         ed_terms, predicted_qids = [], []

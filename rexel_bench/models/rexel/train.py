@@ -131,7 +131,8 @@ def train(config: RexelConfig, *, progress: bool = True, limit: int | None = Non
                 cache += [EncodedDocument(e.words.detach(), e.tokens.detach())
                           for e in model.encode(train_docs[start:start + 8])]
                 bar.advance(task, min(8, len(train_docs) - start))
-    params = [{"params": [p for n, p in model.named_parameters() if not n.startswith("encoder.")], "lr": config.head_lr}]
+    heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    params = [{"params": heads, "lr": config.head_lr}]
     if config.train_encoder:
         params.append({"params": list(model.encoder.parameters()), "lr": config.lr})
     optimizer = torch.optim.AdamW(params)
