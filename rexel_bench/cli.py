@@ -484,5 +484,63 @@ def train(
         settings = dataclasses.replace(settings, output=str(output))
     directory = run_training(settings, limit=limit)
     summary = json.loads((directory / "config.json").read_text()).get("training", {})
-    console.print(f"best checkpoint: {directory} (dev F1 {summary.get('best_dev_f1', float('nan')):.4f}, "
-                  f"{summary.get('seconds', 0):.0f} s)")
+    console.print(f"best checkpoint: {directory} (dev {settings.early_stopping} "
+                  f"{summary.get('best_dev', float('nan')):.4f}, {summary.get('seconds', 0):.0f} s)")
+
+
+@app.command("run")
+@reports_errors
+def run_command(
+    models: Annotated[str | None, typer.Option("--models", help="Comma-separated models: rexel, pipeline, "
+                                                                "pipeline-spacy, pipeline-heuristic, file:<path>, "
+                                                                "py:<module>:<factory>, plugins.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="A run config (YAML or TOML) to replay; "
+                                                                 "other options override it.")] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset name or path "
+                                                                  "(default: docred-ie:dev, embedded).")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Split of a bare dataset name.")] = None,
+    metrics: Annotated[str | None, typer.Option("--metrics", help="Metric or family names.")] = None,
+    bootstrap: Annotated[int | None, typer.Option("--bootstrap", help="Paired bootstrap resamples.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of every resampling.")] = None,
+    device: Annotated[str | None, typer.Option("--device", help="cpu or cuda.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Documents per batch.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N documents.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Report directory "
+                                                           "(default: reports/<time>-<name>).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute every prediction.")] = False,
+    name: Annotated[str | None, typer.Option("--name", help="Name of the run.")] = None,
+    data_dir_opt: DataDirOption = None,
+) -> None:
+    """Predict with every model (cached, resumable), score every subtask, bootstrap, write the report."""
+    import dataclasses
+
+    from rexel_bench.run import RunConfig, run, summary_lines
+
+    settings = RunConfig.from_file(config) if config else RunConfig()
+    overrides = {"models": models.split(",") if models else None, "dataset": dataset, "split": split,
+                 "metrics": metrics.split(",") if metrics else None, "bootstrap": bootstrap, "seed": seed,
+                 "device": device, "batch_size": batch_size, "limit": limit, "out": str(out) if out else None,
+                 "name": name, "data_dir": str(data_dir_opt) if data_dir_opt else None}
+    settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None},
+                                   **({"cache": False} if no_cache else {}))
+    directory = run(settings)
+    for line in summary_lines(directory):
+        console.print(line, highlight=False)
+    console.print(f"report written to {directory} (report.html, report.md, errors.html, metrics.json)")
+
+
+@app.command()
+@reports_errors
+def predict(
+    input: Annotated[Path, typer.Argument(help="Plain text (one document per line) or JSONL with a 'text' field "
+                                               "(and optional 'id', 'title').")],
+    out: Annotated[Path, typer.Option("--out", help="Output JSONL (rexel-bench format with linked facts).")],
+    model: Annotated[str, typer.Option("--model", help="Model name.")] = "rexel",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Documents per batch.")] = 8,
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+) -> None:
+    """Run a model on raw text: sentence splitting, tokenisation, batched streaming inference."""
+    from rexel_bench.predict_text import predict_file
+
+    count = predict_file(input, out, model_name=model, batch_size=batch_size, device=device)
+    console.print(f"{count} documents predicted; written to {out}")

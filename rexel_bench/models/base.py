@@ -10,6 +10,7 @@ system's predictions, and installed plugins join through the entry-point group `
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -50,8 +51,10 @@ def _builtin() -> None:
     import rexel_bench.models.external
     import rexel_bench.models.rexel.model  # noqa: F401
 
-    with contextlib.suppress(ImportError):
-        import baselines  # noqa: F401  (the repository's pipelines, when run from a checkout)
+    with contextlib.suppress(ImportError):  # the repository's pipelines (installed with the package)
+        import baselines.heuristic
+        import baselines.pipeline
+        import baselines.spacy_pipeline  # noqa: F401
 
 
 def available_models() -> list[str]:
@@ -62,10 +65,17 @@ def available_models() -> list[str]:
 
 
 def load_model(spec: str, **options: Any) -> Model:
-    """A model by name (``rexel``, ``pipeline``, ...), ``file:<path>``, or an installed plugin."""
+    """A model by name (``rexel``, ``pipeline``, ...), ``file:<path>``, ``py:<module>:<factory>`` (any
+    importable factory, like spaCy's registered functions), or an installed plugin."""
     _builtin()
     if spec.startswith("file:"):
         return _REGISTRY["file"](path=Path(spec[5:]), **options)
+    if spec.startswith("py:"):
+        module_name, _, attr = spec[3:].partition(":")
+        try:
+            return getattr(importlib.import_module(module_name), attr)(**options)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"cannot load model factory {spec!r}: {exc}") from exc
     if spec in _REGISTRY:
         return _REGISTRY[spec](**options)
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):

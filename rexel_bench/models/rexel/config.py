@@ -43,6 +43,8 @@ class RexelConfig:
     max_candidates: int = 8  # KB candidates per mention for entity disambiguation
     coref_threshold: float = 0.5  # pairwise probability above which two mentions corefer
     coarse_threshold: float = 0.05  # pairs whose coarse relation probability is below are pruned
+    coref_uses_links: bool = True  # the "same predicted QID" pair feature (REXEL chains ED into coreference)
+    relation_head: str = "cross-attention"  # REXEL's; "localized-context" is the ATLOP-style head of the pipeline
     loss_weights: LossWeights = field(default_factory=LossWeights)
     # training
     train: list[str] = field(default_factory=list)  # files or dataset names
@@ -56,6 +58,7 @@ class RexelConfig:
     batch_size: int = 4  # documents per step
     grad_accumulation: int = 1
     patience: int = 4  # epochs without dev improvement before stopping
+    early_stopping: str = "e2e_f1"  # or "dev_loss" (the weighted loss on dev, for single-task pipeline stages)
     downstream_on_predicted: bool = False  # train ET/ED/coref/RC on predicted mentions instead of gold
     seed: int = 0
     output: str = "checkpoints/rexel"

@@ -32,6 +32,7 @@ class WindowedEncoder(nn.Module):
         super().__init__()
         self.directory = str(directory)
         self.tokenizer = AutoTokenizer.from_pretrained(self.directory)
+        self.tokenizer.model_max_length = 1 << 30  # documents are windowed here, not truncated
         if not self.tokenizer.is_fast:
             raise ValueError(f"{directory}: a fast tokenizer (tokenizer.json) is needed to align words and sub-words")
         self.model = AutoModel.from_pretrained(self.directory)

@@ -131,8 +131,11 @@ class RelationHead(nn.Module):
         self.coarse_head = nn.Linear(hidden, width)
         self.coarse_tail = nn.Linear(hidden, width)
         self.coarse_bias = nn.Parameter(torch.zeros(1))
+        self.heads = heads
         self.query = nn.Linear(2 * hidden, hidden)
-        self.attend = nn.MultiheadAttention(hidden, heads, batch_first=True)
+        self.key = nn.Linear(hidden, hidden)
+        self.value = nn.Linear(hidden, hidden)
+        self.out = nn.Linear(hidden, hidden)
         self.classify = nn.Sequential(nn.Linear(3 * hidden, width), nn.GELU(), nn.Linear(width, n_relations + 1))
 
     def coarse(self, entities: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
@@ -143,10 +146,43 @@ class RelationHead(nn.Module):
     def fine(self, entities: torch.Tensor, tokens: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
         """Logits ``[n_pairs, 1 + n_relations]``; index 0 is the adaptive threshold class."""
         h, t = entities[pairs[:, 0]], entities[pairs[:, 1]]
-        query = self.query(torch.cat([h, t], -1)).unsqueeze(1)  # [P, 1, H]
-        keys = tokens.unsqueeze(0).expand(len(pairs), -1, -1)
-        context, _ = self.attend(query, keys, keys, need_weights=False)
-        return self.classify(torch.cat([h, t, context.squeeze(1)], -1))
+        size = h.shape[-1] // self.heads
+        query = self.query(torch.cat([h, t], -1)).view(len(pairs), self.heads, size)  # [P, heads, d]
+        keys = self.key(tokens).view(-1, self.heads, size)  # [T, heads, d]: projected once for all pairs
+        values = self.value(tokens).view(-1, self.heads, size)
+        weights = torch.softmax(torch.einsum("phd,thd->pht", query, keys) / size ** 0.5, dim=-1)
+        context = self.out(torch.einsum("pht,thd->phd", weights, values).reshape(len(pairs), -1))
+        return self.classify(torch.cat([h, t, context], -1))
+
+
+class LocalizedContextRelationHead(nn.Module):
+    """ATLOP-style pair classifier (used by the pipeline baseline): no coarse stage.
+
+    Localized context pooling weighs tokens by the product of their affinity to the head and to the
+    tail entity (ATLOP takes these weights from the encoder's attention maps; windowed encoding does
+    not expose them, so they come from token–entity similarity here). The group bilinear layer is
+    replaced by an MLP over ``[z_h, z_t, z_h ⊙ z_t]``; the adaptive-threshold class is kept.
+    """
+
+    def __init__(self, hidden: int, n_relations: int, width: int, heads: int = 0) -> None:
+        super().__init__()
+        self.head_proj = nn.Linear(2 * hidden, width)
+        self.tail_proj = nn.Linear(2 * hidden, width)
+        self.classify = nn.Sequential(nn.Linear(3 * width, width), nn.GELU(), nn.Linear(width, n_relations + 1))
+
+    def coarse(self, entities: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """No pruning: every pair is kept."""
+        return entities.new_full((len(pairs),), 30.0)
+
+    def fine(self, entities: torch.Tensor, tokens: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """Logits ``[n_pairs, 1 + n_relations]`` with localized context."""
+        h, t = entities[pairs[:, 0]], entities[pairs[:, 1]]
+        scale = tokens.shape[-1] ** 0.5
+        weights = torch.softmax(h @ tokens.T / scale, -1) * torch.softmax(t @ tokens.T / scale, -1)
+        context = (weights / weights.sum(-1, keepdim=True).clamp(min=1e-12)) @ tokens
+        zh = torch.tanh(self.head_proj(torch.cat([h, context], -1)))
+        zt = torch.tanh(self.tail_proj(torch.cat([t, context], -1)))
+        return self.classify(torch.cat([zh, zt, zh * zt], -1))
 
 
 def adaptive_threshold_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

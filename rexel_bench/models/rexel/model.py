@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from rexel_bench.models.rexel.heads import (
     PAIR_FEATURES,
     CorefHead,
     LinkingHead,
+    LocalizedContextRelationHead,
     MentionHead,
     RelationHead,
     TypingHead,
@@ -80,6 +81,16 @@ class Vocabulary:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for vocab.json."""
         return {"coarse": self.coarse, "fine": self.fine, "relations": self.relations, "fine_labels": self.fine_labels}
+
+
+@dataclass
+class Detected:
+    """Mentions found in one document: word spans, texts, coarse type ids, fine-type probabilities."""
+
+    spans: list[tuple[int, int]]
+    texts: list[str]
+    coarse: list[int]
+    fine_probs: torch.Tensor
 
 
 @dataclass
@@ -131,7 +142,10 @@ class RexelModel(nn.Module):
         self.typing_head = TypingHead(hidden, len(vocab.coarse), len(vocab.fine), width)
         self.linking_head = LinkingHead(hidden, len(vocab.fine), width)
         self.coref_head = CorefHead(hidden, width)
-        self.relation_head = RelationHead(hidden, len(vocab.relations), width, config.attention_heads)
+        heads = {"cross-attention": RelationHead, "localized-context": LocalizedContextRelationHead}
+        if config.relation_head not in heads:
+            raise ConfigError(f"unknown relation_head {config.relation_head!r}; choose {', '.join(heads)}")
+        self.relation_head = heads[config.relation_head](hidden, len(vocab.relations), width, config.attention_heads)
         self.fine_index = {q: i for i, q in enumerate(vocab.fine)}
         self.coarse_index = {t: i for i, t in enumerate(vocab.coarse)}
         self.relation_index = {r: i for i, r in enumerate(vocab.relations)}
@@ -234,7 +248,8 @@ class RexelModel(nn.Module):
         n = len(spans)
         if n > 1:
             pairs = torch.combinations(torch.arange(n), 2)
-            feats = self._pair_features(texts, predicted_qids, coarse_logits.argmax(-1).tolist(), pairs)
+            link_feature = predicted_qids if self.config.coref_uses_links else [None] * n
+            feats = self._pair_features(texts, link_feature, coarse_logits.argmax(-1).tolist(), pairs)
             same = torch.tensor([float(owners[i] == owners[j]) for i, j in pairs.tolist()])
             losses["coref"] = F.binary_cross_entropy_with_logits(self.coref_head(mentions, pairs, feats), same)
         else:
@@ -257,7 +272,8 @@ class RexelModel(nn.Module):
             if rel.head in position and rel.tail in position and rel.label in self.relation_index:
                 labels[row[(position[rel.head], position[rel.tail])], 1 + self.relation_index[rel.label]] = 1
         has = labels[:, 1:].sum(-1) > 0
-        coarse = F.binary_cross_entropy_with_logits(self.relation_head.coarse(entities, pairs), has.float())
+        coarse = F.binary_cross_entropy_with_logits(self.relation_head.coarse(entities, pairs), has.float()) \
+            if isinstance(self.relation_head, RelationHead) else entities.new_zeros(())
         fine = adaptive_threshold_loss(self.relation_head.fine(entities, tokens, pairs), labels)
         return coarse + fine
 
@@ -290,44 +306,60 @@ class RexelModel(nn.Module):
             out.append((s, cut))
         return out
 
-    def _predict_one(self, doc: Document, encoded: EncodedDocument) -> Document:
+    def detect(self, doc: Document, encoded: EncodedDocument) -> Detected:
+        """Mention spans, their coarse types and fine-type probabilities."""
         words = encoded.words
         spans = self._sentence_spans(doc, self.mention_head.decode(self.mention_head(words).argmax(-1).tolist()))
-        empty = Document(id=doc.id, title=doc.title, sentences=doc.sentences, meta={"format": "jsonl"})
-        if not spans:
-            return empty
         mentions = span_embeddings(words, spans)
         coarse_logits, fine_logits = self.typing_head(mentions)
-        coarse = coarse_logits.argmax(-1).tolist()
-        fine_probs = torch.sigmoid(fine_logits)
-        texts = [" ".join(doc.tokens[s:e]) for s, e in spans]
+        return Detected(spans, [" ".join(doc.tokens[s:e]) for s, e in spans], coarse_logits.argmax(-1).tolist(),
+                        torch.sigmoid(fine_logits))
+
+    def link(self, detected: Detected, mentions: torch.Tensor) -> list[str | None]:
+        """The QID (or None for NIL, numbers and dates) of each detected mention."""
         qids: list[str | None] = []
-        for i, text in enumerate(texts):
+        for i, text in enumerate(detected.texts):
             found = self.candidates(text)
-            if not found or is_value_type(self.vocab.coarse[coarse[i]]):
+            if not found or is_value_type(self.vocab.coarse[detected.coarse[i]]):
                 qids.append(None)
                 continue
-            best = int(self.link_logits(mentions[i], fine_probs[i], found).argmax())
+            best = int(self.link_logits(mentions[i], detected.fine_probs[i], found).argmax())
             qids.append(found[best - 1].qid if best else None)
-        clusters = self._cluster(mentions, texts, qids, coarse)
+        return qids
+
+    def assemble(self, doc: Document, detected: Detected, qids: list[str | None], clusters: list[list[int]],
+                 relations: list[Relation]) -> Document:
+        """The predicted document from the steps' outputs."""
+        coarse = [self.vocab.coarse[c] for c in detected.coarse]
         entities = []
         for cluster in clusters:
             mention_objs = []
             for i in cluster:
-                sent, start = doc.to_sent_offset(spans[i][0])
-                mention_objs.append(Mention(sent, start, start + spans[i][1] - spans[i][0], texts[i],
-                                            type=self.vocab.coarse[coarse[i]], qid=qids[i]))
-            probs = fine_probs[cluster].mean(0)
+                start, end = detected.spans[i]
+                sent, offset = doc.to_sent_offset(start)
+                mention_objs.append(Mention(sent, offset, offset + end - start, detected.texts[i], type=coarse[i],
+                                            qid=qids[i]))
+            probs = detected.fine_probs[cluster].mean(0)
             fine = tuple(FineType(self.vocab.fine[k], self.vocab.fine_labels.get(self.vocab.fine[k], ""),
                                   round(float(probs[k]), 4)) for k in torch.nonzero(probs > 0.5).flatten().tolist())
-            entities.append(Entity(mentions=tuple(mention_objs), type=majority(self.vocab.coarse[coarse[i]]
-                                                                               for i in cluster),
+            entities.append(Entity(mentions=tuple(mention_objs), type=majority(coarse[i] for i in cluster),
                                    qid=majority(qids[i] for i in cluster), fine_types=fine))
-        relations = self._relations(mentions, clusters, encoded.tokens)
-        return replace(empty, entities=tuple(entities), relations=tuple(relations))
+        return Document(id=doc.id, title=doc.title, sentences=doc.sentences, entities=tuple(entities),
+                        relations=tuple(relations), meta={"format": "jsonl"})
 
-    def _cluster(self, mentions: torch.Tensor, texts: list[str], qids: list[str | None], coarse: list[int]
+    def _predict_one(self, doc: Document, encoded: EncodedDocument) -> Document:
+        """REXEL's chain on one encoding: mentions → types → links → clusters → relations."""
+        detected = self.detect(doc, encoded)
+        if not detected.spans:
+            return self.assemble(doc, detected, [], [], [])
+        mentions = span_embeddings(encoded.words, detected.spans)
+        qids = self.link(detected, mentions)
+        clusters = self.cluster(mentions, detected.texts, qids, detected.coarse)
+        return self.assemble(doc, detected, qids, clusters, self.relate(mentions, clusters, encoded.tokens))
+
+    def cluster(self, mentions: torch.Tensor, texts: list[str], qids: list[str | None], coarse: list[int]
                  ) -> list[list[int]]:
+        """Connected components of the mention pairs whose coreference probability passes the threshold."""
         n = len(texts)
         parent = list(range(n))
 
@@ -339,7 +371,8 @@ class RexelModel(nn.Module):
 
         if n > 1:
             pairs = torch.combinations(torch.arange(n), 2)
-            probs = torch.sigmoid(self.coref_head(mentions, pairs, self._pair_features(texts, qids, coarse, pairs)))
+            links = qids if self.config.coref_uses_links else [None] * n
+            probs = torch.sigmoid(self.coref_head(mentions, pairs, self._pair_features(texts, links, coarse, pairs)))
             for (i, j), p in zip(pairs.tolist(), probs.tolist(), strict=True):
                 if p > self.config.coref_threshold:
                     parent[find(i)] = find(j)
@@ -348,7 +381,8 @@ class RexelModel(nn.Module):
             groups.setdefault(find(i), []).append(i)
         return sorted(groups.values())
 
-    def _relations(self, mentions: torch.Tensor, clusters: list[list[int]], tokens: torch.Tensor) -> list[Relation]:
+    def relate(self, mentions: torch.Tensor, clusters: list[list[int]], tokens: torch.Tensor) -> list[Relation]:
+        """Relations between clusters: coarse pruning, then the fine classifier on the kept pairs."""
         if len(clusters) < 2:
             return []
         entities = entity_embeddings(mentions, clusters)

@@ -91,6 +91,21 @@ def dev_f1(model: RexelModel, dev: Sequence[Document]) -> float:
     return result.metrics[name].values["f1"]
 
 
+@torch.no_grad()
+def dev_loss(model: RexelModel, dev: Sequence[Document]) -> float:
+    """Mean weighted loss on dev documents (gold inputs), for stages that only train one head."""
+    model.eval()
+    encoded = model.encode(dev)
+    total = sum(float(model.weighted_loss(model.loss(model.prepare(d), e))) for d, e in zip(dev, encoded, strict=True))
+    model.train()
+    return total / max(1, len(dev))
+
+
+def dev_score(model: RexelModel, dev: Sequence[Document]) -> float:
+    """The early-stopping score (higher is better): dev end-to-end F1, or minus the dev loss."""
+    return dev_f1(model, dev) if model.config.early_stopping == "e2e_f1" else -dev_loss(model, dev)
+
+
 def _set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -169,14 +184,14 @@ def train(config: RexelConfig, *, progress: bool = True, limit: int | None = Non
                     optimizer.zero_grad()
                 for p in parts:
                     for k, v in p.items():
-                        totals[k] = totals.get(k, 0.0) + float(v) / len(train_docs)
+                        totals[k] = totals.get(k, 0.0) + v.item() / len(train_docs)
                 bar.advance(task)
-        score = dev_f1(core, dev_docs) if dev_docs else -float(sum(totals.values()))
-        history.append({"epoch": epoch + 1, "dev_f1": score, "losses": totals})
+        score = dev_score(core, dev_docs) if dev_docs else -float(sum(totals.values()))
+        history.append({"epoch": epoch + 1, f"dev_{core.config.early_stopping}": score, "losses": totals})
         if score > best:
             best, stale = score, 0
             if accelerator.is_main_process:
-                core.save(output, extra={"training": {**info, "history": history, "best_dev_f1": best,
+                core.save(output, extra={"training": {**info, "history": history, "best_dev": best,
                                                       "seconds": round(time.perf_counter() - began, 1)}})
         else:
             stale += 1

@@ -1,0 +1,130 @@
+"""``pipeline``: the neural pipeline — four separately trained stages, each with its own encoder pass.
+
+Stages, each a REXEL network trained on one task only (one-hot loss weights), on the same data, with
+the same encoder family and size and the same epoch budget as the default REXEL:
+1. ``md``: mention detection and typing;
+2. ``coref``: mention-pair classifier + clustering (no link feature: linking comes after it);
+3. ``ed``: candidate ranker over the same knowledge base as REXEL;
+4. ``rc``: document-level relation classifier on the predicted entities, ATLOP-style (localized
+   context pooling, adaptive threshold, no coarse-to-fine pruning).
+Each stage re-encodes the document and receives the previous stages' *predicted* output, which is what
+makes a pipeline slower and lets its errors cascade. Every stage's checkpoint is saved like REXEL's
+(``checkpoints/pipeline-minilm/<stage>/``). Train with ``python -m baselines.pipeline --config
+configs/pipeline-minilm.yaml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rexel_bench.data.model import Document
+from rexel_bench.kb.build import default_kb_path
+from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.models.base import register
+from rexel_bench.models.rexel.config import LossWeights, RexelConfig
+from rexel_bench.models.rexel.heads import span_embeddings
+from rexel_bench.models.rexel.model import RexelModel, checkpoint_hash
+
+DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / "checkpoints" / "pipeline-minilm"
+STAGES: dict[str, dict[str, Any]] = {
+    "md": {"loss_weights": LossWeights(md=1.0, et=1.0, ed=0.0, coref=0.0, rc=0.0)},
+    "coref": {"loss_weights": LossWeights(md=0.0, et=0.0, ed=0.0, coref=1.0, rc=0.0), "coref_uses_links": False},
+    "ed": {"loss_weights": LossWeights(md=0.0, et=0.0, ed=1.0, coref=0.0, rc=0.0)},
+    "rc": {"loss_weights": LossWeights(md=0.0, et=0.0, ed=0.0, coref=0.0, rc=1.0),
+           "relation_head": "localized-context"},
+}
+
+
+def stage_configs(base: RexelConfig) -> dict[str, RexelConfig]:
+    """Each stage's training config: the base one with one task's loss and its own output directory."""
+    return {stage: dataclasses.replace(base, output=str(Path(base.output) / stage), early_stopping="dev_loss",
+                                       **changes) for stage, changes in STAGES.items()}
+
+
+def train_pipeline(base: RexelConfig, limit: int | None = None) -> Path:
+    """Train the four stages one after the other; returns the pipeline's directory."""
+    from rexel_bench.models.rexel.train import train
+
+    for stage, config in stage_configs(base).items():
+        print(f"training stage {stage} → {config.output}", flush=True)
+        train(config, limit=limit)
+    return Path(base.output)
+
+
+class NeuralPipeline:
+    """The four stages chained on predicted inputs, each encoding the document again."""
+
+    def __init__(self, directory: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
+                 device: str = "cpu", **_: Any) -> None:
+        self.directory = Path(directory) if directory else DEFAULT_DIRECTORY
+        self.kb = KnowledgeBase(kb or default_kb_path())
+        self.stages = {s: RexelModel.load(self.directory / s, self.kb).to(device).eval() for s in STAGES}
+        self.batch_size = batch_size
+        self.name = "pipeline"
+        self.timings: dict[str, float] = {f"{s}_{part}": 0.0 for s in STAGES for part in ("encoder", "head")}
+
+    def describe(self) -> dict[str, Any]:
+        """The four checkpoints and their hashes."""
+        return {"name": self.name, "directory": str(self.directory),
+                "stages": {s: checkpoint_hash(self.directory / s) for s in STAGES}, "kb": str(self.kb.path)}
+
+    def _encode(self, stage: str, docs: Sequence[Document]) -> list:
+        began = time.perf_counter()
+        out = self.stages[stage].encode(docs)
+        self.timings[f"{stage}_encoder"] += time.perf_counter() - began
+        return out
+
+    def _timed(self, stage: str, func, *args):
+        began = time.perf_counter()
+        out = func(*args)
+        self.timings[f"{stage}_head"] += time.perf_counter() - began
+        return out
+
+    @torch.no_grad()
+    def predict(self, docs: Sequence[Document]) -> list[Document]:
+        """Run the stages in order on each batch of documents."""
+        md, coref, ed, rc = (self.stages[s] for s in STAGES)
+        out = []
+        for start in range(0, len(docs), self.batch_size):
+            batch = docs[start:start + self.batch_size]
+            detected = [self._timed("md", md.detect, d, e) for d, e in zip(batch, self._encode("md", batch),
+                                                                            strict=True)]
+            clusters = []
+            for found, encoded in zip(detected, self._encode("coref", batch), strict=True):
+                mentions = span_embeddings(encoded.words, found.spans)
+                clusters.append(self._timed("coref", coref.cluster, mentions, found.texts, [None] * len(found.texts),
+                                            found.coarse) if found.spans else [])
+            qids = [self._timed("ed", ed.link, found, span_embeddings(encoded.words, found.spans))
+                    for found, encoded in zip(detected, self._encode("ed", batch), strict=True)]
+            for doc, found, groups, links, encoded in zip(batch, detected, clusters, qids, self._encode("rc", batch),
+                                                          strict=True):
+                mentions = span_embeddings(encoded.words, found.spans)
+                relations = self._timed("rc", rc.relate, mentions, groups, encoded.tokens) if found.spans else []
+                out.append(md.assemble(doc, found, links, groups, relations))
+        return out
+
+
+@register("pipeline")
+def pipeline_model(**options: Any) -> NeuralPipeline:
+    """Factory for ``pipeline`` (options: directory, kb, batch_size, device)."""
+    return NeuralPipeline(**options)
+
+
+def main() -> None:
+    """Command line: train the pipeline's four stages from a REXEL-style config."""
+    parser = argparse.ArgumentParser(description="Train the neural pipeline baseline's four stages.")
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args()
+    print(f"pipeline written to {train_pipeline(RexelConfig.from_yaml(args.config), args.limit)}")
+
+
+if __name__ == "__main__":
+    main()

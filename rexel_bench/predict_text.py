@@ -1,0 +1,95 @@
+"""Prediction on users' raw text, streamed in bounded memory.
+
+Input: a plain text file with one document per line, or JSON Lines with a ``text`` field (``id`` and
+``title`` optional). Each document is split into sentences and tokens (:mod:`rexel_bench.data.text`),
+predicted in batches, and written at once in the toolkit's JSONL, with its linked facts
+``(head QID, relation, tail QID)`` and their mentions under ``meta.facts``. Only one batch is held in
+memory at a time, so memory does not grow with the file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.progress import Progress
+
+from rexel_bench.data.formats import jsonl
+from rexel_bench.data.model import Document
+from rexel_bench.data.text import tokenize_with_offsets
+from rexel_bench.errors import DataError
+from rexel_bench.models.base import load_model
+
+
+def read_texts(path: Path) -> Iterator[tuple[str, str, str]]:
+    """(id, title, text) of each document of the input, lazily."""
+    as_json = path.suffix in (".jsonl", ".ndjson")
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            if not as_json:
+                yield f"{path.stem}-{number}", f"{path.stem} line {number}", line.strip()
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"invalid JSON: {exc.msg}", file=str(path), field=f"line {number}") from exc
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise DataError("", file=str(path), field=f"line {number}.text", expected="a 'text' string field",
+                                found=str(record)[:60])
+            doc_id = str(record.get("id", f"{path.stem}-{number}"))
+            yield doc_id, str(record.get("title", doc_id)), record["text"]
+
+
+def to_document(doc_id: str, title: str, text: str) -> Document:
+    """A document with sentences and tokens from raw text (no annotation)."""
+    return Document(id=doc_id, title=title, sentences=tokenize_with_offsets(text).sentences, meta={"format": "jsonl"})
+
+
+def linked_facts(doc: Document) -> list[dict[str, object]]:
+    """The document's relations between linked entities, with the mentions of head and tail."""
+    facts = []
+    for r in doc.relations:
+        head, tail = doc.entities[r.head], doc.entities[r.tail]
+        if head.qid and tail.qid:
+            facts.append({"head": head.qid, "relation": r.label, "tail": tail.qid, "score": r.score,
+                          "head_mentions": [m.text for m in head.mentions],
+                          "tail_mentions": [m.text for m in tail.mentions]})
+    return facts
+
+
+def predict_file(source: Path, out: Path, *, model_name: str = "rexel", batch_size: int = 8, device: str = "cpu",
+                 progress: bool = True) -> int:
+    """Predict every document of ``source`` into ``out`` (JSONL); returns how many were written."""
+    if not source.exists():
+        raise DataError("no such file", file=str(source))
+    model = load_model(model_name, device=device, batch_size=batch_size)
+    count = 0
+    tmp = out.with_name(out.name + ".part")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tmp.open("w", encoding="utf-8") as sink, Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task(f"{model_name}: predicting", total=None)
+        batch: list[Document] = []
+        for doc_id, title, text in read_texts(source):
+            document = to_document(doc_id, title, text)
+            if document.has_text:
+                batch.append(document)
+            if len(batch) == batch_size:
+                count += _flush(model, batch, sink)
+                bar.advance(task, len(batch))
+                batch = []
+        count += _flush(model, batch, sink)
+    tmp.replace(out)
+    return count
+
+
+def _flush(model, batch: list[Document], sink) -> int:
+    if not batch:
+        return 0
+    for pred in model.predict(batch):
+        line = jsonl.dump(pred)
+        line["meta"] = {**line.get("meta", {}), "facts": linked_facts(pred)}
+        sink.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return len(batch)

@@ -1,0 +1,195 @@
+"""``rexel-bench run``: models and data → predictions (cached) → scores → resampling → report.
+
+A run is described by a :class:`RunConfig` (command-line options or a YAML/TOML file); the report
+directory keeps ``run-config.yaml`` so that ``rexel-bench run --config`` replays it exactly. For each
+model the documents are predicted in batches with a progress bar (docs/s), each prediction cached as
+soon as it exists, so an interrupted run resumes where it stopped and a repeated run reuses everything.
+Speed is measured in the same process for every model: documents and tokens per second, peak resident
+memory (the kernel's high-water mark, reset before each model) and seconds per stage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from rexel_bench.cache import PredictionCache, cache_key
+from rexel_bench.data import io as data_io
+from rexel_bench.data.model import Document
+from rexel_bench.data.registry import resolve
+from rexel_bench.data.relations import repo_root
+from rexel_bench.errors import ConfigError
+from rexel_bench.evaluate import evaluate, sha256_of
+from rexel_bench.models.base import Model, load_model
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run."""
+
+    models: list[str] = field(default_factory=lambda: ["rexel", "pipeline"])
+    dataset: str = "docred-ie:dev"
+    split: str | None = None  # appended to a bare dataset name: --dataset re-docred --split test
+    metrics: list[str] | None = None
+    bootstrap: int = 10_000
+    randomization: int = 1000
+    seed: int = 0
+    device: str = "cpu"
+    batch_size: int = 8
+    limit: int | None = None
+    out: str | None = None
+    name: str = "run"
+    cache: bool = True
+    train: str | None = None  # training file for Ign F1
+    data_dir: str | None = None
+    model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def dataset_name(self) -> str:
+        """``name:split`` (or the path) of the data."""
+        return f"{self.dataset}:{self.split}" if self.split and ":" not in self.dataset else self.dataset
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RunConfig:
+        """Read a YAML or TOML run config, rejecting unknown keys."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+            values = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+        except (OSError, yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read the run config: {exc}", file=str(path)) from exc
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values or {}) - known)
+        if unknown:
+            raise ConfigError(f"unknown key(s) {unknown}; known: {', '.join(sorted(known))}", file=str(path))
+        return cls(**(values or {}))
+
+    def to_yaml(self) -> str:
+        """The config as YAML (what ``--config`` reads back)."""
+        return yaml.safe_dump(dataclasses.asdict(self), sort_keys=False)
+
+
+def _reset_peak_memory() -> None:
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")  # resets the VmHWM high-water mark (Linux)
+
+
+def peak_memory_mb() -> float | None:
+    """Peak resident memory of this process since the last reset, in MB (Linux), else None."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def predict_with_cache(model: Model, docs: Sequence[Document], cache: PredictionCache | None, batch_size: int,
+                       progress: bool = True) -> tuple[list[Document], dict[str, Any]]:
+    """Predictions for every document (cached ones reused) and the speed measured on the others."""
+    found: dict[str, Document] = {}
+    if cache is not None:
+        for d in docs:
+            hit = cache.get(d.id)
+            if hit is not None:
+                found[d.id] = hit
+    todo = [d for d in docs if d.id not in found]
+    stages_before = dict(getattr(model, "timings", {}) or {})
+    _reset_peak_memory()
+    began = time.perf_counter()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]} docs/s"), TimeRemainingColumn())
+    with Progress(*columns, disable=not progress, transient=True) as bar:
+        task = bar.add_task(f"{model.name}: predicting", total=len(todo), rate="–")
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start:start + batch_size]
+            for pred in model.predict(batch):
+                found[pred.id] = pred
+                if cache is not None:
+                    cache.put(pred)
+            done = start + len(batch)
+            bar.update(task, advance=len(batch), rate=f"{done / (time.perf_counter() - began):.2f}")
+    seconds = time.perf_counter() - began
+    stages_after = dict(getattr(model, "timings", {}) or {})
+    speed: dict[str, Any] = {}
+    if todo:
+        tokens = sum(d.num_tokens for d in todo)
+        speed = {"documents": len(todo), "seconds": round(seconds, 3), "docs_per_s": len(todo) / seconds,
+                 "tokens_per_s": tokens / seconds, "peak_rss_mb": peak_memory_mb(),
+                 "stages": {k: round(v - stages_before.get(k, 0.0), 3) for k, v in stages_after.items()}}
+    return [found[d.id] for d in docs], {"computed": len(todo), "from_cache": len(docs) - len(todo), **speed}
+
+
+def run(config: RunConfig, *, progress: bool = True, command: str | None = None) -> Path:
+    """Execute a run and write its report directory; returns the directory."""
+    from rexel_bench.reports.errors import write_error_analysis
+    from rexel_bench.reports.render import write_report
+
+    data_path = resolve(config.dataset_name, config.data_dir)
+    gold = data_io.load(data_path).documents
+    if config.limit:
+        gold = gold[: config.limit]
+    dataset_sha = sha256_of(data_path)
+    cache_root = repo_root() / ".cache" / "predictions"
+    predictions: dict[str, list[Document]] = {}
+    speed: dict[str, dict[str, Any]] = {}
+    notes: dict[str, list[str]] = {}
+    for spec in config.models:
+        options = {"device": config.device, "batch_size": config.batch_size, **config.model_options.get(spec, {})}
+        model = load_model(spec, **options)
+        cache = PredictionCache(cache_root, cache_key(spec, model.describe(), dataset_sha)) if config.cache else None
+        preds, measured = predict_with_cache(model, gold, cache, config.batch_size, progress)
+        if cache is not None:
+            if measured.get("docs_per_s"):
+                cache.write_meta({k: v for k, v in measured.items() if k not in ("computed", "from_cache")})
+            elif measured["from_cache"]:
+                measured = {**cache.read_meta(), **measured, "speed_from_earlier_run": True}
+            notes[spec] = list(cache.problems)
+        predictions[spec] = preds
+        speed[spec] = {**measured, "describe": model.describe()}
+    train = data_io.load(resolve(config.train, config.data_dir)).documents if config.train else None
+    report = evaluate(gold, predictions, dataset=config.dataset_name, dataset_path=data_path, metrics=config.metrics,
+                      train=train, n_resamples=config.bootstrap, seed=config.seed,
+                      randomization_rounds=config.randomization, speed=speed,
+                      command=command or " ".join(["rexel-bench", *sys.argv[1:]]))
+    for spec, extra in notes.items():
+        report["systems"][spec]["notes"] = extra + report["systems"][spec]["notes"]
+    out = Path(config.out) if config.out else Path("reports") / f"{datetime.now():%Y%m%d-%H%M%S}-{config.name}"
+    write_report(report, out)
+    data_io.atomic_write_text(out / "run-config.yaml", config.to_yaml())
+    for spec, preds in predictions.items():
+        data_io.write(preds, out / "predictions" / f"{spec.replace(':', '_').replace('/', '_')}.jsonl")
+    write_error_analysis(gold, predictions, out / "errors.html")
+    return out
+
+
+def summary_lines(report_dir: Path) -> list[str]:
+    """One line per system: headline F1 and speed, for the terminal."""
+    run_data = json.loads((report_dir / "metrics.json").read_text())
+    metric = run_data.get("headline_metric")
+    lines = []
+    for name, entry in run_data["systems"].items():
+        value = entry["metrics"].get(metric, {}).get("values", {}).get("f1") if metric else None
+        speed = entry.get("speed", {})
+        lines.append(f"{name}: {metric} F1 {100 * value:.2f}" if value is not None else f"{name}:")
+        if speed.get("docs_per_s"):
+            lines[-1] += f", {speed['docs_per_s']:.2f} docs/s" + (" (cached speed)" if speed.get(
+                "speed_from_earlier_run") else "")
+    return lines
