@@ -18,7 +18,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ MONTHS = {"january", "february", "march", "april", "may", "june", "july", "augus
           "november", "december"}
 _YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})s?$")
 _NUMBER = re.compile(r"^[0-9][0-9,.]*$")
-_SMALL = {"of", "the", "and", "de", "for", "in", "on", "at", "von", "van", "del", "la", "le"}
+_SMALL = {"of", "the", "and", "de", "for", "von", "van", "del", "la", "le"}  # inside names: Bank of America
 
 
 def fit(train: Sequence[Document], min_share: float = 0.1) -> dict[str, Any]:
@@ -89,8 +89,18 @@ class HeuristicPipeline:
         return {"name": self.name, "counts": str(self.counts_path), "gazetteer": len(self.counts["gazetteer"]),
                 "rules": len(self.counts["rules"])}
 
+    @staticmethod
+    def _is_date_start(sentence: Sequence[str], i: int) -> bool:
+        word = sentence[i]
+        return bool(_YEAR.match(word)) or (word.lower() in MONTHS and i + 1 < len(sentence)
+                                           and bool(_NUMBER.match(sentence[i + 1])))
+
     def mentions(self, sentence: Sequence[str]) -> list[tuple[int, int, str]]:
-        """Typed mention spans of one sentence, longest gazetteer matches first."""
+        """Typed mention spans of one sentence, longest gazetteer matches first.
+
+        A capitalised span without a gazetteer type is typed MISC and flagged as a guess (type "MISC?")
+        so that coreference may attach it to a typed antecedent by its head word.
+        """
         out, i = [], 0
         while i < len(sentence):
             match = next(((len(words), kind) for words, kind in self._by_first.get(sentence[i], ())
@@ -100,8 +110,7 @@ class HeuristicPipeline:
                 i += match[0]
                 continue
             word = sentence[i]
-            if _YEAR.match(word) or (word.lower() in MONTHS and i + 1 < len(sentence)
-                                     and _NUMBER.match(sentence[i + 1])):
+            if self._is_date_start(sentence, i):
                 end = i + 1
                 while end < len(sentence) and (_NUMBER.match(sentence[end]) or sentence[end] == ","):
                     end += 1
@@ -112,11 +121,11 @@ class HeuristicPipeline:
                 i += 1
             elif word[:1].isupper() and (i > 0 or (len(word) > 1 and word.lower() not in _SMALL)):
                 end = i + 1
-                while end < len(sentence) and (sentence[end][:1].isupper() or
-                                               (sentence[end] in _SMALL and end + 1 < len(sentence)
-                                                and sentence[end + 1][:1].isupper())):
+                while end < len(sentence) and not self._is_date_start(sentence, end) and (
+                        sentence[end][:1].isupper() or (sentence[end] in _SMALL and end + 1 < len(sentence)
+                                                        and sentence[end + 1][:1].isupper())):
                     end += 1
-                kind = self.counts["gazetteer"].get(sentence[end - 1], "MISC")
+                kind = self.counts["gazetteer"].get(sentence[end - 1], "MISC?")
                 out.append((i, end, kind))
                 i = end
             else:
@@ -125,14 +134,14 @@ class HeuristicPipeline:
 
     @staticmethod
     def _cluster(mentions: list[Mention]) -> list[list[int]]:
+        """Exact string match, or head-word match to a longer antecedent of the same (or a guessed) type."""
         clusters: list[list[int]] = []
         for i, m in enumerate(mentions):
             target = None
             for c, cluster in enumerate(clusters):
                 first = mentions[cluster[0]]
-                if (first.type != m.type or is_value_type(m.type)) and first.text != m.text:
-                    continue
-                if first.text == m.text or (m.text.split()[-1] == first.text.split()[-1]
+                compatible = (first.type == m.type or m.type == "MISC?") and not is_value_type(m.type)
+                if first.text == m.text or (compatible and m.text.split()[-1] == first.text.split()[-1]
                                             and len(first.text) > len(m.text)):
                     target = c
                     break
@@ -154,8 +163,8 @@ class HeuristicPipeline:
         began = time.perf_counter()
         entities = []
         for cluster in clusters:
-            members = [mentions[i] for i in cluster]
-            kind = majority(m.type for m in members)
+            kind = majority(mentions[i].type for i in cluster if not (mentions[i].type or "").endswith("?")) or "MISC"
+            members = [replace(mentions[i], type=kind) for i in cluster]
             qid = None
             if not is_value_type(kind):
                 found = self.kb.candidates(max((m.text for m in members), key=len), k=1, fuzzy=False)

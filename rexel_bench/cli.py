@@ -544,3 +544,7 @@ def predict(
 
     count = predict_file(input, out, model_name=model, batch_size=batch_size, device=device)
     console.print(f"{count} documents predicted; written to {out}")
+
+
+if __name__ == "__main__":
+    app()

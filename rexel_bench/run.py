@@ -3,7 +3,8 @@
 A run is described by a :class:`RunConfig` (command-line options or a YAML/TOML file); the report
 directory keeps ``run-config.yaml`` so that ``rexel-bench run --config`` replays it exactly. For each
 model the documents are predicted in batches with a progress bar (docs/s), each prediction cached as
-soon as it exists, so an interrupted run resumes where it stopped and a repeated run reuses everything.
+soon as it exists (under ``$REXEL_BENCH_CACHE``, default ``.cache/``), so an interrupted run resumes where
+it stopped and a repeated run reuses everything.
 Speed is measured in the same process for every model: documents and tokens per second, peak resident
 memory (the kernel's high-water mark, reset before each model) and seconds per stage.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -147,7 +149,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     if config.limit:
         gold = gold[: config.limit]
     dataset_sha = sha256_of(data_path)
-    cache_root = repo_root() / ".cache" / "predictions"
+    cache_root = Path(os.environ.get("REXEL_BENCH_CACHE") or repo_root() / ".cache") / "predictions"
     predictions: dict[str, list[Document]] = {}
     speed: dict[str, dict[str, Any]] = {}
     notes: dict[str, list[str]] = {}

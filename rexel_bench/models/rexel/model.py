@@ -228,8 +228,13 @@ class RexelModel(nn.Module):
             losses["et"] = losses["et"] + fine_loss
         fine_probs = torch.sigmoid(fine_logits)
         texts = [" ".join(doc.tokens[s:e]) for s, e in spans]
+        weights = self.config.loss_weights
+        needs_links = weights.ed > 0 or (weights.coref > 0 and self.config.coref_uses_links)
         ed_terms, predicted_qids = [], []
         for i, (entity, text) in enumerate(zip(entity_of, texts, strict=True)):
+            if not needs_links:  # a single-task stage skips the heads it does not train
+                predicted_qids.append(None)
+                continue
             found = self.candidates(text)
             target = None
             if entity.qid and any(c.qid == entity.qid for c in found):
@@ -246,7 +251,7 @@ class RexelModel(nn.Module):
                 ed_terms.append(F.cross_entropy(logits.unsqueeze(0), torch.tensor([target])))
         losses["ed"] = torch.stack(ed_terms).mean() if ed_terms else words.new_zeros(())
         n = len(spans)
-        if n > 1:
+        if n > 1 and weights.coref > 0:
             pairs = torch.combinations(torch.arange(n), 2)
             link_feature = predicted_qids if self.config.coref_uses_links else [None] * n
             feats = self._pair_features(texts, link_feature, coarse_logits.argmax(-1).tolist(), pairs)
@@ -254,7 +259,8 @@ class RexelModel(nn.Module):
             losses["coref"] = F.binary_cross_entropy_with_logits(self.coref_head(mentions, pairs, feats), same)
         else:
             losses["coref"] = words.new_zeros(())
-        losses["rc"] = self._relation_loss(doc, mentions, owners, encoded.tokens)
+        losses["rc"] = self._relation_loss(doc, mentions, owners, encoded.tokens) if weights.rc > 0 else \
+            words.new_zeros(())
         return losses
 
     def _relation_loss(self, doc: Document, mentions: torch.Tensor, owners: list[int], tokens: torch.Tensor

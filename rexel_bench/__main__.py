@@ -1,0 +1,5 @@
+"""``python -m rexel_bench``: the command line."""
+
+from rexel_bench.cli import app
+
+app()

@@ -1,0 +1,100 @@
+"""The baselines: the heuristic on hand-made text, the neural pipeline's chained stages, the spaCy pipeline."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+
+import pytest
+
+from baselines.heuristic import HeuristicPipeline, fit
+from baselines.pipeline import STAGES, NeuralPipeline, stage_configs
+from rexel_bench.data.model import Document, Entity, Mention, Relation
+from rexel_bench.kb.build import default_kb_path
+from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.models.base import available_models, load_model
+from rexel_bench.models.rexel.config import RexelConfig
+from rexel_bench.models.rexel.model import RexelModel, Vocabulary
+
+
+def _train_doc() -> Document:
+    tokens = ("Angela", "Merkel", "was", "born", "in", "Hamburg", ",", "Germany", "in", "1954", ".")
+    entities = (Entity((Mention(0, 0, 2, "Angela Merkel"),), type="PER"),
+                Entity((Mention(0, 5, 6, "Hamburg"),), type="LOC"),
+                Entity((Mention(0, 7, 8, "Germany"),), type="LOC"),
+                Entity((Mention(0, 9, 10, "1954"),), type="TIME"))
+    relations = (Relation(0, 1, "P19"), Relation(1, 2, "P17"), Relation(0, 3, "P569"))
+    return Document("t", "t", (tokens,), entities, relations)
+
+
+@pytest.fixture()
+def heuristic(tmp_path):
+    counts = tmp_path / "counts.json"
+    import json
+
+    counts.write_text(json.dumps(fit([_train_doc()], min_share=0.1)))
+    return HeuristicPipeline(counts_path=counts)
+
+
+def test_heuristic_mentions_types_coreference_links_and_relations(heuristic):
+    text = ("Angela", "Merkel", "visited", "Paris", "in", "May", "2010", ".", "Merkel", "met", "Barack", "Obama",
+            "there", "with", "12", "aides", ".")
+    doc = Document("d", "d", (text[:8], text[8:]))
+    (pred,) = heuristic.predict([doc])
+    found = {(m.text, m.type) for e in pred.entities for m in e.mentions}
+    assert ("Angela Merkel", "PER") in found  # gazetteer, with its type
+    assert ("May 2010", "TIME") in found and ("12", "NUM") in found
+    assert ("Paris", "MISC") in found and ("Barack Obama", "MISC") in found  # capitalised spans
+    merkel = next(e for e in pred.entities if e.mentions[0].text == "Angela Merkel")
+    assert [m.text for m in merkel.mentions] == ["Angela Merkel", "Merkel"]  # head-word coreference
+    paris = next(e for e in pred.entities if e.mentions[0].text == "Paris")
+    assert paris.qid == "Q90"  # most frequent sense in the default KB
+    # PER–TIME co-occurring in a sentence: the training's most frequent relation for that type pair
+    labels = {(pred.entities[r.head].mentions[0].text, r.label, pred.entities[r.tail].mentions[0].text)
+              for r in pred.relations}
+    assert ("Angela Merkel", "P569", "May 2010") in labels
+    assert set(heuristic.timings) == {"mentions", "linking", "relations"}
+
+
+def test_registry_lists_every_model():
+    assert {"rexel", "pipeline", "pipeline-heuristic", "pipeline-spacy", "file"} <= set(available_models())
+
+
+@pytest.fixture(scope="module")
+def tiny_pipeline(tmp_path_factory, tiny_encoder, real_docs):
+    directory = tmp_path_factory.mktemp("pipeline")
+    kb = KnowledgeBase(default_kb_path())
+    base = RexelConfig(encoder=str(tiny_encoder), window=64, stride=16, hidden=32, attention_heads=2,
+                       output=str(directory))
+    vocab = Vocabulary.from_documents(real_docs, ["P17"])
+    for config in stage_configs(base).values():
+        RexelModel(config, vocab, kb).save(config.output)
+    return directory
+
+
+def test_pipeline_stages_each_train_one_task_and_encode_again(tiny_pipeline, real_docs):
+    configs = stage_configs(RexelConfig(output="x"))
+    assert set(configs) == set(STAGES) == {"md", "coref", "ed", "rc"}
+    assert configs["rc"].relation_head == "localized-context" and configs["coref"].coref_uses_links is False
+    for stage, config in configs.items():
+        active = {k for k, v in dataclasses.asdict(config.loss_weights).items() if v > 0}
+        assert active == ({"md", "et"} if stage == "md" else {stage})
+    model = NeuralPipeline(tiny_pipeline, batch_size=2)
+    predictions = model.predict(real_docs[:3])
+    assert [p.id for p in predictions] == [d.id for d in real_docs[:3]]
+    for p in predictions:
+        assert all(0 <= r.head < len(p.entities) and 0 <= r.tail < len(p.entities) for r in p.relations)
+    assert all(model.timings[f"{s}_encoder"] > 0 for s in STAGES)  # four encoder passes
+    assert set(model.describe()["stages"]) == set(STAGES)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("spacy") is None, reason="spaCy not installed (rexel-bench[spacy])")
+def test_spacy_pipeline(tiny_pipeline, real_docs):
+    from baselines.spacy_pipeline import rule_coreference
+
+    model = load_model("pipeline-spacy", relation_stage=tiny_pipeline / "rc")
+    (pred,) = model.predict(real_docs[:1])
+    assert pred.entities and all(e.type in {"PER", "LOC", "ORG", "MISC", "TIME", "NUM"} for e in pred.entities)
+    mentions = [Mention(0, 0, 2, "Angela Merkel", type="PER"), Mention(0, 3, 4, "Berlin", type="LOC"),
+                Mention(1, 0, 1, "She", type="PER"), Mention(1, 3, 4, "Merkel", type="PER")]
+    assert rule_coreference(mentions) == [[0, 2, 3], [1]]
