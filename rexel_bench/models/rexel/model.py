@@ -10,8 +10,10 @@ clusters are the connected components (union-find); the ED output enters through
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -35,7 +37,6 @@ from rexel_bench.models.rexel.config import RexelConfig, encoder_directory
 from rexel_bench.models.rexel.encoder import EncodedDocument, WindowedEncoder
 from rexel_bench.models.rexel.heads import (
     CANDIDATE_FEATURES,
-    PAIR_FEATURES,
     CorefHead,
     LinkingHead,
     LocalizedContextRelationHead,
@@ -50,6 +51,9 @@ from rexel_bench.models.rexel.heads import (
 from rexel_bench.scoring.linking import is_value_type
 
 MAX_CLASSES = 8  # classes per candidate fed to the linking head
+#: Which losses train each head (a checkpoint keeps the heads whose losses have a non-zero weight).
+HEAD_LOSSES = {"mention_head": ("md",), "typing_head": ("md", "et"), "linking_head": ("ed",),
+               "coref_head": ("coref",), "relation_head": ("rc",)}
 MAX_FINE_TYPES = 300  # fine-type vocabulary: the most frequent classes of the training data
 
 
@@ -150,6 +154,7 @@ class RexelModel(nn.Module):
         self.coarse_index = {t: i for i, t in enumerate(vocab.coarse)}
         self.relation_index = {r: i for i, r in enumerate(vocab.relations)}
         self._candidates: dict[str, list[Candidate]] = {}
+        self._candidate_cache: dict[tuple[str, ...], tuple[torch.Tensor, torch.Tensor]] = {}
         self.timings: dict[str, float] = {"encoder": 0.0, "heads": 0.0}
         self.pruning = Counter()
 
@@ -169,8 +174,13 @@ class RexelModel(nn.Module):
         return self._candidates[text]
 
     def _candidate_tensors(self, found: list[Candidate]) -> tuple[torch.Tensor, torch.Tensor]:
-        features = torch.tensor([[c.prior, float(torch.tensor(c.prior + 1e-6).log()),
-                                  float(torch.tensor(1.0 + (c.popularity or 0.0)).log()) / 10,
+        key = tuple((c.qid, c.prior, c.match) for c in found)
+        if key not in self._candidate_cache:
+            self._candidate_cache[key] = self._build_candidate_tensors(found)
+        return self._candidate_cache[key]
+
+    def _build_candidate_tensors(self, found: list[Candidate]) -> tuple[torch.Tensor, torch.Tensor]:
+        features = torch.tensor([[c.prior, math.log(c.prior + 1e-6), math.log1p(c.popularity or 0.0) / 10,
                                   float(c.match == "exact")] for c in found])
         ids = torch.zeros(len(found), MAX_CLASSES, dtype=torch.long)
         for i, c in enumerate(found):
@@ -187,13 +197,19 @@ class RexelModel(nn.Module):
     @staticmethod
     def _pair_features(texts: list[str], qids: list[str | None], types: list[int], pairs: torch.Tensor
                        ) -> torch.Tensor:
-        rows = []
-        for i, j in pairs.tolist():
-            same_qid = float(qids[i] is not None and qids[i] == qids[j])
-            a, b = texts[i].lower(), texts[j].lower()
-            rows.append([same_qid, float(types[i] == types[j]), float(a == b), float(a.split()[-1:] == b.split()[-1:])])
-        out = torch.tensor(rows, dtype=torch.float).reshape(-1, PAIR_FEATURES)
-        return out
+        """[same predicted QID, same type, same text, same head word] for each mention pair (vectorised)."""
+        def codes(values: list) -> torch.Tensor:
+            index: dict = {}
+            return torch.tensor([index.setdefault(v, len(index)) for v in values])
+
+        lowered = [t.lower() for t in texts]
+        qid_codes = codes(qids)
+        has_qid = torch.tensor([q is not None for q in qids])
+        first, second = pairs[:, 0], pairs[:, 1]
+        same = [codes(values)[first] == codes(values)[second]
+                for values in (types, lowered, [t.split()[-1] if t.split() else "" for t in lowered])]
+        same_qid = (qid_codes[first] == qid_codes[second]) & has_qid[first]
+        return torch.stack([same_qid, *same], dim=-1).float()
 
     # --- training -----------------------------------------------------------------------------
     def prepare(self, doc: Document) -> PreparedDocument:
@@ -365,7 +381,11 @@ class RexelModel(nn.Module):
 
     def cluster(self, mentions: torch.Tensor, texts: list[str], qids: list[str | None], coarse: list[int]
                  ) -> list[list[int]]:
-        """Connected components of the mention pairs whose coreference probability passes the threshold."""
+        """Connected components of the mention pairs whose coreference probability passes the threshold.
+
+        Only pairs of mentions with the same predicted coarse type are scored (the others never corefer in
+        the training data often enough to pay for scoring every pair).
+        """
         n = len(texts)
         parent = list(range(n))
 
@@ -375,8 +395,10 @@ class RexelModel(nn.Module):
                 i = parent[i]
             return i
 
-        if n > 1:
-            pairs = torch.combinations(torch.arange(n), 2)
+        types = torch.tensor(coarse)
+        pairs = torch.combinations(torch.arange(n), 2) if n > 1 else torch.zeros(0, 2, dtype=torch.long)
+        pairs = pairs[types[pairs[:, 0]] == types[pairs[:, 1]]]  # only mentions of the same predicted type corefer
+        if len(pairs):
             links = qids if self.config.coref_uses_links else [None] * n
             probs = torch.sigmoid(self.coref_head(mentions, pairs, self._pair_features(texts, links, coarse, pairs)))
             for (i, j), p in zip(pairs.tolist(), probs.tolist(), strict=True):
@@ -409,10 +431,15 @@ class RexelModel(nn.Module):
         return out
 
     # --- persistence --------------------------------------------------------------------------
+    def trained_heads(self) -> set[str]:
+        """Heads with a non-zero loss weight (a single-task pipeline stage trains only some)."""
+        weights = dataclasses.asdict(self.config.loss_weights)
+        return {head for head, losses in HEAD_LOSSES.items() if any(weights[k] > 0 for k in losses)}
+
     def trainable_state(self) -> dict[str, torch.Tensor]:
-        """Weights a checkpoint must hold: the heads, plus the encoder when it was fine-tuned."""
-        return {k: v.detach().contiguous() for k, v in self.state_dict().items()
-                if self.config.train_encoder or not k.startswith("encoder.")}
+        """Weights a checkpoint must hold: the trained heads, plus the encoder when it was fine-tuned."""
+        keep = self.trained_heads() | ({"encoder"} if self.config.train_encoder else set())
+        return {k: v.detach().contiguous() for k, v in self.state_dict().items() if k.split(".")[0] in keep}
 
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
         """Write config.json, vocab.json and model.safetensors atomically (temporary directory, then rename)."""
@@ -447,7 +474,8 @@ class RexelModel(nn.Module):
         vocab = Vocabulary(**json.loads((directory / "vocab.json").read_text()))
         model = cls(config, vocab, kb)
         missing, unexpected = model.load_state_dict(load_file(str(directory / "model.safetensors")), strict=False)
-        if unexpected or any(not k.startswith("encoder.") for k in missing):
+        expected = model.trained_heads()
+        if unexpected or any(k.split(".")[0] in expected for k in missing):
             raise ConfigError(f"checkpoint does not fit the model (missing {missing[:3]}, unexpected {unexpected[:3]})",
                               file=str(directory))
         return model

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import time
 from collections.abc import Sequence
@@ -157,7 +158,7 @@ def train(config: RexelConfig, *, progress: bool = True, limit: int | None = Non
                                          collate_fn=list, generator=torch.Generator().manual_seed(config.seed))
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     core: RexelModel = accelerator.unwrap_model(model)
-    start_epoch, best, stale, history = 0, -1.0, 0, []
+    start_epoch, best, stale, history = 0, -math.inf, 0, []
     if (state_dir / "state.pt").exists():
         state = torch.load(state_dir / "state.pt", weights_only=False)
         if state["config_hash"] == _config_hash(config):
