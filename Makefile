@@ -20,8 +20,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 ## demo: create .venv, install, run the main job on the embedded defaults and write a report
 demo: $(STAMP)
 	$(BIN)/rexel-bench validate docred-ie:dev
-	$(BIN)/rexel-bench stats docred-ie:dev --json reports/demo/stats.json
-	@echo "report written to reports/demo/"
+	$(BIN)/rexel-bench run --models rexel,pipeline --name demo
 
 ## test: create .venv if missing, install with test extras, run the tests
 test: $(STAMP)
