@@ -132,7 +132,9 @@ def train(config: RexelConfig, *, progress: bool = True, limit: int | None = Non
     train_docs, dev_docs, info = load_training_data(config, kb, kb_path)
     if limit:
         train_docs, dev_docs = train_docs[:limit], dev_docs[: max(1, limit // 4)]
-    vocab = Vocabulary.from_documents(train_docs, list(docred_relations()))
+    labels = [r.label for d in train_docs for r in d.relations]
+    docred_like = sum(label.startswith("P") and label[1:].isdigit() for label in labels) * 2 >= len(labels)
+    vocab = Vocabulary.from_documents(train_docs, list(docred_relations()) if docred_like else [])
     model = RexelModel(config, vocab, kb)
     output = Path(config.output)
     state_dir = output.with_name(output.name + ".state")

@@ -1,0 +1,73 @@
+"""REXEL on DWIE: build a DWIE KB, train (configs/rexel-dwie.yaml), evaluate on the test split.
+
+Linking is scored against DWIE's **gold Wikipedia links**, not the silver QIDs: a predicted QID is
+correct when the gold title of the mention is one of the titles the DWIE-with-text files map to that
+QID. Writes reports/dwie/ (metrics from the standard scorers plus the gold-link accuracy). The DWIE text
+is used locally only; the checkpoint stays under .cache/.
+Run: ``python datasets/dwie_experiment.py [--data-dir ../shared/datasets]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from rexel_bench.data import io as data_io
+from rexel_bench.data.registry import data_dir, resolve
+from rexel_bench.evaluate import evaluate
+from rexel_bench.kb.build import build_kb
+from rexel_bench.kb.ingest.sources import title_to_qid
+from rexel_bench.models.rexel.config import RexelConfig
+from rexel_bench.models.rexel.model import Rexel
+from rexel_bench.models.rexel.train import train
+from rexel_bench.reports.render import write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def gold_link_accuracy(gold, predicted, qid_titles: dict[str, set[str]]) -> dict[str, float]:
+    """Mention-level accuracy of predicted QIDs against gold Wikipedia titles (mentions with a gold link)."""
+    correct = total = 0
+    by_id = {d.id: d for d in predicted}
+    for doc in gold:
+        spans = {m.span: e.qid for e in by_id[doc.id].entities for m in e.mentions}
+        for e in doc.entities:
+            for m in e.mentions:
+                if m.link:
+                    total += 1
+                    qid = spans.get(m.span)
+                    correct += bool(qid) and m.link in qid_titles.get(qid, set())
+    return {"correct": correct, "mentions_with_gold_link": total, "accuracy": correct / total if total else 0.0}
+
+
+def main() -> None:
+    """Build the KB, train, evaluate, write reports/dwie/."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args()
+    base = data_dir(args.data_dir)
+    config = RexelConfig.from_yaml(ROOT / "configs" / "rexel-dwie.yaml")
+    train_path, test_path = resolve("dwie-knowra:dev", args.data_dir), resolve("dwie-knowra:test", args.data_dir)
+    build_kb(ROOT / config.kb, docred_ie=[train_path], dwie_annos=base / "dwie-annos" / "annos",
+             dwie_text=[train_path])
+    checkpoint = train(config)
+    test = data_io.load(test_path).documents
+    model = Rexel(checkpoint=checkpoint, kb=ROOT / config.kb)
+    predictions = model.predict(test)
+    titles: dict[str, set[str]] = defaultdict(set)
+    for title, qid in title_to_qid([train_path, test_path]).items():
+        titles[qid].add(title)
+    run = evaluate(test, {"rexel-dwie": predictions}, dataset="dwie-knowra:test", dataset_path=test_path,
+                   n_resamples=2000, randomization_rounds=0, command="python datasets/dwie_experiment.py")
+    run["gold_link_accuracy"] = gold_link_accuracy(test, predictions, titles)
+    out = ROOT / "reports" / "dwie"
+    write_report(run, out)
+    print(json.dumps(run["gold_link_accuracy"]))
+    for name in ("md", "et", "coref_conll", "e2e_hard", "e2e_soft"):
+        print(name, run["systems"]["rexel-dwie"]["metrics"][name]["values"])
+
+
+if __name__ == "__main__":
+    main()
