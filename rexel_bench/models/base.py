@@ -9,7 +9,6 @@ system's predictions, and installed plugins join through the entry-point group `
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 from collections.abc import Callable, Sequence
 from importlib import metadata
@@ -47,14 +46,9 @@ def register(name: str) -> Callable[[Callable[..., Model]], Callable[..., Model]
 
 
 def _builtin() -> None:
-    # importing the modules registers their factories
+    """Import the built-in models and the pipelines (installed with the package): importing registers them."""
     import rexel_bench.models.external
     import rexel_bench.models.rexel.model  # noqa: F401
-
-    with contextlib.suppress(ImportError):  # the repository's pipelines (installed with the package)
-        import baselines.heuristic
-        import baselines.pipeline
-        import baselines.spacy_pipeline  # noqa: F401
 
 
 def available_models() -> list[str]:
