@@ -45,10 +45,14 @@ def register(name: str) -> Callable[[Callable[..., Model]], Callable[..., Model]
     return add
 
 
+BUILTIN_MODULES = ("rexel_bench.models.external", "rexel_bench.models.rexel.model", "baselines.heuristic",
+                   "baselines.pipeline", "baselines.spacy_pipeline")
+
+
 def _builtin() -> None:
     """Import the built-in models and the pipelines (installed with the package): importing registers them."""
-    import rexel_bench.models.external
-    import rexel_bench.models.rexel.model  # noqa: F401
+    for name in BUILTIN_MODULES:
+        importlib.import_module(name)
 
 
 def available_models() -> list[str]:

@@ -1,0 +1,1 @@
+"""Models: the common interface and registry, and REXEL."""
