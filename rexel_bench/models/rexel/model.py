@@ -291,7 +291,8 @@ class RexelModel(nn.Module):
         labels = torch.zeros(len(pairs), 1 + len(self.vocab.relations))
         row = {tuple(p): k for k, p in enumerate(pairs.tolist())}
         for rel in doc.relations:
-            if rel.head in position and rel.tail in position and rel.label in self.relation_index:
+            if rel.head in position and rel.tail in position and rel.head != rel.tail and \
+                    rel.label in self.relation_index:  # a relation of an entity with itself has no pair
                 labels[row[(position[rel.head], position[rel.tail])], 1 + self.relation_index[rel.label]] = 1
         has = labels[:, 1:].sum(-1) > 0
         coarse = F.binary_cross_entropy_with_logits(self.relation_head.coarse(entities, pairs), has.float()) \
