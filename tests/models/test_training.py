@@ -1,0 +1,53 @@
+"""Training end to end on a tiny encoder: a checkpoint is written, and an interrupted run resumes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rexel_bench.data import io as data_io
+from rexel_bench.models.rexel import train as training
+from rexel_bench.models.rexel.config import RexelConfig
+from rexel_bench.models.rexel.model import RexelModel
+
+
+def _config(tmp_path, tiny_encoder, real_docs, epochs: int) -> RexelConfig:
+    data_io.write(real_docs, tmp_path / "train.json", "docred-ie")
+    return RexelConfig(encoder=str(tiny_encoder), window=64, stride=16, hidden=32, attention_heads=2,
+                       train=[str(tmp_path / "train.json")], dev="holdout:0.25", epochs=epochs, batch_size=2,
+                       patience=10, output=str(tmp_path / "ckpt"))
+
+
+def test_training_writes_a_loadable_checkpoint_with_its_history(tmp_path, tiny_encoder, real_docs):
+    directory = training.train(_config(tmp_path, tiny_encoder, real_docs, epochs=2), progress=False)
+    saved = json.loads((directory / "config.json").read_text())["training"]
+    assert saved["train"] == 6 and saved["dev"] == 2 and saved["history"]
+    from rexel_bench.kb.build import default_kb_path
+    from rexel_bench.kb.store import KnowledgeBase
+
+    with KnowledgeBase(default_kb_path()) as kb:
+        assert RexelModel.load(directory, kb).predict_documents(real_docs[:1])
+
+
+def test_an_interrupted_run_resumes_from_its_last_epoch(tmp_path, tiny_encoder, real_docs, monkeypatch):
+    config = _config(tmp_path, tiny_encoder, real_docs, epochs=3)
+    calls = {"n": 0}
+    original = training.dev_score
+
+    def interrupt_in_epoch_two(model, dev):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the run dies after epoch 1's state was saved
+        return original(model, dev)
+
+    monkeypatch.setattr(training, "dev_score", interrupt_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(config, progress=False)
+    state = tmp_path / "ckpt.state" / "state.pt"
+    assert state.exists()
+    monkeypatch.setattr(training, "dev_score", original)
+    epochs_run = []
+    monkeypatch.setattr(training, "dev_score", lambda m, d: epochs_run.append(1) or original(m, d))
+    training.train(config, progress=False)
+    assert len(epochs_run) == 2  # epochs 2 and 3 only: epoch 1 was not redone
