@@ -362,7 +362,7 @@ class RexelModel(nn.Module):
                 sent, offset = doc.to_sent_offset(start)
                 mention_objs.append(Mention(sent, offset, offset + end - start, detected.texts[i], type=coarse[i],
                                             qid=qids[i]))
-            probs = detected.fine_probs[cluster].mean(0)
+            probs = detected.fine_probs[cluster].mean(0)[: len(self.vocab.fine)]  # no fine types: no column
             fine = tuple(FineType(self.vocab.fine[k], self.vocab.fine_labels.get(self.vocab.fine[k], ""),
                                   round(float(probs[k]), 4)) for k in torch.nonzero(probs > 0.5).flatten().tolist())
             entities.append(Entity(mentions=tuple(mention_objs), type=majority(coarse[i] for i in cluster),
