@@ -87,19 +87,21 @@ class LinkingHead(nn.Module):
 
     def forward(self, mention: torch.Tensor, fine_probs: torch.Tensor, features: torch.Tensor,
                 class_ids: torch.Tensor) -> torch.Tensor:
-        """Logits ``[1 + n_candidates]`` (index 0: NIL) for one mention.
+        """Logits ``[..., 1 + n_candidates]`` (index 0: NIL), for one mention or a batch of them.
 
-        ``features``: ``[n_cand, 4]``; ``class_ids``: ``[n_cand, max_classes]`` (fine-vocabulary index + 1,
-        0 for padding or unknown classes).
+        ``mention``: ``[..., hidden]``; ``fine_probs``: ``[..., n_fine]``; ``features``: ``[..., n_cand, 4]``;
+        ``class_ids``: ``[..., n_cand, max_classes]`` (fine-vocabulary index + 1, 0 for padding or unknown).
         """
         m = self.mention(mention)
         known = (class_ids > 0).float()
         count = known.sum(-1).clamp(min=1)
-        class_vectors = (self.classes(class_ids) * known.unsqueeze(-1)).sum(1) / count.unsqueeze(-1)
-        probs = torch.cat([fine_probs.new_zeros(1), fine_probs])[class_ids]  # predicted prob of each class
+        class_vectors = (self.classes(class_ids) * known.unsqueeze(-1)).sum(-2) / count.unsqueeze(-1)
+        padded = torch.cat([fine_probs.new_zeros(*fine_probs.shape[:-1], 1), fine_probs], -1)
+        probs = torch.gather(padded, -1, class_ids.flatten(-2)).view(class_ids.shape)  # predicted prob of each class
         agreement = (probs * known).sum(-1) / count
-        scores = class_vectors @ m + self.features(features).squeeze(-1) + self.agreement * agreement
-        return torch.cat([self.nil(mention), scores])
+        scores = (class_vectors * m.unsqueeze(-2)).sum(-1) + self.features(features).squeeze(-1) + \
+            self.agreement * agreement
+        return torch.cat([self.nil(mention), scores], -1)
 
 
 PAIR_FEATURES = 4  # same predicted QID, same predicted type, same text, same head word

@@ -339,15 +339,25 @@ class RexelModel(nn.Module):
                         torch.sigmoid(fine_logits))
 
     def link(self, detected: Detected, mentions: torch.Tensor) -> list[str | None]:
-        """The QID (or None for NIL, numbers and dates) of each detected mention."""
-        qids: list[str | None] = []
-        for i, text in enumerate(detected.texts):
-            found = self.candidates(text)
-            if not found or is_value_type(self.vocab.coarse[detected.coarse[i]]):
-                qids.append(None)
-                continue
-            best = int(self.link_logits(mentions[i], detected.fine_probs[i], found).argmax())
-            qids.append(found[best - 1].qid if best else None)
+        """The QID (or None for NIL, numbers and dates) of each detected mention, all mentions in one batch."""
+        found = [[] if is_value_type(self.vocab.coarse[c]) else self.candidates(t)
+                 for t, c in zip(detected.texts, detected.coarse, strict=True)]
+        rows = [i for i, f in enumerate(found) if f]
+        qids: list[str | None] = [None] * len(found)
+        if not rows:
+            return qids
+        width = max(len(found[i]) for i in rows)
+        features = torch.zeros(len(rows), width, CANDIDATE_FEATURES)
+        class_ids = torch.zeros(len(rows), width, MAX_CLASSES, dtype=torch.long)
+        mask = torch.ones(len(rows), 1 + width, dtype=torch.bool)
+        for r, i in enumerate(rows):
+            f, ids = self._candidate_tensors(found[i])
+            features[r, : len(found[i])], class_ids[r, : len(found[i])] = f, ids
+            mask[r, 1 + len(found[i]):] = False
+        logits = self.linking_head(mentions[rows], detected.fine_probs[rows], features, class_ids)
+        best = logits.masked_fill(~mask, float("-inf")).argmax(-1).tolist()
+        for r, i in enumerate(rows):
+            qids[i] = found[i][best[r] - 1].qid if best[r] else None
         return qids
 
     def assemble(self, doc: Document, detected: Detected, qids: list[str | None], clusters: list[list[int]],
