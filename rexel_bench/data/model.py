@@ -192,10 +192,6 @@ class Document:
         """The tokens a mention covers."""
         return self.sentences[mention.sent][mention.start : mention.end]
 
-    def entity_qid(self, index: int) -> str | None:
-        """The QID of entity ``index`` (convenience for relation scorers)."""
-        return self.entities[index].qid
-
 
 def entity_from_mentions(
     mentions: Sequence[Mention],

@@ -6,7 +6,6 @@ which raises at the first error in strict mode and otherwise collects everything
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -91,16 +90,3 @@ class ProblemLog:
     def count(self, severity: Severity) -> int:
         """Number of problems of a severity."""
         return sum(p.severity == severity for p in self.problems)
-
-    def counts_by_field(self) -> Counter[tuple[str, str]]:
-        """Counts per (severity, field kind), the field's indices removed, for summaries."""
-        def kind(f: str) -> str:
-            out, depth = [], 0
-            for ch in f:
-                depth += ch == "["
-                if depth == 0:
-                    out.append(ch)
-                depth -= ch == "]"
-            return "".join(out)
-
-        return Counter((p.severity, kind(p.field)) for p in self.problems)

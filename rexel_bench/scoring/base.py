@@ -21,7 +21,6 @@ import numpy as np
 
 from rexel_bench.data.model import Document, Entity, Mention
 
-PRF_COUNTS = ("p_num", "p_den", "r_num", "r_den")
 Span = tuple[int, int, int]
 
 

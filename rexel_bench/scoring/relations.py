@@ -70,16 +70,6 @@ def docred_counts(pair: DocPair, train: frozenset[tuple[str, str, str]] = frozen
             evidence_gold)
 
 
-DOCRED_COUNTS = ("correct", "predicted", "gold", "correct_in_train", "evidence_correct", "evidence_predicted",
-                 "evidence_gold")
-
-
-def re_prf(counts: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """DocRED RE F1 counts from :func:`docred_counts`."""
-    correct, predicted, gold = counts[:3]
-    return correct, predicted, correct, gold
-
-
 def re_ign_prf(counts: tuple[int, ...]) -> tuple[int, int, int, int]:
     """DocRED Ign F1 counts: facts seen in training leave precision's numerator and denominator."""
     correct, predicted, gold, in_train = counts[:4]
