@@ -98,6 +98,33 @@ def test_prediction_is_well_formed_and_save_load_gives_identical_predictions(mod
     assert again == predictions
 
 
+def test_lora_trains_only_adapters_and_heads_and_round_trips(tiny_encoder, real_docs, kb, tmp_path):
+    torch.manual_seed(0)
+    config = RexelConfig(encoder=str(tiny_encoder), window=64, stride=16, hidden=32, attention_heads=2,
+                         lora_rank=4, lora_dropout=0.0)
+    model = RexelModel(config, Vocabulary.from_documents(real_docs, ["P17", "P131"]), kb)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad and n.startswith("encoder.")}
+    assert trainable and all(".lora_" in n for n in trainable)  # the base encoder stays frozen
+    model.train()
+    prepared = model.prepare(real_docs[0])
+    adapters = [p for n, p in model.named_parameters() if n in trainable]
+    optimizer = torch.optim.AdamW(adapters, lr=1e-2)
+    for _ in range(2):  # LoRA's B starts at zero: one step moves B, the next sends gradient into A as well
+        loss = model.weighted_loss(model.loss(prepared, model.encode([real_docs[0]])[0]))
+        optimizer.zero_grad()
+        loss.backward()
+        assert all(p.grad is not None for p in adapters)
+        optimizer.step()
+    state = model.trainable_state()
+    assert {k for k in state if k.startswith("encoder.")} == trainable  # adapters saved, frozen base not
+    model.eval()
+    predictions = model.predict_documents(real_docs[:2])
+    model.save(tmp_path / "lora")
+    again = RexelModel.load(tmp_path / "lora", kb)
+    assert torch.equal(again.state_dict()[sorted(trainable)[0]], model.state_dict()[sorted(trainable)[0]])
+    assert again.predict_documents(real_docs[:2]) == predictions
+
+
 def test_config_rejects_unknown_keys(tmp_path):
     from rexel_bench.errors import ConfigError
 

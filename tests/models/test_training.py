@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from safetensors.torch import load_file
 
 from rexel_bench.data import io as data_io
 from rexel_bench.models.rexel import train as training
@@ -12,17 +13,23 @@ from rexel_bench.models.rexel.config import RexelConfig
 from rexel_bench.models.rexel.model import RexelModel
 
 
-def _config(tmp_path, tiny_encoder, real_docs, epochs: int) -> RexelConfig:
+def _config(tmp_path, tiny_encoder, real_docs, epochs: int, lora_rank: int = 0) -> RexelConfig:
     data_io.write(real_docs, tmp_path / "train.json", "docred-ie")
     return RexelConfig(encoder=str(tiny_encoder), window=64, stride=16, hidden=32, attention_heads=2,
                        train=[str(tmp_path / "train.json")], dev="holdout:0.25", epochs=epochs, batch_size=2,
-                       patience=10, output=str(tmp_path / "ckpt"))
+                       patience=10, output=str(tmp_path / "ckpt"), lora_rank=lora_rank, lr=1e-2)
 
 
-def test_training_writes_a_loadable_checkpoint_with_its_history(tmp_path, tiny_encoder, real_docs):
-    directory = training.train(_config(tmp_path, tiny_encoder, real_docs, epochs=2), progress=False)
+@pytest.mark.parametrize("lora_rank", [0, 4])
+def test_training_writes_a_loadable_checkpoint_with_its_history(tmp_path, tiny_encoder, real_docs, lora_rank):
+    directory = training.train(_config(tmp_path, tiny_encoder, real_docs, epochs=2, lora_rank=lora_rank),
+                               progress=False)
     saved = json.loads((directory / "config.json").read_text())["training"]
     assert saved["train"] == 6 and saved["dev"] == 2 and saved["history"]
+    weights = load_file(str(directory / "model.safetensors"))
+    adapters = {k: v for k, v in weights.items() if ".lora_B." in k}
+    assert bool(adapters) == (lora_rank > 0)  # a frozen encoder is never saved; LoRA adapters are
+    assert all(v.abs().sum() > 0 for v in adapters.values())  # B starts at zero: training moved every one
     from rexel_bench.kb.build import default_kb_path
     from rexel_bench.kb.store import KnowledgeBase
 

@@ -37,7 +37,10 @@ class RexelConfig:
     encoder: str = DEFAULT_ENCODER  # a local checkpoint directory, or package:<module> exposing MODEL_DIR
     window: int = 512  # sub-word tokens per encoder window (special tokens included)
     stride: int = 128  # overlap between consecutive windows; overlapping tokens are averaged
-    train_encoder: bool = False  # fine-tune the encoder (GPU); False trains the heads on frozen features
+    train_encoder: bool = False  # fine-tune the whole encoder (GPU); False trains the heads on frozen features
+    lora_rank: int = 0  # > 0: train LoRA adapters of this rank on the encoder's attention (peft), base frozen
+    lora_alpha: int = 16  # LoRA scaling numerator (scale = alpha / rank)
+    lora_dropout: float = 0.1
     hidden: int = 256  # width of the heads' hidden layers
     attention_heads: int = 4  # heads of the relation cross-attention
     max_candidates: int = 8  # KB candidates per mention for entity disambiguation
@@ -62,6 +65,11 @@ class RexelConfig:
     downstream_on_predicted: bool = False  # train ET/ED/coref/RC on predicted mentions instead of gold
     seed: int = 0
     output: str = "checkpoints/rexel"
+
+    @property
+    def encoder_trains(self) -> bool:
+        """Whether any encoder weight is trained (full fine-tuning or LoRA adapters)."""
+        return self.train_encoder or self.lora_rank > 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (for config.json and YAML)."""

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from transformers import AutoModel, AutoTokenizer
 
+from rexel_bench.errors import ConfigError
+
 
 @dataclass
 class EncodedDocument:
@@ -41,6 +43,18 @@ class WindowedEncoder(nn.Module):
         self.prefix, self.suffix = self._special_frame()
         self.content = self.window - len(self.prefix) - len(self.suffix)
         self.stride = min(stride, self.content // 2)
+
+    def add_lora(self, rank: int, alpha: int, dropout: float) -> None:
+        """Wrap the encoder with LoRA adapters (peft) on its attention projections; the base stays frozen.
+
+        The target modules are peft's defaults for the architecture (BERT: query/value, MPNet: q/v).
+        """
+        from peft import LoraConfig, get_peft_model
+
+        try:
+            self.model = get_peft_model(self.model, LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout))
+        except ValueError as exc:
+            raise ConfigError(f"LoRA cannot be applied to this encoder: {exc}", file=self.directory) from exc
 
     @property
     def hidden_size(self) -> int:

@@ -141,6 +141,8 @@ class RexelModel(nn.Module):
         self.encoder = WindowedEncoder(encoder_directory(config.encoder), config.window, config.stride)
         if not config.train_encoder:
             self.encoder.requires_grad_(False)
+        if config.lora_rank > 0:
+            self.encoder.add_lora(config.lora_rank, config.lora_alpha, config.lora_dropout)
         hidden, width = self.encoder.hidden_size, config.hidden
         self.mention_head = MentionHead(hidden)
         self.typing_head = TypingHead(hidden, len(vocab.coarse), len(vocab.fine), width)
@@ -162,7 +164,7 @@ class RexelModel(nn.Module):
     def encode(self, docs: Sequence[Document]) -> list[EncodedDocument]:
         """One encoder pass per document (windows batched together)."""
         start = time.perf_counter()
-        with torch.set_grad_enabled(self.config.train_encoder and self.training):
+        with torch.set_grad_enabled(self.config.encoder_trains and self.training):
             out = self.encoder([d.tokens for d in docs])
         self.timings["encoder"] += time.perf_counter() - start
         return out
@@ -447,10 +449,18 @@ class RexelModel(nn.Module):
         weights = dataclasses.asdict(self.config.loss_weights)
         return {head for head, losses in HEAD_LOSSES.items() if any(weights[k] > 0 for k in losses)}
 
+    def is_trained_weight(self, key: str) -> bool:
+        """Whether a state-dict key is a weight training changed: a trained head's, the encoder's when it was
+        fine-tuned, or a LoRA adapter's."""
+        top = key.split(".")[0]
+        if top == "encoder":
+            return self.config.train_encoder or (self.config.lora_rank > 0 and ".lora_" in key)
+        return top in self.trained_heads()
+
     def trainable_state(self) -> dict[str, torch.Tensor]:
-        """Weights a checkpoint must hold: the trained heads, plus the encoder when it was fine-tuned."""
-        keep = self.trained_heads() | ({"encoder"} if self.config.train_encoder else set())
-        return {k: v.detach().contiguous() for k, v in self.state_dict().items() if k.split(".")[0] in keep}
+        """Weights a checkpoint must hold (see :meth:`is_trained_weight`); the frozen encoder comes from its
+        own directory."""
+        return {k: v.detach().contiguous() for k, v in self.state_dict().items() if self.is_trained_weight(k)}
 
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
         """Write config.json, vocab.json and model.safetensors atomically (temporary directory, then rename)."""
@@ -485,8 +495,7 @@ class RexelModel(nn.Module):
         vocab = Vocabulary(**json.loads((directory / "vocab.json").read_text()))
         model = cls(config, vocab, kb)
         missing, unexpected = model.load_state_dict(load_file(str(directory / "model.safetensors")), strict=False)
-        expected = model.trained_heads()
-        if unexpected or any(k.split(".")[0] in expected for k in missing):
+        if unexpected or any(model.is_trained_weight(k) for k in missing):
             raise ConfigError(f"checkpoint does not fit the model (missing {missing[:3]}, unexpected {unexpected[:3]})",
                               file=str(directory))
         return model

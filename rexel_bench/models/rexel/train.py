@@ -140,7 +140,7 @@ def train(config: RexelConfig, *, progress: bool = True, limit: int | None = Non
     state_dir = output.with_name(output.name + ".state")
     prepared = [model.prepare(d) for d in train_docs]
     cache: list[EncodedDocument] | None = None
-    if not config.train_encoder:  # frozen encoder: one pass over the training data, reused every epoch
+    if not config.encoder_trains:  # frozen encoder: one pass over the training data, reused every epoch
         model.eval()
         cache = []
         with _progress(progress) as bar:
@@ -151,8 +151,8 @@ def train(config: RexelConfig, *, progress: bool = True, limit: int | None = Non
                 bar.advance(task, min(8, len(train_docs) - start))
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     params = [{"params": heads, "lr": config.head_lr}]
-    if config.train_encoder:
-        params.append({"params": list(model.encoder.parameters()), "lr": config.lr})
+    if config.encoder_trains:  # the whole encoder, or only its LoRA adapters
+        params.append({"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": config.lr})
     optimizer = torch.optim.AdamW(params)
     steps = config.epochs * max(1, len(train_docs) // (config.batch_size * config.grad_accumulation))
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup * steps), steps)
