@@ -189,9 +189,10 @@ class HeuristicPipeline:
 
 
 @register("pipeline-heuristic")
-def heuristic_model(counts: str | Path | None = None, kb: str | Path | None = None, **_: Any) -> HeuristicPipeline:
-    """Factory for ``pipeline-heuristic``."""
-    return HeuristicPipeline(Path(counts) if counts else DEFAULT_COUNTS, Path(kb) if kb else None)
+def heuristic_model(checkpoint: str | Path | None = None, kb: str | Path | None = None,
+                    **_: Any) -> HeuristicPipeline:
+    """Factory for ``pipeline-heuristic`` (options: checkpoint — its counts.json —, kb)."""
+    return HeuristicPipeline(Path(checkpoint) if checkpoint else DEFAULT_COUNTS, Path(kb) if kb else None)
 
 
 def main() -> None:

@@ -61,9 +61,9 @@ def train_pipeline(base: RexelConfig, limit: int | None = None) -> Path:
 class NeuralPipeline:
     """The four stages chained on predicted inputs, each encoding the document again."""
 
-    def __init__(self, directory: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
+    def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
                  device: str = "cpu", **_: Any) -> None:
-        self.directory = Path(directory) if directory else DEFAULT_DIRECTORY
+        self.directory = Path(checkpoint) if checkpoint else DEFAULT_DIRECTORY
         self.kb = KnowledgeBase(kb or default_kb_path())
         self.stages = {s: RexelModel.load(self.directory / s, self.kb).to(device).eval() for s in STAGES}
         self.batch_size = batch_size
@@ -72,7 +72,7 @@ class NeuralPipeline:
 
     def describe(self) -> dict[str, Any]:
         """The four checkpoints and their hashes."""
-        return {"name": self.name, "directory": str(self.directory),
+        return {"name": self.name, "checkpoint": str(self.directory),
                 "stages": {s: checkpoint_hash(self.directory / s) for s in STAGES}, "kb": str(self.kb.path)}
 
     def _encode(self, stage: str, docs: Sequence[Document]) -> list:
@@ -113,7 +113,8 @@ class NeuralPipeline:
 
 @register("pipeline")
 def pipeline_model(**options: Any) -> NeuralPipeline:
-    """Factory for ``pipeline`` (options: directory, kb, batch_size, device)."""
+    """Factory for ``pipeline`` (options: checkpoint — the directory of the four stage checkpoints —, kb,
+    batch_size, device)."""
     return NeuralPipeline(**options)
 
 

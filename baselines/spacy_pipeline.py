@@ -82,12 +82,12 @@ def rule_coreference(mentions: Sequence[Mention]) -> list[list[int]]:
 class SpacyPipeline:
     """spaCy mentions, rule-based coreference, alias-prior links, the pipeline's relation stage."""
 
-    def __init__(self, relation_stage: str | Path | None = None, kb: str | Path | None = None, **_: Any) -> None:
+    def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None, **_: Any) -> None:
         from baselines.pipeline import DEFAULT_DIRECTORY
 
         self.nlp = load_spacy()
         self.kb = KnowledgeBase(kb or default_kb_path())
-        self.rc = RexelModel.load(relation_stage or DEFAULT_DIRECTORY / "rc", self.kb).eval()
+        self.rc = RexelModel.load(checkpoint or DEFAULT_DIRECTORY / "rc", self.kb).eval()
         self.name = "pipeline-spacy"
         self.timings = {"spacy": 0.0, "linking": 0.0, "rc_encoder": 0.0, "rc_head": 0.0}
 
@@ -143,5 +143,5 @@ class SpacyPipeline:
 
 @register("pipeline-spacy")
 def spacy_model(**options: Any) -> SpacyPipeline:
-    """Factory for ``pipeline-spacy`` (options: relation_stage, kb)."""
+    """Factory for ``pipeline-spacy`` (options: checkpoint — the relation stage's —, kb)."""
     return SpacyPipeline(**options)

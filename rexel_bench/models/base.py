@@ -63,7 +63,8 @@ def available_models() -> list[str]:
 
 
 def load_model(spec: str, **options: Any) -> Model:
-    """A model by name (``rexel``, ``pipeline``, ...), ``file:<path>``, ``py:<module>:<factory>`` (any
+    """A model by name (``rexel``, ``pipeline``, ...), a name with another checkpoint
+    (``rexel:<checkpoint>``), ``file:<path>``, ``py:<module>:<factory>`` (any
     importable factory, like spaCy's registered functions), or an installed plugin."""
     _builtin()
     if spec.startswith("file:"):
@@ -76,6 +77,11 @@ def load_model(spec: str, **options: Any) -> Model:
             raise ConfigError(f"cannot load model factory {spec!r}: {exc}") from exc
     if spec in _REGISTRY:
         return _REGISTRY[spec](**options)
+    name, _, checkpoint = spec.partition(":")
+    if checkpoint and name in _REGISTRY:  # ``rexel:<checkpoint>``: a registered model with another checkpoint
+        if not Path(checkpoint).exists():
+            raise ConfigError(f"model {spec!r}: no checkpoint at {checkpoint!r}")
+        return _REGISTRY[name](**{**options, "checkpoint": Path(checkpoint)})
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == spec:
             return ep.load()(**options)

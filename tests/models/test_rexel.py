@@ -172,3 +172,14 @@ def test_a_model_split_over_several_wheels_is_assembled_once(tmp_path, monkeypat
     assert (directory / "config.json").read_text() == "{}"
     with pytest.raises(ConfigError, match="no installed parts"):
         encoder_directory("split-zip:absent-model-part")
+
+
+def test_a_registered_model_loads_another_checkpoint_by_spec(model, kb, tmp_path):
+    from rexel_bench.models.base import load_model
+
+    model.save(tmp_path / "other")
+    loaded = load_model(f"rexel:{tmp_path / 'other'}", kb=kb.path)
+    assert loaded.checkpoint == tmp_path / "other"
+    assert loaded.model.config.hidden == 32  # the tiny model, not the default checkpoint
+    with pytest.raises(ConfigError, match="no checkpoint"):
+        load_model(f"rexel:{tmp_path / 'missing'}")
