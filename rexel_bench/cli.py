@@ -492,7 +492,8 @@ def train(
 @reports_errors
 def run_command(
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated models: rexel, pipeline, "
-                                                                "pipeline-spacy, pipeline-heuristic, file:<path>, "
+                                                                "pipeline-spacy, pipeline-heuristic, a name with "
+                                                                "another checkpoint (rexel:<dir>), file:<path>, "
                                                                 "py:<module>:<factory>, plugins.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="A run config (YAML or TOML) to replay; "
                                                                  "other options override it.")] = None,
