@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from rexel_bench.data import io as data_io
@@ -58,3 +60,22 @@ def test_an_interrupted_run_resumes_from_its_last_epoch(tmp_path, tiny_encoder, 
     monkeypatch.setattr(training, "dev_score", lambda m, d: epochs_run.append(1) or original(m, d))
     training.train(config, progress=False)
     assert len(epochs_run) == 2  # epochs 2 and 3 only: epoch 1 was not redone
+
+
+def test_two_process_ddp_training_keeps_the_replicas_identical(tmp_path, tiny_encoder, real_docs):
+    """The code path `accelerate launch` takes on several GPUs, here on two CPU processes (gloo): training must
+    go through the DDP wrapper so that gradients are averaged; train() checks the replicas' weights agree."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    config = _config(tmp_path, tiny_encoder, real_docs, epochs=2)
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config.to_dict()))
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m",
+                           "rexel_bench.cli", "train", "--config", str(tmp_path / "tiny.yaml")],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "different weights" not in done.stderr
+    assert json.loads((tmp_path / "ckpt" / "config.json").read_text())["training"]["train"] == 6
+    assert len(torch.load(tmp_path / "ckpt.state" / "state.pt", weights_only=False)["history"]) == 2

@@ -302,6 +302,18 @@ class RexelModel(nn.Module):
         fine = adaptive_threshold_loss(self.relation_head.fine(entities, tokens, pairs), labels)
         return coarse + fine
 
+    def forward(self, prepared: Sequence[PreparedDocument], encoded: Sequence[EncodedDocument] | None = None
+                ) -> tuple[torch.Tensor, list[dict[str, torch.Tensor]]]:
+        """The training step's forward pass: the mean weighted loss over a batch, and each document's loss parts.
+
+        Documents are encoded here unless their (frozen) encoder output is given. Training goes through this
+        method, not :meth:`loss` directly, so that a DistributedDataParallel wrapper synchronises gradients.
+        """
+        if encoded is None:
+            encoded = self.encode([p.doc for p in prepared])
+        parts = [self.loss(p, e) for p, e in zip(prepared, encoded, strict=True)]
+        return torch.stack([self.weighted_loss(p) for p in parts]).mean(), parts
+
     def weighted_loss(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
         """The paper's weighted sum of the five losses."""
         w = self.config.loss_weights
