@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -483,6 +484,8 @@ def train(
     if output:
         settings = dataclasses.replace(settings, output=str(output))
     directory = run_training(settings, limit=limit)
+    if os.environ.get("RANK", "0") != "0":  # under DDP only the main process reports
+        return
     summary = json.loads((directory / "config.json").read_text()).get("training", {})
     console.print(f"best checkpoint: {directory} (dev {settings.early_stopping} "
                   f"{summary.get('best_dev', float('nan')):.4f}, {summary.get('seconds', 0):.0f} s)")

@@ -77,5 +77,6 @@ def test_two_process_ddp_training_keeps_the_replicas_identical(tmp_path, tiny_en
                           capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "different weights" not in done.stderr
+    assert done.stdout.count("best checkpoint:") == 1  # reported once, by the main process
     assert json.loads((tmp_path / "ckpt" / "config.json").read_text())["training"]["train"] == 6
     assert len(torch.load(tmp_path / "ckpt.state" / "state.pt", weights_only=False)["history"]) == 2
