@@ -189,8 +189,7 @@ class HeuristicPipeline:
 
 
 @register("pipeline-heuristic")
-def heuristic_model(checkpoint: str | Path | None = None, kb: str | Path | None = None,
-                    **_: Any) -> HeuristicPipeline:
+def heuristic_model(checkpoint: str | Path | None = None, kb: str | Path | None = None) -> HeuristicPipeline:
     """Factory for ``pipeline-heuristic`` (options: checkpoint — its counts.json —, kb)."""
     return HeuristicPipeline(Path(checkpoint) if checkpoint else DEFAULT_COUNTS, Path(kb) if kb else None)
 

@@ -62,7 +62,7 @@ class NeuralPipeline:
     """The four stages chained on predicted inputs, each encoding the document again."""
 
     def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
-                 device: str = "cpu", **_: Any) -> None:
+                 device: str = "cpu") -> None:
         self.directory = Path(checkpoint) if checkpoint else DEFAULT_DIRECTORY
         self.kb = KnowledgeBase(kb or default_kb_path())
         self.stages = {s: RexelModel.load(self.directory / s, self.kb).to(device).eval() for s in STAGES}
@@ -112,10 +112,11 @@ class NeuralPipeline:
 
 
 @register("pipeline")
-def pipeline_model(**options: Any) -> NeuralPipeline:
+def pipeline_model(checkpoint: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
+                   device: str = "cpu") -> NeuralPipeline:
     """Factory for ``pipeline`` (options: checkpoint — the directory of the four stage checkpoints —, kb,
     batch_size, device)."""
-    return NeuralPipeline(**options)
+    return NeuralPipeline(checkpoint, kb, batch_size, device)
 
 
 def main() -> None:

@@ -82,7 +82,7 @@ def rule_coreference(mentions: Sequence[Mention]) -> list[list[int]]:
 class SpacyPipeline:
     """spaCy mentions, rule-based coreference, alias-prior links, the pipeline's relation stage."""
 
-    def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None, **_: Any) -> None:
+    def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None) -> None:
         from baselines.pipeline import DEFAULT_DIRECTORY
 
         self.nlp = load_spacy()
@@ -142,6 +142,6 @@ class SpacyPipeline:
 
 
 @register("pipeline-spacy")
-def spacy_model(**options: Any) -> SpacyPipeline:
+def spacy_model(checkpoint: str | Path | None = None, kb: str | Path | None = None) -> SpacyPipeline:
     """Factory for ``pipeline-spacy`` (options: checkpoint — the relation stage's —, kb)."""
-    return SpacyPipeline(**options)
+    return SpacyPipeline(checkpoint, kb)

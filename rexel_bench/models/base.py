@@ -10,6 +10,7 @@ system's predictions, and installed plugins join through the entry-point group `
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -62,27 +63,45 @@ def available_models() -> list[str]:
     return sorted(set(_REGISTRY) | set(plugins))
 
 
+# run-wide options handed to every model; a model whose factory does not name one simply does not use it
+SHARED_OPTIONS = frozenset({"device", "batch_size"})
+
+
+def call_factory(factory: Callable[..., Model], spec: str, options: dict[str, Any]) -> Model:
+    """Call a model factory with the options it names; an option it does not take is an error, never
+    silently dropped (except the run-wide :data:`SHARED_OPTIONS`). A factory with ``**kwargs`` takes all."""
+    params = inspect.signature(factory).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return factory(**options)
+    unknown = sorted(set(options) - set(params) - SHARED_OPTIONS)
+    if unknown:
+        raise ConfigError(f"model {spec!r} takes no option {', '.join(unknown)}; it takes: "
+                          f"{', '.join(sorted(params)) or 'none'}")
+    return factory(**{k: v for k, v in options.items() if k in params})
+
+
 def load_model(spec: str, **options: Any) -> Model:
     """A model by name (``rexel``, ``pipeline``, ...), a name with another checkpoint
     (``rexel:<checkpoint>``), ``file:<path>``, ``py:<module>:<factory>`` (any
     importable factory, like spaCy's registered functions), or an installed plugin."""
     _builtin()
     if spec.startswith("file:"):
-        return _REGISTRY["file"](path=Path(spec[5:]), **options)
+        return call_factory(_REGISTRY["file"], spec, {**options, "path": Path(spec[5:])})
     if spec.startswith("py:"):
         module_name, _, attr = spec[3:].partition(":")
         try:
-            return getattr(importlib.import_module(module_name), attr)(**options)
+            factory = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
             raise ConfigError(f"cannot load model factory {spec!r}: {exc}") from exc
+        return call_factory(factory, spec, options)
     if spec in _REGISTRY:
-        return _REGISTRY[spec](**options)
+        return call_factory(_REGISTRY[spec], spec, options)
     name, _, checkpoint = spec.partition(":")
     if checkpoint and name in _REGISTRY:  # ``rexel:<checkpoint>``: a registered model with another checkpoint
         if not Path(checkpoint).exists():
             raise ConfigError(f"model {spec!r}: no checkpoint at {checkpoint!r}")
-        return _REGISTRY[name](**{**options, "checkpoint": Path(checkpoint)})
+        return call_factory(_REGISTRY[name], spec, {**options, "checkpoint": Path(checkpoint)})
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == spec:
-            return ep.load()(**options)
+            return call_factory(ep.load(), spec, options)
     raise ConfigError(f"unknown model {spec!r}; available: {', '.join(available_models())}, or file:<path>")

@@ -41,6 +41,6 @@ class FilePredictions:
 
 
 @register("file")
-def file_model(path: Path, **_: Any) -> FilePredictions:
+def file_model(path: Path) -> FilePredictions:
     """Factory for ``file:<path>``."""
     return FilePredictions(Path(path))

@@ -10,6 +10,7 @@ import pytest
 from baselines.heuristic import HeuristicPipeline, fit
 from baselines.pipeline import STAGES, NeuralPipeline, stage_configs
 from rexel_bench.data.model import Document, Entity, Mention, Relation
+from rexel_bench.errors import ConfigError
 from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.base import available_models, load_model
@@ -58,6 +59,13 @@ def test_heuristic_mentions_types_coreference_links_and_relations(heuristic):
 
 def test_registry_lists_every_model():
     assert {"rexel", "pipeline", "pipeline-heuristic", "pipeline-spacy", "file"} <= set(available_models())
+
+
+def test_a_misspelt_model_option_is_an_error_and_run_wide_options_are_accepted():
+    with pytest.raises(ConfigError, match="takes no option chekpoint; it takes: checkpoint, kb"):
+        load_model("pipeline-heuristic", chekpoint="counts.json")
+    heuristic = load_model("pipeline-heuristic", device="cpu", batch_size=4)  # run-wide: used where named
+    assert heuristic.name == "pipeline-heuristic"
 
 
 @pytest.fixture(scope="module")

@@ -528,7 +528,7 @@ class Rexel:
     """The registered ``rexel`` model: a checkpoint plus a KB, behind the common ``predict`` interface."""
 
     def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
-                 device: str = "cpu", **_: Any) -> None:
+                 device: str = "cpu") -> None:
         from rexel_bench.kb.build import default_kb_path
 
         self.checkpoint = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
@@ -555,6 +555,7 @@ class Rexel:
 
 
 @register("rexel")
-def rexel_model(**options: Any) -> Rexel:
-    """Factory for ``rexel`` (options: checkpoint, kb, batch_size, device)."""
-    return Rexel(**options)
+def rexel_model(checkpoint: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
+                device: str = "cpu") -> Rexel:
+    """Factory for ``rexel``: a checkpoint directory (default: the embedded one), a KB, batch size, device."""
+    return Rexel(checkpoint, kb, batch_size, device)
