@@ -120,6 +120,12 @@ def doc_spans(doc: Document) -> tuple[list[tuple[int, int]], list[int]]:
     return spans, owner
 
 
+def span_texts(doc: Document, spans: Sequence[tuple[int, int]]) -> list[str]:
+    """The surface text of each document-level ``[start, end)`` span (the document's tokens built once)."""
+    tokens = doc.tokens
+    return [" ".join(tokens[s:e]) for s, e in spans]
+
+
 def bio_labels(n_words: int, spans: Sequence[tuple[int, int]]) -> torch.Tensor:
     """Word BIO labels; nested or overlapping mentions keep the earlier, longer one (BIO cannot nest)."""
     labels = torch.zeros(n_words, dtype=torch.long)
@@ -245,7 +251,7 @@ class RexelModel(nn.Module):
             fine_loss = F.binary_cross_entropy_with_logits(fine_logits[has_fine], fine_targets[has_fine])
             losses["et"] = losses["et"] + fine_loss
         fine_probs = torch.sigmoid(fine_logits)
-        texts = [" ".join(doc.tokens[s:e]) for s, e in spans]
+        texts = span_texts(doc, spans)
         weights = self.config.loss_weights
         needs_links = weights.ed > 0 or (weights.coref > 0 and self.config.coref_uses_links)
         ed_terms, predicted_qids = [], []
@@ -349,7 +355,7 @@ class RexelModel(nn.Module):
         spans = self._sentence_spans(doc, self.mention_head.decode(self.mention_head(words).argmax(-1).tolist()))
         mentions = span_embeddings(words, spans)
         coarse_logits, fine_logits = self.typing_head(mentions)
-        return Detected(spans, [" ".join(doc.tokens[s:e]) for s, e in spans], coarse_logits.argmax(-1).tolist(),
+        return Detected(spans, span_texts(doc, spans), coarse_logits.argmax(-1).tolist(),
                         torch.sigmoid(fine_logits))
 
     def link(self, detected: Detected, mentions: torch.Tensor) -> list[str | None]:
@@ -448,12 +454,11 @@ class RexelModel(nn.Module):
         kept = pairs[keep]
         logits = self.relation_head.fine(entities, tokens, kept)
         chosen = adaptive_threshold_predict(logits)
-        out = []
-        for (h, t), row, scores in zip(kept.tolist(), chosen.tolist(), logits[:, 1:].tolist(), strict=True):
-            for r, on in enumerate(row):
-                if on:
-                    out.append(Relation(h, t, self.vocab.relations[r], evidence=None, score=round(scores[r], 4)))
-        return out
+        rows, labels = torch.nonzero(chosen, as_tuple=True)  # only the predicted (pair, relation) cells
+        scores = logits[:, 1:][rows, labels].tolist()
+        heads_tails = kept[rows].tolist()
+        return [Relation(h, t, self.vocab.relations[r], evidence=None, score=round(score, 4))
+                for (h, t), r, score in zip(heads_tails, labels.tolist(), scores, strict=True)]
 
     # --- persistence --------------------------------------------------------------------------
     def trained_heads(self) -> set[str]:
