@@ -87,7 +87,7 @@ class NeuralPipeline:
         self.timings[f"{stage}_head"] += time.perf_counter() - began
         return out
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict(self, docs: Sequence[Document]) -> list[Document]:
         """Run the stages in order on each batch of documents."""
         md, coref, ed, rc = (self.stages[s] for s in STAGES)

@@ -109,7 +109,7 @@ class SpacyPipeline:
                     for t in parsed if t.lower_ in PRONOUNS]
         return sorted(out, key=lambda m: (m.sent, m.start))
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict(self, docs: Sequence[Document]) -> list[Document]:
         """Predict every document."""
         out = []

@@ -189,7 +189,8 @@ class KnowledgeBase:
             (norm, k)).fetchall()
         match = "exact"
         if not rows and fuzzy and len(norm) >= 3:
-            similar = {r[0]: trigram_similarity(norm, r[0]) for r in self.db.execute(
+            grams = _trigrams(norm)
+            similar = {r[0]: _jaccard(grams, _trigrams(r[0])) for r in self.db.execute(
                 "SELECT norm FROM alias_trigrams WHERE alias_trigrams MATCH ? ORDER BY rank LIMIT 20",
                 (_fts_query(norm),)).fetchall()}
             similar = {n: v for n, v in similar.items() if v >= min_similarity}
@@ -253,9 +254,8 @@ def _trigrams(text: str) -> set[str]:
     return {padded[i:i + 3] for i in range(len(padded) - 2)}
 
 
-def trigram_similarity(a: str, b: str) -> float:
-    """Jaccard similarity of the two strings' trigram sets (with word-boundary padding)."""
-    ta, tb = _trigrams(a), _trigrams(b)
+def _jaccard(ta: set[str], tb: set[str]) -> float:
+    """Jaccard similarity of two trigram sets (trigram similarity of their strings)."""
     return len(ta & tb) / len(ta | tb) if ta or tb else 0.0
 
 
