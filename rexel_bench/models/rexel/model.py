@@ -327,7 +327,7 @@ class RexelModel(nn.Module):
             w.rc * losses["rc"]
 
     # --- prediction ---------------------------------------------------------------------------
-    @torch.inference_mode()
+    @torch.no_grad()  # not inference_mode: tensors cached while predicting on dev are reused in training
     def predict_documents(self, docs: Sequence[Document], batch_size: int = 8) -> list[Document]:
         """Mentions, entities (types, QIDs, fine types) and relations for each document."""
         self.eval()
