@@ -4,13 +4,15 @@ Linking is scored against DWIE's **gold Wikipedia links**, not the silver QIDs: 
 correct when the gold title of the mention is one of the titles the DWIE-with-text files map to that
 QID. Writes reports/dwie/ (metrics from the standard scorers plus the gold-link accuracy). The DWIE text
 is used locally only; the checkpoint stays under .cache/.
-Run: ``python datasets/dwie_experiment.py [--data-dir ../shared/datasets]``.
+Run: ``python datasets/dwie_experiment.py [--data-dir ../shared/datasets] [--config configs/rexel-dwie-lora.yaml
+--out reports/dwie-lora]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -46,9 +48,11 @@ def main() -> None:
     """Build the KB, train, evaluate, write reports/dwie/."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--config", default=str(ROOT / "configs" / "rexel-dwie.yaml"), help="training config")
+    parser.add_argument("--out", default=str(ROOT / "reports" / "dwie"), help="report directory")
     args = parser.parse_args()
     base = data_dir(args.data_dir)
-    config = RexelConfig.from_yaml(ROOT / "configs" / "rexel-dwie.yaml")
+    config = RexelConfig.from_yaml(args.config)
     train_path, test_path = resolve("dwie-knowra:dev", args.data_dir), resolve("dwie-knowra:test", args.data_dir)
     build_kb(ROOT / config.kb, docred_ie=[train_path], dwie_annos=base / "dwie-annos" / "annos",
              dwie_text=[train_path])
@@ -60,10 +64,9 @@ def main() -> None:
     for title, qid in title_to_qid([train_path, test_path]).items():
         titles[qid].add(title)
     run = evaluate(test, {"rexel-dwie": predictions}, dataset="dwie-knowra:test", dataset_path=test_path,
-                   n_resamples=2000, randomization_rounds=0, command="python datasets/dwie_experiment.py")
+                   n_resamples=2000, randomization_rounds=0, command=" ".join(["python", *sys.argv]))
     run["gold_link_accuracy"] = gold_link_accuracy(test, predictions, titles)
-    out = ROOT / "reports" / "dwie"
-    write_report(run, out)
+    write_report(run, Path(args.out))
     print(json.dumps(run["gold_link_accuracy"]))
     for name in ("md", "et", "coref_conll", "e2e_hard", "e2e_soft"):
         print(name, run["systems"]["rexel-dwie"]["metrics"][name]["values"])

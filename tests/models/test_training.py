@@ -80,3 +80,16 @@ def test_two_process_ddp_training_keeps_the_replicas_identical(tmp_path, tiny_en
     assert done.stdout.count("best checkpoint:") == 1  # reported once, by the main process
     assert json.loads((tmp_path / "ckpt" / "config.json").read_text())["training"]["train"] == 6
     assert len(torch.load(tmp_path / "ckpt.state" / "state.pt", weights_only=False)["history"]) == 2
+
+
+def test_ties_in_dev_f1_are_broken_by_the_dev_loss(tmp_path, tiny_encoder, real_docs, monkeypatch):
+    """While no end-to-end fact is found (F1 0 every epoch), the epoch with the lowest dev loss is kept,
+    not the first one."""
+    losses = iter([3.0, 1.0, 2.0])
+    monkeypatch.setattr(training, "dev_f1", lambda model, dev: 0.0)
+    monkeypatch.setattr(training, "dev_loss", lambda model, dev: next(losses))
+    directory = training.train(_config(tmp_path, tiny_encoder, real_docs, epochs=3), progress=False)
+    saved = json.loads((directory / "config.json").read_text())["training"]
+    assert [h["dev_loss"] for h in saved["history"]] == [3.0, 1.0]  # saved at epoch 2, the lowest loss
+    state = torch.load(tmp_path / "ckpt.state" / "state.pt", weights_only=False)
+    assert tuple(state["best"]) == (0.0, -1.0) and len(state["history"]) == 3

@@ -105,9 +105,14 @@ def dev_loss(model: RexelModel, dev: Sequence[Document]) -> float:
     return total / max(1, len(dev))
 
 
-def dev_score(model: RexelModel, dev: Sequence[Document]) -> float:
-    """The early-stopping score (higher is better): dev end-to-end F1, or minus the dev loss."""
-    return dev_f1(model, dev) if model.config.early_stopping == "e2e_f1" else -dev_loss(model, dev)
+def dev_score(model: RexelModel, dev: Sequence[Document]) -> tuple[float, float]:
+    """The early-stopping key, higher is better: (dev end-to-end F1, minus the dev loss), or the loss alone.
+
+    The loss breaks ties in F1: while a young model finds no end-to-end fact at all (F1 0 epoch after
+    epoch, common on small or long-document data), F1 alone would keep the first, worst epoch.
+    """
+    loss = -dev_loss(model, dev)
+    return (dev_f1(model, dev), loss) if model.config.early_stopping == "e2e_f1" else (loss, loss)
 
 
 def _set_seed(seed: int) -> None:
@@ -165,14 +170,15 @@ def train(config: RexelConfig, *, progress: bool = True, limit: int | None = Non
                                          collate_fn=list, generator=torch.Generator().manual_seed(config.seed))
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     core: RexelModel = accelerator.unwrap_model(model)
-    start_epoch, best, stale, history = 0, -math.inf, 0, []
+    start_epoch, best, stale, history = 0, (-math.inf, -math.inf), 0, []
     if (state_dir / "state.pt").exists():
         state = torch.load(state_dir / "state.pt", weights_only=False)
         if state["config_hash"] == _config_hash(config):
             core.load_state_dict(state["model"], strict=False)
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
-            start_epoch, best, stale, history = state["epoch"] + 1, state["best"], state["stale"], state["history"]
+            start_epoch, best, stale, history = state["epoch"] + 1, tuple(state["best"]), state["stale"], \
+                state["history"]
             torch.set_rng_state(state["rng"])
     began = time.perf_counter()
     for epoch in range(start_epoch, config.epochs):
@@ -192,12 +198,14 @@ def train(config: RexelConfig, *, progress: bool = True, limit: int | None = Non
                     for k, v in p.items():
                         totals[k] = totals.get(k, 0.0) + v.item() / len(train_docs)
                 bar.advance(task)
-        score = dev_score(core, dev_docs) if dev_docs else -float(sum(totals.values()))
-        history.append({"epoch": epoch + 1, f"dev_{core.config.early_stopping}": score, "losses": totals})
+        train_loss = -float(sum(totals.values()))
+        score = dev_score(core, dev_docs) if dev_docs else (train_loss, train_loss)
+        history.append({"epoch": epoch + 1, f"dev_{core.config.early_stopping}": score[0],
+                        "dev_loss" if dev_docs else "train_loss": -score[1], "losses": totals})
         if score > best:
             best, stale = score, 0
             if accelerator.is_main_process:
-                core.save(output, extra={"training": {**info, "history": history, "best_dev": best,
+                core.save(output, extra={"training": {**info, "history": history, "best_dev": best[0],
                                                       "seconds": round(time.perf_counter() - began, 1)}})
         else:
             stale += 1
