@@ -58,8 +58,12 @@ def train_pipeline(base: RexelConfig, limit: int | None = None) -> Path:
     return Path(base.output)
 
 
+@register("pipeline")
 class NeuralPipeline:
-    """The four stages chained on predicted inputs, each encoding the document again."""
+    """The four stages chained on predicted inputs, each encoding the document again.
+
+    Options: ``checkpoint`` (the directory of the four stage checkpoints), ``kb``, ``batch_size``, ``device``.
+    """
 
     def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
                  device: str = "cpu") -> None:
@@ -109,14 +113,6 @@ class NeuralPipeline:
                 relations = self._timed("rc", rc.relate, mentions, groups, encoded.tokens) if found.spans else []
                 out.append(md.assemble(doc, found, links, groups, relations))
         return out
-
-
-@register("pipeline")
-def pipeline_model(checkpoint: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
-                   device: str = "cpu") -> NeuralPipeline:
-    """Factory for ``pipeline`` (options: checkpoint — the directory of the four stage checkpoints —, kb,
-    batch_size, device)."""
-    return NeuralPipeline(checkpoint, kb, batch_size, device)
 
 
 def main() -> None:

@@ -79,8 +79,12 @@ def rule_coreference(mentions: Sequence[Mention]) -> list[list[int]]:
     return clusters
 
 
+@register("pipeline-spacy")
 class SpacyPipeline:
-    """spaCy mentions, rule-based coreference, alias-prior links, the pipeline's relation stage."""
+    """spaCy mentions, rule-based coreference, alias-prior links, the pipeline's relation stage.
+
+    Options: ``checkpoint`` (the relation stage's checkpoint), ``kb``.
+    """
 
     def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None) -> None:
         from baselines.pipeline import DEFAULT_DIRECTORY
@@ -139,9 +143,3 @@ class SpacyPipeline:
             out.append(Document(id=doc.id, title=doc.title, sentences=doc.sentences, entities=tuple(entities),
                                 relations=tuple(relations), meta={"format": "jsonl"}))
         return out
-
-
-@register("pipeline-spacy")
-def spacy_model(checkpoint: str | Path | None = None, kb: str | Path | None = None) -> SpacyPipeline:
-    """Factory for ``pipeline-spacy`` (options: checkpoint — the relation stage's —, kb)."""
-    return SpacyPipeline(checkpoint, kb)

@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from rexel_bench.data.model import Document
 from rexel_bench.errors import ConfigError
@@ -38,9 +38,13 @@ class Model(Protocol):
 _REGISTRY: dict[str, Callable[..., Model]] = {}
 
 
-def register(name: str) -> Callable[[Callable[..., Model]], Callable[..., Model]]:
-    """Register a model factory under a name (decorator)."""
-    def add(factory: Callable[..., Model]) -> Callable[..., Model]:
+FactoryT = TypeVar("FactoryT", bound=Callable[..., Model])
+
+
+def register(name: str) -> Callable[[FactoryT], FactoryT]:
+    """Register a model factory under a name (decorator): a function or a model class, whose named
+    parameters are the options it takes."""
+    def add(factory: FactoryT) -> FactoryT:
         _REGISTRY[name] = factory
         return factory
     return add

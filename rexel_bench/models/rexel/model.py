@@ -529,6 +529,7 @@ def checkpoint_hash(directory: str | Path) -> str:
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "rexel-minilm"
 
 
+@register("rexel")
 class Rexel:
     """The registered ``rexel`` model: a checkpoint plus a KB, behind the common ``predict`` interface."""
 
@@ -557,10 +558,3 @@ class Rexel:
         return {"name": self.name, "checkpoint": str(self.checkpoint), "sha256": checkpoint_hash(self.checkpoint),
                 "encoder": self.model.config.encoder, "trainable_parameters": trainable,
                 "kb": str(self.kb.path), "pruning": dict(self.model.pruning)}
-
-
-@register("rexel")
-def rexel_model(checkpoint: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
-                device: str = "cpu") -> Rexel:
-    """Factory for ``rexel``: a checkpoint directory (default: the embedded one), a KB, batch size, device."""
-    return Rexel(checkpoint, kb, batch_size, device)
