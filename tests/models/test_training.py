@@ -86,8 +86,8 @@ def test_ties_in_dev_f1_are_broken_by_the_dev_loss(tmp_path, tiny_encoder, real_
     """While no end-to-end fact is found (F1 0 every epoch), the epoch with the lowest dev loss is kept,
     not the first one."""
     losses = iter([3.0, 1.0, 2.0])
-    monkeypatch.setattr(training, "dev_f1", lambda model, dev: 0.0)
-    monkeypatch.setattr(training, "dev_loss", lambda model, dev: next(losses))
+    monkeypatch.setattr(training, "dev_f1", lambda model, dev, encoded: 0.0)
+    monkeypatch.setattr(training, "dev_loss", lambda model, dev, encoded: next(losses))
     directory = training.train(_config(tmp_path, tiny_encoder, real_docs, epochs=3), progress=False)
     saved = json.loads((directory / "config.json").read_text())["training"]
     assert [h["dev_loss"] for h in saved["history"]] == [3.0, 1.0]  # saved at epoch 2, the lowest loss

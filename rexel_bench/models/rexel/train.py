@@ -86,33 +86,33 @@ def load_training_data(config: RexelConfig, kb: KnowledgeBase, kb_path: Path
     return docs, dev, info
 
 
-def dev_f1(model: RexelModel, dev: Sequence[Document]) -> float:
+def dev_f1(model: RexelModel, dev: Sequence[Document], encoded: Sequence[EncodedDocument]) -> float:
     """End-to-end F1 on dev: linked facts when the dev set has QIDs, else hard matching."""
-    predictions = model.predict_documents(dev)
-    model.train()
-    result = score_documents(dev, predictions, metrics=["end-to-end"])
+    result = score_documents(dev, model.predict_encoded(dev, encoded), metrics=["end-to-end"])
     name = "e2e_linked" if "e2e_linked" in result.metrics else "e2e_hard"
     return result.metrics[name].values["f1"]
 
 
-@torch.no_grad()
-def dev_loss(model: RexelModel, dev: Sequence[Document]) -> float:
+def dev_loss(model: RexelModel, dev: Sequence[Document], encoded: Sequence[EncodedDocument]) -> float:
     """Mean weighted loss on dev documents (gold inputs), for stages that only train one head."""
-    model.eval()
-    encoded = model.encode(dev)
     total = sum(float(model.weighted_loss(model.loss(model.prepare(d), e))) for d, e in zip(dev, encoded, strict=True))
-    model.train()
     return total / max(1, len(dev))
 
 
+@torch.no_grad()
 def dev_score(model: RexelModel, dev: Sequence[Document]) -> tuple[float, float]:
     """The early-stopping key, higher is better: (dev end-to-end F1, minus the dev loss), or the loss alone.
 
     The loss breaks ties in F1: while a young model finds no end-to-end fact at all (F1 0 epoch after
-    epoch, common on small or long-document data), F1 alone would keep the first, worst epoch.
+    epoch, common on small or long-document data), F1 alone would keep the first, worst epoch. The dev
+    documents are encoded once for both.
     """
-    loss = -dev_loss(model, dev)
-    return (dev_f1(model, dev), loss) if model.config.early_stopping == "e2e_f1" else (loss, loss)
+    model.eval()
+    encoded = model.encode(dev)
+    loss = -dev_loss(model, dev, encoded)
+    score = (dev_f1(model, dev, encoded), loss) if model.config.early_stopping == "e2e_f1" else (loss, loss)
+    model.train()
+    return score
 
 
 def _set_seed(seed: int) -> None:
