@@ -1,4 +1,8 @@
-"""REXEL on DWIE: build a DWIE KB, train (configs/rexel-dwie.yaml), evaluate on the test split.
+"""REXEL on DWIE: gather the DWIE documents with text, build a DWIE KB, train, evaluate on the test split.
+
+The data are all 219 train-split and 99 test-split DWIE documents that have text
+(``datasets/dwie_with_text.py``, written to ``.cache/dwie-with-text/``); training follows the config
+(``configs/rexel-dwie.yaml`` by default).
 
 Linking is scored against DWIE's **gold Wikipedia links**, not the silver QIDs: a predicted QID is
 correct when the gold title of the mention is one of the titles the DWIE-with-text files map to that
@@ -17,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from rexel_bench.data import io as data_io
-from rexel_bench.data.registry import data_dir, resolve
+from rexel_bench.data.registry import data_dir
 from rexel_bench.evaluate import evaluate
 from rexel_bench.kb.build import build_kb
 from rexel_bench.kb.ingest.sources import title_to_qid
@@ -25,6 +29,9 @@ from rexel_bench.models.rexel.config import RexelConfig
 from rexel_bench.models.rexel.model import Rexel
 from rexel_bench.models.rexel.train import train
 from rexel_bench.reports.render import write_report
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dwie_with_text import build as build_dwie_with_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,8 +59,12 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "reports" / "dwie"), help="report directory")
     args = parser.parse_args()
     base = data_dir(args.data_dir)
+    if base is None:
+        raise SystemExit("no data directory: pass --data-dir or set REXEL_BENCH_DATA")
     config = RexelConfig.from_yaml(args.config)
-    train_path, test_path = resolve("dwie-knowra:dev", args.data_dir), resolve("dwie-knowra:test", args.data_dir)
+    union = ROOT / ".cache" / "dwie-with-text"
+    build_dwie_with_text(base, union)
+    train_path, test_path = union / "train.json", union / "test.json"
     build_kb(ROOT / config.kb, docred_ie=[train_path], dwie_annos=base / "dwie-annos" / "annos",
              dwie_text=[train_path])
     checkpoint = train(config)
@@ -63,7 +74,7 @@ def main() -> None:
     titles: dict[str, set[str]] = defaultdict(set)
     for title, qid in title_to_qid([train_path, test_path]).items():
         titles[qid].add(title)
-    run = evaluate(test, {"rexel-dwie": predictions}, dataset="dwie-knowra:test", dataset_path=test_path,
+    run = evaluate(test, {"rexel-dwie": predictions}, dataset="dwie-with-text:test", dataset_path=test_path,
                    n_resamples=2000, randomization_rounds=0, command=" ".join(["python", *sys.argv]))
     run["gold_link_accuracy"] = gold_link_accuracy(test, predictions, titles)
     write_report(run, Path(args.out))

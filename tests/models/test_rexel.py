@@ -8,12 +8,18 @@ from dataclasses import replace
 import pytest
 import torch
 
+from rexel_bench.data.model import Entity
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.build import default_kb_path
-from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.kb.store import Candidate, KnowledgeBase
 from rexel_bench.models.rexel.config import RexelConfig
-from rexel_bench.models.rexel.heads import MentionHead, adaptive_threshold_loss, adaptive_threshold_predict
-from rexel_bench.models.rexel.model import RexelModel, Vocabulary, bio_labels
+from rexel_bench.models.rexel.heads import (
+    MentionHead,
+    adaptive_threshold_loss,
+    adaptive_threshold_predict,
+    linear_of_concat,
+)
+from rexel_bench.models.rexel.model import RexelModel, Vocabulary, bio_labels, link_target
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +67,28 @@ def test_adaptive_threshold_loss_and_prediction():
     loss.backward()
     assert loss.item() > 0 and logits.grad is not None
     assert adaptive_threshold_predict(logits).tolist() == [[True, False], [False, False]]
+
+
+def test_linear_of_concat_equals_the_layer_on_the_concatenation():
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(2 * 5 + 3, 7)
+    entities, pairs, context = torch.randn(4, 5), torch.tensor([[0, 1], [1, 0], [2, 3], [3, 3]]), torch.randn(4, 3)
+    expected = layer(torch.cat([entities[pairs[:, 0]], entities[pairs[:, 1]], context], -1))
+    got = linear_of_concat(layer, [(entities, pairs[:, 0]), (entities, pairs[:, 1]), (context, None)])
+    assert torch.allclose(got, expected, atol=1e-6)
+    with pytest.raises(ValueError, match="cover 10 input features, the layer takes 13"):
+        linear_of_concat(layer, [(entities, pairs[:, 0]), (entities, pairs[:, 1])])
+
+
+def test_linking_targets_gold_candidate_nil_or_nothing():
+    found = [Candidate("Q183", 0.9), Candidate("Q1206012", 0.1)]
+    assert link_target(Entity(mentions=(), type="LOC", qid="Q1206012"), found) == 2
+    assert link_target(Entity(mentions=(), type="LOC", qid="Q64"), found) is None  # gold not among candidates
+    assert link_target(Entity(mentions=(), type="LOC"), found) == 0  # no QID, no link: NIL
+    assert link_target(Entity(mentions=(), type="LOC"), []) is None
+    assert link_target(Entity(mentions=(), type="TIME"), found) is None  # dates are never linked
+    # DWIE: a gold Wikipedia title without a known QID is an unknown link, not a NIL example
+    assert link_target(Entity(mentions=(), type="type_location", link="Berlin"), found) is None
 
 
 def test_every_loss_is_finite_and_the_total_goes_down(model, real_docs):

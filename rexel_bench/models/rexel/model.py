@@ -138,6 +138,20 @@ def bio_labels(n_words: int, spans: Sequence[tuple[int, int]]) -> torch.Tensor:
     return labels
 
 
+
+def link_target(entity: Entity, candidates: Sequence[Candidate]) -> int | None:
+    """The linking head's training target for a mention of ``entity``: 1 + the gold candidate's index, 0 for NIL.
+
+    None (no training signal) where the gold QID is not among the candidates, for numbers and dates, and for
+    an entity that has a gold Wikipedia link but no known QID (DWIE): it is unlinked in our data, not NIL.
+    """
+    if entity.qid:
+        return next((1 + k for k, c in enumerate(candidates) if c.qid == entity.qid), None)
+    if entity.link or not candidates or is_value_type(entity.type):
+        return None
+    return 0
+
+
 class RexelModel(nn.Module):
     """Encoder plus the five heads."""
 
@@ -260,11 +274,7 @@ class RexelModel(nn.Module):
                 predicted_qids.append(None)
                 continue
             found = self.candidates(text)
-            target = None
-            if entity.qid and any(c.qid == entity.qid for c in found):
-                target = 1 + next(k for k, c in enumerate(found) if c.qid == entity.qid)
-            elif entity.qid is None and found and not is_value_type(entity.type):
-                target = 0
+            target = link_target(entity, found)
             if not found:
                 predicted_qids.append(None)
                 continue
@@ -436,9 +446,8 @@ class RexelModel(nn.Module):
         if len(pairs):
             links = qids if self.config.coref_uses_links else [None] * n
             probs = torch.sigmoid(self.coref_head(mentions, pairs, self._pair_features(texts, links, coarse, pairs)))
-            for (i, j), p in zip(pairs.tolist(), probs.tolist(), strict=True):
-                if p > self.config.coref_threshold:
-                    parent[find(i)] = find(j)
+            for i, j in pairs[probs > self.config.coref_threshold].tolist():
+                parent[find(i)] = find(j)
         groups: dict[int, list[int]] = {}
         for i in range(n):
             groups.setdefault(find(i), []).append(i)
