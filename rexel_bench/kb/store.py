@@ -203,19 +203,27 @@ class KnowledgeBase:
                 rows = sorted(weighted.items(), key=lambda qc: (-qc[1], qc[0]))[:k]
                 match = "fuzzy"
         total = sum(c for _, c in rows) or 1.0
-        return [self._candidate(qid, count / total, match) for qid, count in rows]
+        return self._candidates([(qid, count / total) for qid, count in rows], match)
 
-    def _candidate(self, qid: str, prior: float, match: str) -> Candidate:
-        row = self.db.execute("SELECT label, description, popularity FROM entities WHERE qid = ?", (qid,)).fetchone()
-        classes = tuple(c for (c,) in self.db.execute("SELECT class_qid FROM classes WHERE qid = ? ORDER BY class_qid",
-                                                      (qid,)))
-        label, description, popularity = row if row else (None, None, None)
-        return Candidate(qid, prior, label, description, popularity, classes, match)
+    def _candidates(self, priors: list[tuple[str, float]], match: str) -> list[Candidate]:
+        """Candidates with their labels, popularity and classes, read in two queries for all of them."""
+        if not priors:
+            return []
+        qids = [qid for qid, _ in priors]
+        marks = ",".join("?" * len(qids))
+        info = {row[0]: row[1:] for row in self.db.execute(
+            f"SELECT qid, label, description, popularity FROM entities WHERE qid IN ({marks})", qids)}
+        classes: dict[str, list[str]] = {}
+        for qid, class_qid in self.db.execute(
+                f"SELECT qid, class_qid FROM classes WHERE qid IN ({marks}) ORDER BY qid, class_qid", qids):
+            classes.setdefault(qid, []).append(class_qid)
+        return [Candidate(qid, prior, *info.get(qid, (None, None, None)), tuple(classes.get(qid, ())), match)
+                for qid, prior in priors]
 
     def entity(self, qid: str) -> Candidate | None:
         """One entity by QID (prior 1), or None."""
         exists = self.db.execute("SELECT 1 FROM entities WHERE qid = ?", (qid,)).fetchone()
-        return self._candidate(qid, 1.0, "id") if exists else None
+        return self._candidates([(qid, 1.0)], "id")[0] if exists else None
 
     def has_fact(self, subject: str, prop: str, obj: str) -> bool:
         """Whether (subject, property, object) is a fact of the KB."""
