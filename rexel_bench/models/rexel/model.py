@@ -138,7 +138,6 @@ def bio_labels(n_words: int, spans: Sequence[tuple[int, int]]) -> torch.Tensor:
     return labels
 
 
-
 def link_target(entity: Entity, candidates: Sequence[Candidate]) -> int | None:
     """The linking head's training target for a mention of ``entity``: 1 + the gold candidate's index, 0 for NIL.
 
@@ -539,7 +538,7 @@ def checkpoint_hash(directory: str | Path) -> str:
     return digest.hexdigest()
 
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "rexel-minilm"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "rexel-minilm-lora"
 
 
 @register("rexel")
