@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from rexel_bench.data.registry import data_dir
 from rexel_bench.errors import DataError
+from rexel_bench.kb.ingest.sources import title_to_qid
 
 ROOT = Path(__file__).resolve().parents[1]
 #: (KnowRA file, BCBR file) of each official split, relative to the data directory.
@@ -98,18 +98,6 @@ def knowra_layout(doc: dict[str, Any], annotation: dict[str, Any], qid_of: dict[
             "labels": doc["labels"]}
 
 
-def knowra_title_qids(docs: list[dict[str, Any]]) -> dict[str, str]:
-    """Wikipedia title → the QID KnowRA gives it most often (silver), from raw KnowRA documents."""
-    votes: dict[str, Counter[str]] = {}
-    for doc in docs:
-        for ent in doc["vertexSet"]:
-            for m in ent:
-                qid = m.get("wikidata_eid") or ""
-                if m.get("link") and qid.startswith("Q"):
-                    votes.setdefault(m["link"], Counter())[qid] += 1
-    return {title: counter.most_common(1)[0][0] for title, counter in votes.items()}
-
-
 def read_json(path: Path) -> Any:
     """A JSON file, with an error naming it when it is missing."""
     if not path.exists():
@@ -120,7 +108,7 @@ def read_json(path: Path) -> Any:
 def build(base: Path, out: Path) -> dict[str, dict[str, list[str]]]:
     """Write the union of both conversions per split under ``out``; returns each split's doc ids by source."""
     knowra_train = read_json(base / SPLITS["train"][0])
-    qid_of = knowra_title_qids(knowra_train)
+    qid_of = title_to_qid([base / SPLITS["train"][0]])
     out.mkdir(parents=True, exist_ok=True)
     sources: dict[str, dict[str, list[str]]] = {}
     for split, (knowra_file, bcbr_file) in SPLITS.items():

@@ -28,7 +28,13 @@ def test_union_has_every_dwie_document_with_text_and_gold_links(shared, tmp_path
     links = Counter(bool(e.link) for d in converted for e in d.entities)
     assert links[True] > 0  # the BCBR-only test docs now carry gold links from dwie-annos
     types = {e.type for d in converted for e in d.entities}
-    assert types <= {t for d in test if d.id not in sources["test"]["bcbr"] for e in d.entities for t in [e.type]}
+    assert types <= {e.type for d in test if d.id not in sources["test"]["bcbr"] for e in d.entities}
+
+
+def as_bcbr(doc: dict) -> dict:
+    """A KnowRA document seen the way the builder sees a BCBR one: title and document-level ``pos``."""
+    return {"title": doc["id"], "vertexSet": [[{**m, "pos": m["absolute_pos"]} for m in ent]
+                                              for ent in doc["vertexSet"]]}
 
 
 def test_pairing_with_the_annotations_gives_back_knowras_own_links(shared):
@@ -36,10 +42,8 @@ def test_pairing_with_the_annotations_gives_back_knowras_own_links(shared):
     annos = shared("dwie-annos/annos")
     compared = 0
     for doc in knowra[:20]:
-        as_bcbr = {"title": doc["id"], "vertexSet": [[{**m, "pos": m["absolute_pos"]} for m in ent]
-                                                      for ent in doc["vertexSet"]]}
         annotation = json.loads((annos / f"{doc['id']}.json").read_text(encoding="utf-8"))
-        paired = gold_links(as_bcbr, annotation, "knowra")
+        paired = gold_links(as_bcbr(doc), annotation, "knowra")
         assert paired == [[m["link"] or "" for m in ent] for ent in doc["vertexSet"]]
         compared += sum(map(len, paired))
     assert compared > 1000
@@ -48,8 +52,7 @@ def test_pairing_with_the_annotations_gives_back_knowras_own_links(shared):
 def test_a_mention_missing_from_the_annotation_is_an_error_naming_the_document(shared):
     doc = json.loads(shared("dwie-text-knowra/test.json").read_text(encoding="utf-8"))[0]
     annotation = json.loads(shared(f"dwie-annos/annos/{doc['id']}.json").read_text(encoding="utf-8"))
-    as_bcbr = {"title": doc["id"], "vertexSet": [[{**m, "pos": m["absolute_pos"]} for m in ent]
-                                                  for ent in doc["vertexSet"]]}
-    as_bcbr["vertexSet"][0][0] = {**as_bcbr["vertexSet"][0][0], "name": "Atlantis"}
+    renamed = as_bcbr(doc)
+    renamed["vertexSet"][0][0] = {**renamed["vertexSet"][0][0], "name": "Atlantis"}
     with pytest.raises(DataError, match=f"{doc['id']}.*'Atlantis' matches none"):
-        gold_links(as_bcbr, annotation, "knowra")
+        gold_links(renamed, annotation, "knowra")
