@@ -32,8 +32,10 @@ def test_doc_span_and_tokens():
     assert doc.span_tokens(m) == ("D", "e")
 
 
-def test_majority_breaks_ties_by_first_occurrence_and_ignores_none():
-    assert majority(["Q2", None, "Q1", "Q1", "Q2"]) == "Q2"
+def test_majority_breaks_ties_by_smallest_qid_whatever_the_order_and_ignores_none():
+    assert majority(["Q2", None, "Q1", "Q1", "Q2"]) == "Q1"
+    assert majority(["Q1", "Q2", None, "Q2", "Q1"]) == "Q1"
+    assert majority(["Q42", "Q5"]) == majority(["Q5", "Q42"]) == "Q5"  # by number, not alphabetically
     assert majority([None, "Q1", "Q2", "Q2"]) == "Q2"
     assert majority([None, None]) is None
 

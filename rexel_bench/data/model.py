@@ -23,16 +23,23 @@ NO_TEXT = -1
 
 
 def majority(values: Iterable[Any]) -> Any:
-    """Most frequent non-None value, ties broken by first occurrence; None if there is none.
+    """Most frequent non-None value; None if there is none.
 
-    This is the rule for an entity's QID (and type) from its mentions' values.
+    This is the rule for an entity's QID (and type) from its mentions' values. Ties are broken by
+    the smallest value under :func:`tie_order` (QIDs by number: Q5 before Q42), never by the order of
+    the mentions, so that an entity's QID does not change when its mentions are listed in another order.
     """
-    present = [v for v in values if v is not None]
-    if not present:
+    counts = Counter(v for v in values if v is not None)
+    if not counts:
         return None
-    counts = Counter(present)
     best = max(counts.values())
-    return next(v for v in present if counts[v] == best)
+    return min((v for v, n in counts.items() if n == best), key=tie_order)
+
+
+def tie_order(value: Any) -> tuple[int, str]:
+    """Sort key that breaks majority ties: shorter first, then alphabetical (numeric order for QIDs)."""
+    text = str(value)
+    return len(text), text
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,7 @@ class Entity:
         """True when the mentions do not all carry the same QID (two QIDs, or a QID and none)."""
         return len(set(self.mention_qids)) > 1
 
-    @property
+    @cached_property
     def spans(self) -> frozenset[tuple[int, int, int]]:
         """The set of mention spans, the cluster's identity for coreference and strict matching."""
         return frozenset(m.span for m in self.mentions)
@@ -202,13 +209,15 @@ def entity_from_mentions(
 ) -> Entity:
     """Build an entity whose type, QID and fine types are the majority over its mentions.
 
-    Fine types are taken from the first mention that carries the majority QID (in DocRED-IE they
-    are a function of the QID), else from the first mention that has any.
+    Fine types are those of the mentions that carry the majority QID (in DocRED-IE they are a function
+    of the QID), else of any mention; where such mentions disagree, the most frequent list wins, ties
+    broken by the smallest list of class QIDs, so that the result does not depend on mention order.
     """
     mentions = tuple(mentions)
     qid = majority(m.qid for m in mentions)
-    with_fine = [m for m in mentions if m.fine_types and (qid is None or m.qid == qid)]
-    fine = with_fine[0].fine_types if with_fine else next((m.fine_types for m in mentions if m.fine_types), ())
+    with_fine = [m.fine_types for m in mentions if m.fine_types and (qid is None or m.qid == qid)]
+    candidates = with_fine or [m.fine_types for m in mentions if m.fine_types]
+    fine = _most_common_fine_types(candidates)
     return Entity(
         mentions=mentions,
         type=majority(m.type for m in mentions),
@@ -218,3 +227,11 @@ def entity_from_mentions(
         link=link if link is not None else majority(m.link or None for m in mentions),
         extra=dict(extra or {}),
     )
+
+
+def _most_common_fine_types(candidates: Sequence[tuple[FineType, ...]]) -> tuple[FineType, ...]:
+    if not candidates:
+        return ()
+    counts = Counter(candidates)
+    best = max(counts.values())
+    return min((c for c, n in counts.items() if n == best), key=lambda c: [tie_order(f.qid) for f in c])

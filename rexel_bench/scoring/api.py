@@ -19,7 +19,15 @@ import numpy as np
 from rexel_bench.data.model import Document, Entity, Relation
 from rexel_bench.errors import PredictionError
 from rexel_bench.scoring import coref, linking, mentions, relations
-from rexel_bench.scoring.base import ClassedMetric, DocPair, Metric, as_vector, macro_prf, prf
+from rexel_bench.scoring.base import (
+    UNKNOWN_DOCUMENT,
+    ClassedMetric,
+    DocPair,
+    Metric,
+    as_vector,
+    macro_prf,
+    prf,
+)
 
 #: Metric families selectable with ``--metrics`` (a family name selects all its metrics).
 FAMILIES = ("mentions", "typing", "linking", "coreference", "docred", "end-to-end")
@@ -129,7 +137,11 @@ def select_metrics(metrics: Sequence[Metric | ClassedMetric], requested: Iterabl
 
 def _check_prediction(pred: Document, gold: Document, index: int, file: str | None, lenient: bool,
                       problems: list[str]) -> Document:
-    """Spans must lie in the gold document and relations must point at predicted entities."""
+    """Spans must lie in the gold document and relations must point at predicted entities.
+
+    With ``lenient`` a relation to a missing entity is kept, pointed at an empty entity that matches
+    nothing (one per missing index, so that distinct wrong facts stay distinct), and reported.
+    """
     def complain(field_name: str, message: str) -> None:
         error = PredictionError(message, file=file, doc_index=index, doc_title=pred.title, field=field_name)
         if not lenient:
@@ -143,20 +155,17 @@ def _check_prediction(pred: Document, gold: Document, index: int, file: str | No
             if not 0 <= m.sent < len(gold.sentences) or not 0 <= m.start < m.end <= len(gold.sentences[m.sent]):
                 complain(f"entities[{e}].mentions[{i}]",
                          f"a span inside the gold document, found sentence {m.sent} tokens [{m.start}, {m.end})")
-    broken = [i for i, r in enumerate(pred.relations)
-              if not (0 <= r.head < len(pred.entities) and 0 <= r.tail < len(pred.entities))]
-    for i in broken:
-        r = pred.relations[i]
-        complain(f"relations[{i}]", f"head and tail indices of predicted entities (0..{len(pred.entities) - 1}), "
-                                    f"found {r.head} and {r.tail}")
-    if not broken:
+    n = len(pred.entities)
+    missing = sorted({i for r in pred.relations for i in (r.head, r.tail) if not 0 <= i < n}, key=repr)
+    if not missing:
         return pred
-    # lenient: point broken relations at an empty entity, which matches nothing
-    placeholder = len(pred.entities)
-    fixed = tuple(replace(r, head=r.head if i not in broken or 0 <= r.head < placeholder else placeholder,
-                          tail=r.tail if i not in broken or 0 <= r.tail < placeholder else placeholder)
-                  for i, r in enumerate(pred.relations))
-    return replace(pred, entities=(*pred.entities, Entity(mentions=())), relations=fixed)
+    for i, r in enumerate(pred.relations):
+        if not (0 <= r.head < n and 0 <= r.tail < n):
+            complain(f"relations[{i}]", f"head and tail indices of entities (0..{n - 1}), found {r.head} and {r.tail}")
+    placeholder = {index: n + k for k, index in enumerate(missing)}
+    fixed = tuple(replace(r, head=placeholder.get(r.head, r.head), tail=placeholder.get(r.tail, r.tail))
+                  for r in pred.relations)
+    return replace(pred, entities=(*pred.entities, *(Entity(mentions=()) for _ in missing)), relations=fixed)
 
 
 def align(gold: Sequence[Document], pred: Sequence[Document], *, file: str | None = None, lenient: bool = False,
@@ -164,7 +173,7 @@ def align(gold: Sequence[Document], pred: Sequence[Document], *, file: str | Non
     """Pair every gold document with its prediction (an empty one if missing); check predictions.
 
     Unknown predicted ids are an error, or with ``lenient`` scored against an empty gold document
-    (so that all their predictions count as wrong) and reported.
+    marked :data:`UNKNOWN_DOCUMENT` (so that all their predictions count as wrong) and reported.
     """
     notes: list[str] = []
     by_id: dict[str, tuple[int, Document]] = {}
@@ -180,28 +189,37 @@ def align(gold: Sequence[Document], pred: Sequence[Document], *, file: str | Non
         raise PredictionError(f"document id {d.id!r} is not in the gold data ({len(unknown)} such documents; "
                               "--lenient counts their predictions as wrong)", file=file, doc_index=i,
                               doc_title=d.title, field="id")
-    pairs, missing = [], 0
+    pairs, missing, problems = [], 0, []
     for g in gold:
         if g.id in by_id:
             index, p = by_id[g.id]
-            pairs.append((g, _check_prediction(p, g, index, file, lenient, notes)))
+            pairs.append((g, _check_prediction(p, g, index, file, lenient, problems)))
         else:
             missing += 1
             pairs.append((g, replace(g, entities=(), relations=())))
     if missing:
         notes.append(f"{missing} gold document(s) have no prediction: scored as empty predictions")
-    for _, d in unknown:
+    for i, d in unknown:
         notes.append(f"predicted document {d.id!r} is not in the gold data: its predictions count as wrong")
-        pairs.append((replace(d, entities=(), relations=(), meta={}), d))
+        empty = replace(d, entities=(), relations=(), meta={UNKNOWN_DOCUMENT: True})
+        pairs.append((empty, _check_prediction(d, empty, i, file, lenient, [])))
+    if problems:
+        notes.append(f"{len(problems)} bad prediction(s) counted as wrong:")
+        notes += problems
     return pairs, notes
 
 
 def uses_gold_entities(pairs: Sequence[tuple[Document, Document]]) -> bool:
-    """Whether every prediction keeps the gold entities (the DocRED protocol's precondition)."""
+    """Whether every prediction keeps the gold entities (the DocRED protocol's precondition).
+
+    Empty entities after the gold ones (where ``--lenient`` points relations to missing entities)
+    do not count as a change.
+    """
     for g, p in pairs:
-        if len(g.entities) != len(p.entities):
+        n = len(g.entities)
+        if len(p.entities) < n or any(e.mentions for e in p.entities[n:]):
             return False
-        if any(ge.spans != pe.spans for ge, pe in zip(g.entities, p.entities, strict=True)):
+        if any(ge.spans != pe.spans for ge, pe in zip(g.entities, p.entities[:n], strict=True)):
             return False
     return True
 
@@ -296,14 +314,16 @@ def applicable(metrics: Sequence[Metric | ClassedMetric], gold: Sequence[Documen
 
 def _duplicate_notes(pairs: Sequence[tuple[Document, Document]]) -> list[str]:
     notes = []
-    duplicated_mentions = sum(DocPair(g, p).duplicates["pred"] for g, p in pairs)
-    if duplicated_mentions:
-        notes.append(f"{duplicated_mentions} duplicate predicted mention(s) removed (first kept), as the CoNLL "
-                     "scorer v8.01 does")
+    gold_repeats = sum(DocPair(g, p).duplicates["gold"] for g, p in pairs)
+    pred_repeats = sum(DocPair(g, p).duplicates["pred"] for g, p in pairs)
+    if gold_repeats or pred_repeats:
+        notes.append(f"repeated mentions (a span listed twice in a document): {gold_repeats} gold, {pred_repeats} "
+                     "predicted; coreference treats them as the CoNLL scorer v8.01 does, the other metrics "
+                     "as their references do (see the scoring conventions)")
     duplicated_facts = sum(len(p.relations) - len({(r.head, r.tail, r.label) for r in p.relations}) for _, p in pairs)
     if duplicated_facts:
-        notes.append(f"{duplicated_facts} duplicate predicted fact(s): counted in DocRED precision (as the official "
-                     "script does), de-duplicated in end-to-end metrics")
+        notes.append(f"{duplicated_facts} repeated predicted fact(s): counted once in DocRED and hard end-to-end "
+                     "scores (as the official script and JEREX), once per copy in the soft score (as Linked-DocRED)")
     return notes
 
 
@@ -330,6 +350,10 @@ def read_docred_submission(path: str | Path, gold: Sequence[Document], *, lenien
             if key not in entry:
                 raise PredictionError("", file=str(path), doc_index=i, field=key, expected=f"field '{key}'",
                                       found="nothing")
+        for key in ("h_idx", "t_idx"):
+            if not isinstance(entry[key], int) or isinstance(entry[key], bool):
+                raise PredictionError("", file=str(path), doc_index=i, doc_title=str(entry["title"]), field=key,
+                                      expected="an entity index (integer)", found=repr(entry[key]))
         title = entry["title"]
         if title not in by_title and not lenient:
             raise PredictionError(f"title {title!r} is not in the gold data (--lenient counts it as wrong)",

@@ -23,6 +23,10 @@ from rexel_bench.data.model import Document, Entity, Mention
 
 Span = tuple[int, int, int]
 
+#: ``Document.meta`` key marking the empty gold document that stands for a predicted document whose id
+#: is not in the gold data (``--lenient``): its facts are wrong, and DocRED does not count their evidence.
+UNKNOWN_DOCUMENT = "rexel_bench.unknown_document"
+
 
 def ratio(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
     """``num / den`` elementwise, 0 where the denominator is 0."""
@@ -78,9 +82,10 @@ def mention_type(mention: Mention, entity: Entity) -> str | None:
 class DocPair:
     """A gold document and the prediction for it, with views that several metrics share.
 
-    Views are computed once per pair (cached), so that scoring every metric stays fast. Duplicate
-    mentions (the same span twice in a document) are removed, keeping the first, as the CoNLL
-    scorer v8.01 does; their numbers are reported through ``duplicates``.
+    Views are computed once per pair (cached) so that scoring every metric stays fast. Every view is
+    independent of the order of mentions, entities and facts: a span repeated in a document keeps all
+    its occurrences (each metric treats repeats as its reference does), and where a reference's
+    result would depend on order, scorers use the documents in :func:`canonical_order`.
     """
 
     gold: Document
@@ -93,71 +98,64 @@ class DocPair:
             self._memo[key] = compute(self)
         return self._memo[key]
 
-    @staticmethod
-    def _clusters(doc: Document) -> tuple[list[list[Span]], int]:
-        seen: set[Span] = set()
-        clusters, duplicates = [], 0
-        for entity in doc.entities:
-            cluster = []
-            for m in entity.mentions:
-                if m.span in seen:
-                    duplicates += 1
-                    continue
-                seen.add(m.span)
-                cluster.append(m.span)
-            clusters.append(cluster)
-        return clusters, duplicates
+    @property
+    def gold_known(self) -> bool:
+        """False when the prediction names a document that is not in the gold data."""
+        return not self.gold.meta.get(UNKNOWN_DOCUMENT)
 
     @cached_property
-    def _gold_view(self) -> tuple[list[list[Span]], int]:
-        return self._clusters(self.gold)
+    def gold_entity_spans(self) -> list[frozenset[Span]]:
+        """Each gold entity as the set of its mention spans (index-aligned with gold entities)."""
+        return [e.spans for e in self.gold.entities]
 
     @cached_property
-    def _pred_view(self) -> tuple[list[list[Span]], int]:
-        return self._clusters(self.pred)
-
-    @property
-    def gold_clusters(self) -> list[list[Span]]:
-        """Gold entities as lists of unique mention spans (index-aligned with gold entities)."""
-        return self._gold_view[0]
-
-    @property
-    def pred_clusters(self) -> list[list[Span]]:
-        """Predicted entities as lists of unique mention spans (index-aligned with predicted entities)."""
-        return self._pred_view[0]
-
-    @property
-    def duplicates(self) -> dict[str, int]:
-        """How many duplicate mentions were removed on each side."""
-        return {"gold": self._gold_view[1], "pred": self._pred_view[1]}
+    def pred_entity_spans(self) -> list[frozenset[Span]]:
+        """Each predicted entity as the set of its mention spans (index-aligned with predicted entities)."""
+        return [e.spans for e in self.pred.entities]
 
     @cached_property
     def gold_spans(self) -> set[Span]:
         """Every gold mention span."""
-        return {s for c in self.gold_clusters for s in c}
+        return {s for c in self.gold_entity_spans for s in c}
 
     @cached_property
     def pred_spans(self) -> set[Span]:
         """Every predicted mention span."""
-        return {s for c in self.pred_clusters for s in c}
+        return {s for c in self.pred_entity_spans for s in c}
 
     @cached_property
-    def gold_mentions(self) -> Mapping[Span, tuple[Mention, Entity]]:
-        """Gold span → (mention, entity), first occurrence."""
-        return _by_span(self.gold)
+    def gold_mentions(self) -> list[tuple[Span, Mention, Entity]]:
+        """Every gold mention occurrence with its entity (a repeated span appears once per occurrence)."""
+        return occurrences(self.gold)
 
     @cached_property
-    def pred_mentions(self) -> Mapping[Span, tuple[Mention, Entity]]:
-        """Predicted span → (mention, entity), first occurrence."""
-        return _by_span(self.pred)
+    def pred_mentions(self) -> list[tuple[Span, Mention, Entity]]:
+        """Every predicted mention occurrence with its entity."""
+        return occurrences(self.pred)
+
+    @property
+    def duplicates(self) -> dict[str, int]:
+        """How many mention occurrences repeat a span already listed in the same document, on each side."""
+        return {"gold": len(self.gold_mentions) - len(self.gold_spans),
+                "pred": len(self.pred_mentions) - len(self.pred_spans)}
 
 
-def _by_span(doc: Document) -> dict[Span, tuple[Mention, Entity]]:
-    out: dict[Span, tuple[Mention, Entity]] = {}
-    for entity in doc.entities:
-        for m in entity.mentions:
-            out.setdefault(m.span, (m, entity))
-    return out
+def occurrences(doc: Document) -> list[tuple[Span, Mention, Entity]]:
+    """(span, mention, entity) for every mention of every entity, in document order."""
+    return [(m.span, m, entity) for entity in doc.entities for m in entity.mentions]
+
+
+def canonical_order(entities: list[list[Span]]) -> list[list[Span]]:
+    """Entities as sorted span lists, those with more distinct spans first, then by their spans.
+
+    This is the order-free input of scorers whose reference depends on input order: where v8.01
+    keeps a span repeated in two response entities in the first one listed, it stays here in the
+    larger entity (ties: the entity whose sorted spans come first).
+    """
+    def key(entity: list[Span]) -> tuple:
+        distinct = sorted(set(entity))
+        return -len(distinct), distinct, entity
+    return sorted((sorted(e) for e in entities), key=key)
 
 
 def as_vector(values: Any, size: int) -> np.ndarray:

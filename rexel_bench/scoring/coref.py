@@ -1,13 +1,24 @@
 """Coreference: MUC, B³, CEAFm, CEAFe, BLANC, LEA and the CoNLL average, on predicted mentions.
 
-Conventions are those of the CoNLL-2012 reference scorer v8.01 (Pradhan et al. 2014):
-- mentions are identified by exact span; a response mention repeated (the same span twice) is
-  removed, keeping the first occurrence, and the number removed is reported;
-- singletons are kept (key and response);
+Conventions are those of the CoNLL-2012 reference scorer v8.01 (Pradhan et al. 2014,
+``conll/reference-coreference-scorers``, ``lib/CorScorer.pm``; LEA from its ``LEA-scorer`` branch):
+- mentions are identified by exact span; singletons are kept (key and response);
+- repeats (the same span listed twice) are treated exactly as v8.01 treats them (see
+  :func:`conll_chains`): a repeated key mention stays in the key at every occurrence; a repeated
+  response mention is removed only when it is a key mention (the first occurrence stays), a repeated
+  response mention that is not in the key stays at every occurrence; every metric then counts the
+  chains as v8.01 does, position by position;
 - twinless mentions (in one side only): MUC follows Cai & Strube (2010) as v8.01 does — which, for
-  MUC's link counts, equals the plain definition; B³, CEAF and BLANC use the original chains, so a
-  twinless response mention lowers precision and a missed key mention lowers recall;
+  MUC's link counts, equals the plain definition; B³, CEAF, BLANC and LEA use the original chains, so
+  a twinless response mention lowers precision and a missed key mention lowers recall;
 - corpus scores sum numerators and denominators over documents (micro), as the scorer does.
+
+Differences on purpose: v8.01's result depends on the order of entities when one span is listed in
+two different entities (which response entity keeps it; which key entity ``Indexa`` points at);
+rexel-bench reads both sides in :func:`~rexel_bench.scoring.base.canonical_order` (mentions sorted,
+entities sorted by their mentions) so that scores never depend on order, and equals v8.01 on that
+order. v8.01 refuses to score a file with more than 10 repeated response mentions; rexel-bench scores
+it and reports how many repeats it saw.
 
 BLANC follows Luo et al. (2014) for predicted mentions, with the v8.01 special cases: when the key has
 no coreference links (only singletons) BLANC is the non-coreference F; when it has no
@@ -17,53 +28,113 @@ singleton's self-link, resolved when the mention is a singleton in the other sid
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
 from math import comb
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from rexel_bench.scoring.base import DocPair, Metric, Span, f1, prf, ratio
+from rexel_bench.scoring.base import DocPair, Metric, Span, canonical_order, f1, prf, ratio
 
 Clusters = list[list[Span]]
 
 
-def _nonempty(clusters: Clusters) -> Clusters:
-    return [c for c in clusters if c]
+@dataclass(frozen=True)
+class Chains:
+    """Key and response chains as the v8.01 scorer builds them from a document pair.
+
+    ``key`` holds every gold entity's mentions, a repeated span kept at each occurrence; ``response``
+    holds the predicted entities after v8.01's clean-up: a response mention that is a key mention and
+    was already seen is removed (the first occurrence in canonical order stays), a repeated response
+    mention that is not in the key stays at each occurrence, and entities left empty are dropped.
+    ``key_index`` / ``response_index`` map a span to the last chain that holds it (v8.01's ``Indexa``).
+    """
+
+    key: Clusters
+    response: Clusters
+    key_index: dict[Span, int]
+    response_index: dict[Span, int]
+    repeats: bool
+
+    @cached_property
+    def table(self) -> Counter[tuple[int, int]]:
+        """For each key chain i and response chain j: how many positions of key chain i hold a span
+        of response chain j (a key span is in at most one response chain after the clean-up)."""
+        table: Counter[tuple[int, int]] = Counter()
+        for i, chain in enumerate(self.key):
+            for m in chain:
+                j = self.response_index.get(m)
+                if j is not None:
+                    table[(i, j)] += 1
+        return table
 
 
-def overlap_table(key: Clusters, response: Clusters) -> Counter[tuple[int, int]]:
-    """``|k ∩ r|`` for every key cluster k and response cluster r that share mentions."""
-    where = {m: i for i, cluster in enumerate(key) for m in cluster}
-    table: Counter[tuple[int, int]] = Counter()
-    for j, cluster in enumerate(response):
-        for m in cluster:
-            if m in where:
-                table[(where[m], j)] += 1
-    return table
+def _index(chains: Clusters) -> dict[Span, int]:
+    return {m: i for i, chain in enumerate(chains) for m in chain}
 
 
-def _view(pair: DocPair) -> tuple[Clusters, Clusters, Counter[tuple[int, int]]]:
-    def build(p: DocPair) -> tuple[Clusters, Clusters, Counter[tuple[int, int]]]:
-        key, response = _nonempty(p.gold_clusters), _nonempty(p.pred_clusters)
-        return key, response, overlap_table(key, response)
+def conll_chains(key_entities: Clusters, response_entities: Clusters) -> Chains:
+    """The chains every coreference metric reads, following the CoNLL-2012 scorer v8.01.
+
+    Both sides are first put in :func:`canonical_order`, so that the result does not depend on the
+    order of mentions or entities; v8.01 itself depends on order only when a span is repeated in two
+    different entities.
+    """
+    key = [chain for chain in canonical_order(key_entities) if chain]
+    key_spans = {m for chain in key for m in chain}
+    seen: set[Span] = set()
+    response, repeats = [], False
+    for entity in canonical_order(response_entities):
+        chain = []
+        for m in entity:
+            if m in seen:
+                repeats = True
+                continue
+            if m in key_spans:
+                seen.add(m)
+            chain.append(m)
+        if chain:
+            response.append(chain)
+    key_index, response_index = _index(key), _index(response)
+    repeats = repeats or len(key_index) < sum(map(len, key)) or len(response_index) < sum(map(len, response))
+    return Chains(key, response, key_index, response_index, repeats)
+
+
+def _chains(pair: DocPair) -> Chains:
+    def build(p: DocPair) -> Chains:
+        return conll_chains([[m.span for m in e.mentions] for e in p.gold.entities],
+                            [[m.span for m in e.mentions] for e in p.pred.entities])
     return pair.memo("coref", build)
 
 
-def muc_counts_of(key: Clusters, response: Clusters, table: Counter) -> tuple[float, ...]:
+def _grouped(chain: list[Span], index: dict[Span, int]) -> Counter[int]:
+    """How many positions of a chain the other side's index puts in each of its chains."""
+    return Counter(index[m] for m in chain if m in index)
+
+
+def muc_counts_of(chains: Chains) -> tuple[float, ...]:
     """MUC: correct links over key links (recall) and response links (precision)."""
-    correct = sum(n - 1 for n in table.values())
-    return correct, sum(len(r) - 1 for r in response), correct, sum(len(k) - 1 for k in key)
+    correct = sum(n - 1 for chain in chains.response for n in _grouped(chain, chains.key_index).values())
+    return (correct, sum(len(r) - 1 for r in chains.response), correct, sum(len(k) - 1 for k in chains.key))
 
 
-def b3_counts_of(key: Clusters, response: Clusters, table: Counter) -> tuple[float, ...]:
-    """B³: per-mention overlap ratios summed over response (precision) and key (recall) mentions."""
-    p_num = sum(n * n / len(response[j]) for (_, j), n in table.items())
-    r_num = sum(n * n / len(key[i]) for (i, _), n in table.items())
-    return p_num, sum(map(len, response)), r_num, sum(map(len, key))
+def b3_counts_of(chains: Chains) -> tuple[float, ...]:
+    """B³ as v8.01 computes it: for every response position, the response chain's positions found in
+    that mention's key chain, over the response chain's size (precision) and the key chain's (recall)."""
+    key_sets = [set(k) for k in chains.key]
+    p_num = r_num = 0.0
+    for chain in chains.response:
+        for c, n in _grouped(chain, chains.key_index).items():
+            common = sum(m in key_sets[c] for m in chain) if chains.repeats else n
+            p_num += n * common / len(chain)
+            r_num += n * common / len(chains.key[c])
+    return p_num, sum(map(len, chains.response)), r_num, sum(map(len, chains.key))
 
 
-def _ceaf(key: Clusters, response: Clusters, table: Counter, entity_based: bool) -> tuple[float, ...]:
+def _ceaf(chains: Chains, entity_based: bool) -> tuple[float, ...]:
+    key, response, table = chains.key, chains.response, chains.table
     if entity_based:
         p_den, r_den = len(response), len(key)
     else:
@@ -78,53 +149,71 @@ def _ceaf(key: Clusters, response: Clusters, table: Counter, entity_based: bool)
     return best, p_den, best, r_den
 
 
-def ceafe_counts_of(key: Clusters, response: Clusters, table: Counter) -> tuple[float, ...]:
+def ceafe_counts_of(chains: Chains) -> tuple[float, ...]:
     """CEAFe: optimal entity alignment with φ4 = 2|k∩r| / (|k| + |r|), over entity counts."""
-    return _ceaf(key, response, table, entity_based=True)
+    return _ceaf(chains, entity_based=True)
 
 
-def ceafm_counts_of(key: Clusters, response: Clusters, table: Counter) -> tuple[float, ...]:
+def ceafm_counts_of(chains: Chains) -> tuple[float, ...]:
     """CEAFm: optimal entity alignment with φ3 = |k∩r|, over mention counts."""
-    return _ceaf(key, response, table, entity_based=False)
+    return _ceaf(chains, entity_based=False)
 
 
-def _lea_side(clusters: Clusters, other: Clusters, table_rows: dict[int, list[int]]) -> tuple[float, float]:
-    other_size = {m: len(c) for c in other for m in c}
+def _lea_side(chains: Clusters, other: Clusters, other_index: dict[Span, int]) -> tuple[float, float]:
     num = den = 0.0
-    for i, cluster in enumerate(clusters):
-        if len(cluster) == 1:
-            resolved = 1.0 if other_size.get(cluster[0]) == 1 else 0.0
+    for chain in chains:
+        size = len(chain)
+        if size == 1:
+            j = other_index.get(chain[0])
+            resolved = 1.0 if j is not None and len(other[j]) == 1 else 0.0
         else:
-            resolved = sum(comb(n, 2) for n in table_rows.get(i, ())) / comb(len(cluster), 2)
-        num += len(cluster) * resolved
-        den += len(cluster)
+            resolved = sum(comb(n, 2) for n in _grouped(chain, other_index).values()) / comb(size, 2)
+        num += size * resolved
+        den += size
     return num, den
 
 
-def lea_counts_of(key: Clusters, response: Clusters, table: Counter) -> tuple[float, ...]:
+def lea_counts_of(chains: Chains) -> tuple[float, ...]:
     """LEA: each entity weighted by its size, credited with the share of its links it resolves."""
-    by_key: dict[int, list[int]] = defaultdict(list)
-    by_response: dict[int, list[int]] = defaultdict(list)
-    for (i, j), n in table.items():
-        by_key[i].append(n)
-        by_response[j].append(n)
-    r_num, r_den = _lea_side(key, response, by_key)
-    p_num, p_den = _lea_side(response, key, by_response)
+    r_num, r_den = _lea_side(chains.key, chains.response, chains.response_index)
+    p_num, p_den = _lea_side(chains.response, chains.key, chains.key_index)
     return p_num, p_den, r_num, r_den
 
 
-def blanc_counts_of(key: Clusters, response: Clusters, table: Counter) -> tuple[float, ...]:
+def _links(chains: Clusters) -> tuple[set[tuple[Span, Span]], set[tuple[Span, Span]]]:
+    """v8.01's BLANC link sets: coreference links within chains, non-coreference links across them
+    (a repeated span gives self-links, kept as the reference keeps them)."""
+    def link(a: Span, b: Span) -> tuple[Span, Span]:
+        return (a, b) if a <= b else (b, a)
+    coref = {link(c[p], c[q]) for c in chains for p in range(len(c)) for q in range(p + 1, len(c))}
+    non_coref = {link(a, b) for x in range(len(chains)) for y in range(x + 1, len(chains))
+                 for a in chains[x] for b in chains[y]}
+    return coref, non_coref
+
+
+def _blanc_with_repeats(chains: Chains) -> tuple[float, ...]:
+    key_c, key_n = _links(chains.key)
+    resp_c, resp_n = _links(chains.response)
+    both_c, both_n = len(key_c & resp_c), len(key_n & resp_n)
+    return both_c, len(key_c), both_c, len(resp_c), both_n, len(key_n), both_n, len(resp_n)
+
+
+def blanc_counts_of(chains: Chains) -> tuple[float, ...]:
     """BLANC link counts: (C_k∩C_r, |C_k|, C_k∩C_r, |C_r|, N_k∩N_r, |N_k|, N_k∩N_r, |N_r|).
 
-    Recall counts first within each pair, as the reference scorer returns them.
+    Recall counts first within each pair, as the reference scorer returns them. Without repeated
+    spans the counts have a closed form; with them, the link sets are built as v8.01 builds them.
     """
+    if chains.repeats:
+        return _blanc_with_repeats(chains)
+    key, response, table = chains.key, chains.response, chains.table
     key_c = sum(comb(len(k), 2) for k in key)
     resp_c = sum(comb(len(r), 2) for r in response)
     key_n = comb(sum(map(len, key)), 2) - key_c
     resp_n = comb(sum(map(len, response)), 2) - resp_c
     both_c = sum(comb(n, 2) for n in table.values())
-    in_key = Counter()
-    in_resp = Counter()
+    in_key: Counter[int] = Counter()
+    in_resp: Counter[int] = Counter()
     for (i, j), n in table.items():
         in_key[i] += n
         in_resp[j] += n
@@ -156,7 +245,7 @@ def conll_aggregate(totals: np.ndarray) -> dict[str, np.ndarray]:
 
 def _counts(fn):
     def counts(pair: DocPair) -> tuple[float, ...]:
-        return fn(*_view(pair))
+        return fn(_chains(pair))
     counts.__name__ = fn.__name__.replace("_of", "")
     counts.__doc__ = fn.__doc__
     return counts
@@ -164,8 +253,8 @@ def _counts(fn):
 
 def conll_counts(pair: DocPair) -> tuple[float, ...]:
     """MUC, B³ and CEAFe counts side by side, for the CoNLL average."""
-    view = _view(pair)
-    return (*muc_counts_of(*view), *b3_counts_of(*view), *ceafe_counts_of(*view))
+    chains = _chains(pair)
+    return (*muc_counts_of(chains), *b3_counts_of(chains), *ceafe_counts_of(chains))
 
 
 PRF = ("p_num", "p_den", "r_num", "r_den")

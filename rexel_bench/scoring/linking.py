@@ -2,9 +2,9 @@
 
 - ``ed_mention``: P/R/F1 over (mention span, QID) pairs;
 - ``ed_entity``: P/R/F1 over (cluster, QID) pairs, the cluster's mention spans matching exactly;
-- ``ed_inkb_accuracy``: accuracy on the gold mentions that have a QID (in-KB), the prediction at the
-  same span counting (a missing prediction is wrong) — with gold mentions as input, the classic
-  in-KB linking accuracy.
+- ``ed_inkb_accuracy``: accuracy on the gold (span, QID) pairs (in-KB), the prediction at the same
+  span counting (a missing prediction, or a span predicted with two QIDs, is wrong) — with gold
+  mentions as input, the classic in-KB linking accuracy.
 
 NIL is explicit: a mention or entity without a QID is linked to ``NIL``, and predicting NIL for a
 gold NIL is correct. The QID of a mention is its entity's (the majority over the entity's mentions,
@@ -13,6 +13,9 @@ design; it is printed with every ED score.
 """
 
 from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
 
 from rexel_bench.data.model import Entity, Mention
 from rexel_bench.scoring.base import DocPair, Metric, Span, mention_type, ratio, set_counts
@@ -38,13 +41,13 @@ def _excluded(mention: Mention, entity: Entity) -> bool:
     return entity.qid is None and is_value_type(mention_type(mention, entity))
 
 
-def _mention_links(mentions, skip: set[Span]) -> set[tuple[Span, str]]:
-    return {(span, entity.qid or NIL) for span, (mention, entity) in mentions.items()
+def _mention_links(mentions: list[tuple[Span, Mention, Entity]], skip: set[Span]) -> set[tuple[Span, str]]:
+    return {(span, entity.qid or NIL) for span, mention, entity in mentions
             if span not in skip and not _excluded(mention, entity)}
 
 
 def _excluded_gold_spans(pair: DocPair) -> set[Span]:
-    return {span for span, (m, e) in pair.gold_mentions.items() if _excluded(m, e)}
+    return {span for span, m, e in pair.gold_mentions if _excluded(m, e)}
 
 
 def ed_mention_counts(pair: DocPair) -> tuple[int, int, int, int]:
@@ -53,34 +56,32 @@ def ed_mention_counts(pair: DocPair) -> tuple[int, int, int, int]:
     return set_counts(_mention_links(pair.pred_mentions, skip), _mention_links(pair.gold_mentions, skip))
 
 
-def _entity_links(clusters: list[list[Span]], entities, skip: set[frozenset]) -> set[tuple[frozenset, str]]:
-    out = set()
-    for cluster, entity in zip(clusters, entities, strict=True):
-        key = frozenset(cluster)
-        if not key or key in skip or (entity.qid is None and is_value_type(entity.type)):
-            continue
-        out.add((key, entity.qid or NIL))
-    return out
+def _is_value_entity(entity: Entity) -> bool:
+    return entity.qid is None and is_value_type(entity.type)
+
+
+def _entity_links(entities: Sequence[Entity], skip: set[frozenset]) -> set[tuple[frozenset, str]]:
+    return {(entity.spans, entity.qid or NIL) for entity in entities
+            if entity.spans and entity.spans not in skip and not _is_value_entity(entity)}
 
 
 def ed_entity_counts(pair: DocPair) -> tuple[int, int, int, int]:
     """Entity-level linking counts over (exact cluster, QID or NIL) pairs."""
-    skip = {frozenset(c) for c, e in zip(pair.gold_clusters, pair.gold.entities, strict=True)
-            if e.qid is None and is_value_type(e.type)}
-    return set_counts(_entity_links(pair.pred_clusters, pair.pred.entities, skip),
-                      _entity_links(pair.gold_clusters, pair.gold.entities, skip))
+    skip = {e.spans for e in pair.gold.entities if _is_value_entity(e)}
+    return set_counts(_entity_links(pair.pred.entities, skip), _entity_links(pair.gold.entities, skip))
 
 
 def inkb_counts(pair: DocPair) -> tuple[int, int]:
-    """(correct, total) over gold mentions that have a QID."""
-    correct = total = 0
-    for span, (_, entity) in pair.gold_mentions.items():
-        if entity.qid is None:
-            continue
-        total += 1
-        predicted = pair.pred_mentions.get(span)
-        correct += predicted is not None and predicted[1].qid == entity.qid
-    return correct, total
+    """(correct, total) over the gold (span, QID) pairs.
+
+    The prediction at a span is correct when it links that span to the gold QID and to nothing else
+    (a span listed twice with two QIDs is ambiguous, hence wrong, whatever the order).
+    """
+    predicted: dict[Span, set[str | None]] = defaultdict(set)
+    for span, _, entity in pair.pred_mentions:
+        predicted[span].add(entity.qid)
+    gold = {(span, entity.qid) for span, _, entity in pair.gold_mentions if entity.qid is not None}
+    return sum(predicted.get(span) == {qid} for span, qid in gold), len(gold)
 
 
 def accuracy(totals):

@@ -4,7 +4,8 @@
 - ``md_partial``: a predicted mention counts towards precision if it overlaps a gold mention of the
   same sentence by at least one token; a gold mention counts towards recall if some predicted
   mention overlaps it (so P and R numerators can differ).
-- ``et``: "strict" typing: span and coarse type must both match (per-type counts give the macro).
+- ``et``: "strict" typing: span and coarse type must both match (per-type counts give the macro); a
+  span listed twice with two types is a (span, type) pair of each, whatever the order.
 - ``et_fine``: multi-label fine types, micro P/R/F1 over (span, class QID) pairs, on documents whose
   gold mentions carry fine types (DocRED-IE); other documents contribute nothing.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from rexel_bench.data.model import Entity, Mention
 from rexel_bench.scoring.base import ClassedMetric, DocPair, Metric, Span, mention_type, set_counts
 
 
@@ -40,10 +42,10 @@ def md_partial_counts(pair: DocPair) -> tuple[int, int, int, int]:
     return p_num, len(pair.pred_spans), r_num, len(pair.gold_spans)
 
 
-def typed_spans(mentions) -> dict[str, set[Span]]:
-    """Spans grouped by their type."""
+def typed_spans(mentions: list[tuple[Span, Mention, Entity]]) -> dict[str, set[Span]]:
+    """Spans grouped by their type; a span repeated with two types is under both."""
     out: dict[str, set[Span]] = defaultdict(set)
-    for span, (mention, entity) in mentions.items():
+    for span, mention, entity in mentions:
         out[str(mention_type(mention, entity))].add(span)
     return out
 
@@ -54,19 +56,17 @@ def et_counts_by_type(pair: DocPair) -> dict[str, tuple[int, int, int, int]]:
     return {t: set_counts(pred.get(t, set()), gold.get(t, set())) for t in set(gold) | set(pred)}
 
 
+def _fine_pairs(mentions: list[tuple[Span, Mention, Entity]]) -> set[tuple[Span, str]]:
+    return {(span, fine.qid) for span, mention, entity in mentions
+            for fine in mention.fine_types or entity.fine_types}
+
+
 def et_fine_counts(pair: DocPair) -> tuple[int, int, int, int]:
     """Fine-type counts over (span, class) pairs; zero when the gold document has no fine types."""
-    def pairs(mentions) -> set[tuple[Span, str]]:
-        out = set()
-        for span, (mention, entity) in mentions.items():
-            for fine in mention.fine_types or entity.fine_types:
-                out.add((span, fine.qid))
-        return out
-
-    gold = pairs(pair.gold_mentions)
+    gold = _fine_pairs(pair.gold_mentions)
     if not gold:
         return 0, 0, 0, 0
-    return set_counts(pairs(pair.pred_mentions), gold)
+    return set_counts(_fine_pairs(pair.pred_mentions), gold)
 
 
 MD = Metric("md", "1", "Mention detection, exact span match", ("p_num", "p_den", "r_num", "r_den"), md_counts,

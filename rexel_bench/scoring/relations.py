@@ -1,23 +1,30 @@
 """Relation extraction: the DocRED protocol on gold entities, and end-to-end scores on predicted ones.
 
-**DocRED protocol** (``re``, ``re_ign``, ``re_evidence``), exactly as DocRED's official
-``evaluation.py`` defines them:
+**DocRED protocol** (``re``, ``re_ign``, ``re_evidence``), as the current official ``evaluation.py``
+(thunlp/DocRED) defines them:
 - gold facts are the distinct ``(head, tail, relation)`` of the document;
-- every predicted fact counts in the precision denominator, duplicates included (the official script
-  does not de-duplicate; the scoring API reports duplicates);
+- a fact submitted twice counts once (the official script removes repeated submissions); where the
+  copies carry different evidence the smallest evidence list is kept (the script keeps the first
+  listed: this keeps the score independent of order);
+- facts of a document that is not in the gold data count in precision as wrong and their evidence is
+  not counted; facts whose head or tail index is not an entity of the document are wrong;
 - Ign F1: a correct fact is "in train" when some (head mention name, tail mention name, relation)
   of it occurs among the training file's facts; precision becomes
   ``(correct - correct_in_train) / (predicted - correct_in_train)``, recall is unchanged;
 - evidence: predicted evidence sentences of correct facts that are gold evidence, over all predicted
   evidence sentences (precision) and all gold evidence sentences of all gold labels (recall).
+- where the official script divides by zero (no submission) the score is 0.
 
-**End to end**, on predicted entities, each fact set de-duplicated:
-- ``e2e_hard``: a fact is correct only if its head and tail clusters equal gold clusters (every
-  mention) and the relation matches — JEREX "strict" / DWIE "hard"; ``e2e_hard_typed`` also needs
-  both entity types to match;
-- ``e2e_soft``: Linked-DocRED's entity-centric relation F1 (soft aggregation): a predicted fact earns
-  the share of its (head mention, tail mention) pairs, with entity types, that are gold pairs of the
-  same relation; recall symmetrically; facts are not de-duplicated, as in the reference;
+**End to end**, on predicted entities:
+- ``e2e_hard``: a fact is correct only if its head and tail mention sets equal gold ones (every
+  mention) and the relation matches — JEREX "strict" (``lavis-nlp/jerex``, ``evaluation/scoring.py``):
+  each entity is the set of its own mention spans, so a span listed in two entities belongs to both,
+  and facts are compared as sets; ``e2e_hard_typed`` also needs both entity types to match;
+- ``e2e_soft``: Linked-DocRED's entity-centric relation F1 (``metrics/relation_f1.py``, soft
+  aggregation): a predicted fact earns the share of its (head mention, tail mention) pairs, with
+  entity types, that are gold pairs of the same relation; recall symmetrically. Every mention copy
+  is a pair (a repeated mention counts once per copy) and facts are not de-duplicated, as in the
+  reference; where the reference divides by zero (no prediction) the score is 0;
 - ``e2e_linked``: ``(head QID, relation, tail QID)`` triples after de-duplication — the headline number
   for closed IE. A fact whose head or tail has no QID is not a linked fact (numbers, dates, NIL).
 """
@@ -50,24 +57,48 @@ def _in_train(doc: Document, fact: Fact, facts: frozenset[tuple[str, str, str]])
                for h in doc.entities[head].mentions for t in doc.entities[tail].mentions)
 
 
+def unique_facts(doc: Document) -> dict[Fact, frozenset[int] | None]:
+    """Each distinct (head, tail, relation) of a document with its evidence, repeats removed.
+
+    The official script drops repeated submissions, keeping the first listed; where two copies carry
+    different evidence, the smallest evidence (sorted) is kept instead, so that the score does not
+    depend on the order of facts.
+    """
+    out: dict[Fact, frozenset[int] | None] = {}
+    for rel in doc.relations:
+        fact = (rel.head, rel.tail, rel.label)
+        evidence = frozenset(rel.evidence) if rel.evidence is not None else None
+        if fact not in out or _evidence_key(evidence) < _evidence_key(out[fact]):
+            out[fact] = evidence
+    return out
+
+
+def _evidence_key(evidence: frozenset[int] | None) -> tuple[int, ...]:
+    return tuple(sorted(evidence or ()))
+
+
 def docred_counts(pair: DocPair, train: frozenset[tuple[str, str, str]] = frozenset()) -> tuple[int, ...]:
-    """(correct, predicted, gold, correct_in_train, evidence_correct, evidence_predicted, evidence_gold)."""
+    """(correct, predicted, gold, correct_in_train, evidence_correct, evidence_predicted, evidence_gold).
+
+    Predicted facts of a document that is not in the gold data (``pair.gold_known`` false) count in
+    the precision denominator as wrong, and their evidence is not counted, as the official script does.
+    """
     gold: dict[Fact, set[int]] = {}
     evidence_gold = 0
     for rel in pair.gold.relations:
         gold[(rel.head, rel.tail, rel.label)] = set(rel.evidence or ())
         evidence_gold += len(rel.evidence or ())
+    predicted = unique_facts(pair.pred)
+    if not pair.gold_known:
+        return 0, len(predicted), len(gold), 0, 0, 0, evidence_gold
     correct = in_train = evidence_correct = evidence_pred = 0
-    for rel in pair.pred.relations:
-        fact = (rel.head, rel.tail, rel.label)
-        predicted_evidence = set(rel.evidence or ())
-        evidence_pred += len(predicted_evidence)
+    for fact, evidence in predicted.items():
+        evidence_pred += len(evidence or ())
         if fact in gold:
             correct += 1
-            evidence_correct += len(gold[fact] & predicted_evidence)
+            evidence_correct += len(gold[fact] & (evidence or frozenset()))
             in_train += bool(train) and _in_train(pair.gold, fact, train)
-    return (correct, len(pair.pred.relations), len(gold), in_train, evidence_correct, evidence_pred,
-            evidence_gold)
+    return correct, len(predicted), len(gold), in_train, evidence_correct, evidence_pred, evidence_gold
 
 
 def re_ign_prf(counts: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -81,11 +112,13 @@ def evidence_prf(counts: tuple[int, ...]) -> tuple[int, int, int, int]:
     return counts[4], counts[5], counts[4], counts[6]
 
 
-def _cluster_facts(doc: Document, clusters: list[list[Span]], typed: bool) -> set[tuple]:
+def _cluster_facts(doc: Document, typed: bool) -> set[tuple]:
+    """Facts as (head spans, tail spans, relation[, head type, tail type]): each entity is the set of
+    its own mention spans, as in JEREX's strict scoring (a span may belong to two entities)."""
     out = set()
     for rel in doc.relations:
         head, tail = doc.entities[rel.head], doc.entities[rel.tail]
-        fact: tuple = (frozenset(clusters[rel.head]), frozenset(clusters[rel.tail]), rel.label)
+        fact: tuple = (head.spans, tail.spans, rel.label)
         out.add((*fact, head.type, tail.type) if typed else fact)
     return out
 
@@ -105,36 +138,38 @@ def _classed_set_counts(pred: set[tuple], gold: set[tuple]) -> dict[str, tuple[i
 
 def hard_counts_by_relation(pair: DocPair, typed: bool = False) -> dict[str, tuple[int, int, int, int]]:
     """End-to-end hard (strict) matching counts per relation."""
-    return _classed_set_counts(_cluster_facts(pair.pred, pair.pred_clusters, typed),
-                               _cluster_facts(pair.gold, pair.gold_clusters, typed))
+    return _classed_set_counts(_cluster_facts(pair.pred, typed), _cluster_facts(pair.gold, typed))
 
 
-def _mention_pairs(doc: Document, clusters: list[list[Span]], head: int, tail: int) -> list[tuple]:
-    h_type, t_type = doc.entities[head].type, doc.entities[tail].type
-    return [(h, h_type, t, t_type) for h in clusters[head] for t in clusters[tail]]
+def _mention_pairs(doc: Document, head: int, tail: int) -> list[tuple]:
+    """(head span, head type, tail span, tail type) for every pair of the two entities' mentions,
+    a repeated mention counted once per copy (Linked-DocRED's ``generate_relation_mentions``)."""
+    h, t = doc.entities[head], doc.entities[tail]
+    return [(hm.span, h.type, tm.span, t.type) for hm in h.mentions for tm in t.mentions]
+
+
+def _soft_credit(doc: Document, other: Mapping[str, set[tuple]]) -> float:
+    """Sum over the facts of one side of the share of their mention pairs found on the other side."""
+    credit = 0.0
+    for rel in doc.relations:
+        pairs = _mention_pairs(doc, rel.head, rel.tail)
+        if pairs:
+            found = other.get(rel.label, set())
+            credit += sum(p in found for p in pairs) / len(pairs)
+    return credit
+
+
+def _pairs_by_label(doc: Document) -> dict[str, set[tuple]]:
+    out: dict[str, set[tuple]] = defaultdict(set)
+    for rel in doc.relations:
+        out[rel.label].update(_mention_pairs(doc, rel.head, rel.tail))
+    return out
 
 
 def soft_counts(pair: DocPair) -> tuple[float, int, float, int]:
     """Linked-DocRED entity-centric soft relation counts: (tp_p, predicted, tp_g, gold)."""
-    def side(doc: Document, clusters: list[list[Span]], other: Mapping[str, set[tuple]]) -> float:
-        credit = 0.0
-        for rel in doc.relations:
-            pairs = _mention_pairs(doc, clusters, rel.head, rel.tail)
-            if pairs:
-                found = other.get(rel.label, set())
-                credit += sum(p in found for p in pairs) / len(pairs)
-        return credit
-
-    def all_pairs(doc: Document, clusters: list[list[Span]]) -> dict[str, set[tuple]]:
-        out: dict[str, set[tuple]] = defaultdict(set)
-        for rel in doc.relations:
-            out[rel.label].update(_mention_pairs(doc, clusters, rel.head, rel.tail))
-        return out
-
-    gold_pairs = all_pairs(pair.gold, pair.gold_clusters)
-    pred_pairs = all_pairs(pair.pred, pair.pred_clusters)
-    return (side(pair.pred, pair.pred_clusters, gold_pairs), len(pair.pred.relations),
-            side(pair.gold, pair.gold_clusters, pred_pairs), len(pair.gold.relations))
+    return (_soft_credit(pair.pred, _pairs_by_label(pair.gold)), len(pair.pred.relations),
+            _soft_credit(pair.gold, _pairs_by_label(pair.pred)), len(pair.gold.relations))
 
 
 def linked_facts(doc: Document) -> tuple[set[tuple[str, str, str]], int]:
@@ -158,13 +193,14 @@ def linked_counts_by_relation(pair: DocPair) -> dict[str, tuple[int, int, int, i
 
 
 def docred_relation_counts(pair: DocPair) -> dict[str, tuple[int, int, int, int]]:
-    """DocRED RE counts per relation (duplicates of predictions counted, as the official script)."""
+    """DocRED RE counts per relation (repeated predictions counted once, as the official script)."""
     gold = {(r.head, r.tail, r.label) for r in pair.gold.relations}
-    predicted = Counter(r.label for r in pair.pred.relations)
-    correct = Counter(r.label for r in pair.pred.relations if (r.head, r.tail, r.label) in gold)
+    predicted = unique_facts(pair.pred)
+    found = Counter(label for (h, t, label) in predicted if pair.gold_known and (h, t, label) in gold)
+    submitted = Counter(label for _, _, label in predicted)
     gold_by = Counter(label for _, _, label in gold)
-    return {label: (correct[label], predicted[label], correct[label], gold_by[label])
-            for label in set(predicted) | set(gold_by)}
+    return {label: (found[label], submitted[label], found[label], gold_by[label])
+            for label in set(submitted) | set(gold_by)}
 
 
 E2E_HARD = ClassedMetric("e2e_hard", "1", "End-to-end RE, hard: exact head/tail clusters and relation",

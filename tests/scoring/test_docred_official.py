@@ -1,10 +1,13 @@
 """DocRED F1, Ign F1 and evidence F1 equal the official evaluation on real Re-DocRED files, to 6 decimals.
 
-``official_scores`` restates, independently of the toolkit, what thunlp/DocRED ``code/evaluation.py``
-computes (gold facts keyed by (title, r, h, t); every submitted entry counted in precision; Ign F1
-precision ``(correct - in_train) / (submitted - in_train)`` with unchanged recall; evidence over all
-predicted and all gold evidence sentences). Predictions are the gold facts systematically perturbed:
-dropped, added, relabelled, with evidence cut or extended.
+``official_scores`` restates, independently of the toolkit, what the current thunlp/DocRED
+``code/evaluation.py`` computes: submitted entries sorted by (title, h_idx, t_idx, r) and repeats
+dropped (the first listed kept); gold facts keyed by (title, r, h, t); every remaining entry counted in
+precision, entries of unknown titles included, but their evidence skipped; Ign F1 precision
+``(correct - in_train) / (submitted - in_train)`` with unchanged recall; evidence over all predicted and
+all gold evidence sentences. Predictions are the gold facts systematically perturbed: dropped, added,
+relabelled, repeated, with evidence cut or extended, and (with ``--lenient``) facts of unknown
+documents and entity indices that do not exist.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import random
 import pytest
 
 from rexel_bench.data import io as data_io
+from rexel_bench.errors import PredictionError
 from rexel_bench.scoring.api import score_documents
 from rexel_bench.scoring.io import load_predictions
 
@@ -29,8 +33,14 @@ def official_scores(truth: list[dict], submission: list[dict], train: list[dict]
         for label in doc["labels"]:
             std[(doc["title"], label["r"], label["h"], label["t"])] = set(label["evidence"])
             total_evidence += len(label["evidence"])
+    ordered = sorted(submission, key=lambda x: (x["title"], x["h_idx"], x["t_idx"], x["r"]))
+    answers = [x for i, x in enumerate(ordered)
+               if i == 0 or (x["title"], x["h_idx"], x["t_idx"], x["r"]) != (
+                   ordered[i - 1]["title"], ordered[i - 1]["h_idx"], ordered[i - 1]["t_idx"], ordered[i - 1]["r"])]
     correct = correct_evidence = predicted_evidence = in_train = 0
-    for entry in submission:
+    for entry in answers:
+        if entry["title"] not in vertex:
+            continue
         evidence = set(entry.get("evidence", []))
         predicted_evidence += len(evidence)
         key = (entry["title"], entry["r"], entry["h_idx"], entry["t_idx"])
@@ -42,15 +52,16 @@ def official_scores(truth: list[dict], submission: list[dict], train: list[dict]
                             for a in vs[entry["h_idx"]] for b in vs[entry["t_idx"]])
     def f(p: float, r: float) -> float:
         return 0 if p + r == 0 else 2 * p * r / (p + r)
-    p, r = correct / len(submission), correct / len(std)
+    p, r = correct / len(answers), correct / len(std)
     ev_p = correct_evidence / predicted_evidence if predicted_evidence else 0
     ev_r = correct_evidence / total_evidence
-    ign_p = (correct - in_train) / (len(submission) - in_train)
+    ign_p = (correct - in_train) / (len(answers) - in_train)
     return {"f1": f(p, r), "ign_f1": f(ign_p, r), "evidence_f1": f(ev_p, ev_r), "p": p, "r": r}
 
 
-def perturb(truth: list[dict], rng: random.Random, relation_ids: list[str]) -> list[dict]:
-    """Gold facts with 25% dropped, 10% relabelled, evidence cut or extended, and new wrong facts added."""
+def perturb(truth: list[dict], rng: random.Random, relation_ids: list[str], hostile: bool = False) -> list[dict]:
+    """Gold facts with 25% dropped, 10% relabelled, 5% repeated, evidence cut or extended, and new wrong
+    facts added; ``hostile`` adds facts of unknown titles and entity indices past the document's entities."""
     out = []
     for doc in truth:
         n = len(doc["vertexSet"])
@@ -60,26 +71,38 @@ def perturb(truth: list[dict], rng: random.Random, relation_ids: list[str]) -> l
             relation = rng.choice(relation_ids) if rng.random() < 0.1 else label["r"]
             evidence = label["evidence"][: rng.randint(0, len(label["evidence"]))] + (
                 [rng.randrange(len(doc["sents"]))] if rng.random() < 0.3 else [])
-            out.append({"title": doc["title"], "h_idx": label["h"], "t_idx": label["t"], "r": relation,
-                        "evidence": evidence})
+            entry = {"title": doc["title"], "h_idx": label["h"], "t_idx": label["t"], "r": relation,
+                     "evidence": evidence}
+            out += [entry] * (2 if rng.random() < 0.05 else 1)
         for _ in range(rng.randint(0, 4)):
             out.append({"title": doc["title"], "h_idx": rng.randrange(n), "t_idx": rng.randrange(n),
                         "r": rng.choice(relation_ids), "evidence": [0]})
-    return out
+        if hostile and rng.random() < 0.1:
+            out.append({"title": doc["title"], "h_idx": n + rng.randrange(3), "t_idx": 0,
+                        "r": rng.choice(relation_ids), "evidence": [0, 1]})
+    if hostile:
+        out += [{"title": f"Unknown page {i}", "h_idx": i, "t_idx": i + 1, "r": rng.choice(relation_ids),
+                 "evidence": [0, 2]} for i in range(20)]
+    rng.shuffle(out)
+    # a fact listed twice always carries the same evidence here: where copies differ the official script
+    # keeps the first listed and rexel-bench the smallest evidence (test_repeats_with_different_evidence...)
+    first = {}
+    return [first.setdefault((e["title"], e["h_idx"], e["t_idx"], e["r"]), e) for e in out]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_matches_official_evaluation_on_re_docred(shared, tmp_path, seed):
+@pytest.mark.parametrize(("seed", "hostile"), [(0, False), (1, False), (2, True), (3, True)])
+def test_matches_official_evaluation_on_re_docred(shared, tmp_path, seed, hostile):
     truth_path, train_path = shared("re-docred/dev_revised.json"), shared("re-docred/test_revised.json")
     truth = json.loads(truth_path.read_text(encoding="utf-8"))
     train = json.loads(train_path.read_text(encoding="utf-8"))
     relation_ids = sorted({label["r"] for doc in truth for label in doc["labels"]})
-    submission = perturb(truth, random.Random(seed), relation_ids)
+    submission = perturb(truth, random.Random(seed), relation_ids, hostile)
     (tmp_path / "result.json").write_text(json.dumps(submission), encoding="utf-8")
 
     gold = data_io.load(truth_path).documents
-    pred, _ = load_predictions(tmp_path / "result.json", gold)
-    result = score_documents(gold, pred, metrics=["docred"], train=data_io.load(train_path).documents)
+    pred, _ = load_predictions(tmp_path / "result.json", gold, lenient=hostile)
+    result = score_documents(gold, pred, metrics=["docred"], train=data_io.load(train_path).documents,
+                             lenient=hostile)
     expected = official_scores(truth, submission, train)
     got = {"f1": result.metrics["docred_re"].values["f1"], "ign_f1": result.metrics["docred_re_ign"].values["f1"],
            "evidence_f1": result.metrics["docred_evidence"].values["f1"],
@@ -89,14 +112,89 @@ def test_matches_official_evaluation_on_re_docred(shared, tmp_path, seed):
         assert round(got[key], 6) == round(value, 6), key
 
 
+def _write(tmp_path, entries: list[dict]):
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    return path
+
+
+def test_a_fact_submitted_twice_counts_once(shared, tmp_path):
+    """One gold fact submitted twice: the official script gives P = R = F1 = 1.0 (rexel-bench gave R = 2.0)."""
+    gold = data_io.load(shared("re-docred/dev_revised.json")).documents[:1]
+    gold = [gold[0].__class__(**{**gold[0].__dict__, "relations": gold[0].relations[:1]})]
+    fact = gold[0].relations[0]
+    entry = {"title": gold[0].title, "h_idx": fact.head, "t_idx": fact.tail, "r": fact.label, "evidence": []}
+    pred, _ = load_predictions(_write(tmp_path, [entry, entry]), gold)
+    values = score_documents(gold, pred, metrics=["docred_re"]).metrics["docred_re"].values
+    assert values == {"p": 1.0, "r": 1.0, "f1": 1.0}
+
+
+def test_repeats_with_different_evidence_keep_the_smallest_evidence_in_any_order(shared, tmp_path):
+    """The one documented difference: the official script keeps the first listed copy's evidence."""
+    gold = data_io.load(shared("re-docred/dev_revised.json")).documents[:1]
+    fact = next(r for r in gold[0].relations if r.evidence)
+    entry = {"title": gold[0].title, "h_idx": fact.head, "t_idx": fact.tail, "r": fact.label}
+    copies = [{**entry, "evidence": list(fact.evidence)}, {**entry, "evidence": [99]}]
+    scores = []
+    for order in (copies, copies[::-1]):
+        pred, _ = load_predictions(_write(tmp_path, order), gold)
+        totals = score_documents(gold, pred, metrics=["docred"]).metrics["docred_evidence"].to_dict()["totals"]
+        scores.append(totals)
+    # sorted evidence (e.g. (0, 3)) comes before (99,): the gold evidence is kept, whatever the order
+    assert scores[0] == scores[1]
+    assert scores[0]["p_den"] == scores[0]["p_num"] == len(set(fact.evidence))
+
+
+def test_evidence_of_unknown_documents_is_not_counted(shared, tmp_path):
+    """Official evidence F1: entries of a title not in the gold data add nothing to predicted evidence."""
+    truth = json.loads(shared("re-docred/dev_revised.json").read_text(encoding="utf-8"))[:2]
+    gold_doc = truth[0]
+    entries = [{"title": gold_doc["title"], "h_idx": lab["h"], "t_idx": lab["t"], "r": lab["r"],
+                "evidence": lab["evidence"]} for lab in gold_doc["labels"]]
+    entries.append({"title": "No such page", "h_idx": 0, "t_idx": 1, "r": "P17", "evidence": [0, 1, 2]})
+    gold = data_io.load(shared("re-docred/dev_revised.json")).documents[:2]
+    pred, _ = load_predictions(_write(tmp_path, entries), gold, lenient=True)
+    result = score_documents(gold, pred, metrics=["docred"], lenient=True)
+    expected = official_scores(truth, entries, [])
+    assert round(result.metrics["docred_evidence"].values["f1"], 9) == round(expected["evidence_f1"], 9)
+    totals = result.metrics["docred_evidence"].to_dict()["totals"]
+    assert totals["p_den"] == sum(len(e["evidence"]) for e in entries[:-1])  # the unknown page's 3 left out
+
+
+def test_lenient_counts_missing_entity_indices_as_wrong_and_says_how_many(shared, tmp_path):
+    truth = json.loads(shared("re-docred/dev_revised.json").read_text(encoding="utf-8"))[:1]
+    n = len(truth[0]["vertexSet"])
+    entries = [{"title": truth[0]["title"], "h_idx": lab["h"], "t_idx": lab["t"], "r": lab["r"], "evidence": []}
+               for lab in truth[0]["labels"]]
+    entries += [{"title": truth[0]["title"], "h_idx": n + 5, "t_idx": 0, "r": "P17", "evidence": []},
+                {"title": truth[0]["title"], "h_idx": n + 6, "t_idx": 0, "r": "P17", "evidence": []}]
+    gold = data_io.load(shared("re-docred/dev_revised.json")).documents[:1]
+    path = _write(tmp_path, entries)
+    pred, _ = load_predictions(path, gold)
+    with pytest.raises(PredictionError, match="relations"):
+        score_documents(gold, pred, metrics=["docred"])
+    result = score_documents(gold, pred, metrics=["docred"], lenient=True)
+    expected = official_scores(truth, entries, [])
+    assert result.metrics["docred_re"].values["p"] == pytest.approx(expected["p"], abs=1e-12)
+    assert result.metrics["docred_re"].to_dict()["totals"]["p_den"] == len(entries)
+    assert any(note.startswith("2 bad prediction(s) counted as wrong") for note in result.notes)
+
+
+def test_lenient_unknown_title_scores_on_every_metric_without_a_traceback(shared, tmp_path):
+    gold = data_io.load(shared("re-docred/dev_revised.json")).documents[:3]
+    pred, _ = load_predictions(_write(tmp_path, [{"title": "nope", "h_idx": 0, "t_idx": 1, "r": "P17"}]), gold,
+                               lenient=True)
+    result = score_documents(gold, pred, lenient=True)
+    assert result.metrics["e2e_hard"].values["p"] == 0.0
+    assert result.metrics["docred_re"].to_dict()["totals"]["p_den"] == 1.0
+    assert any("'nope' is not in the gold data" in note for note in result.notes)
+
+
 def test_unknown_title_is_an_error_or_counted_wrong_when_lenient(shared, tmp_path):
     gold = data_io.load(shared("re-docred/dev_revised.json")).documents[:3]
     entries = [{"title": gold[0].title, "h_idx": r.head, "t_idx": r.tail, "r": r.label, "evidence": []}
                for r in gold[0].relations] + [{"title": "No such page", "h_idx": 0, "t_idx": 1, "r": "P17"}]
-    path = tmp_path / "result.json"
-    path.write_text(json.dumps(entries), encoding="utf-8")
-    from rexel_bench.errors import PredictionError
-
+    path = _write(tmp_path, entries)
     with pytest.raises(PredictionError, match="No such page"):
         load_predictions(path, gold)
     pred, _ = load_predictions(path, gold, lenient=True)
