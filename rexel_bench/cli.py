@@ -199,6 +199,8 @@ def score(
         table.add_row(name, *cells, f"{100 * values[m.headline]:.2f}", m.description)
     console.print(table)
     console.print(f"[dim]{result.to_dict()['ed_exclusion_rule']}[/]")
+    for convention in result.conventions:
+        console.print(f"convention: {convention}", style="dim", highlight=False, markup=False, soft_wrap=True)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     if json_out:

@@ -32,6 +32,29 @@ from rexel_bench.scoring.base import (
 #: Metric families selectable with ``--metrics`` (a family name selects all its metrics).
 FAMILIES = ("mentions", "typing", "linking", "coreference", "docred", "end-to-end")
 
+#: Every convention that differs from a reference implementation on purpose, and why; printed by
+#: ``rexel-bench score`` and kept in ``--json`` output and reports.
+CONVENTIONS = (
+    "Scores never depend on the order of mentions, entities or facts. An entity's QID and type are the "
+    "majority over its mentions, ties broken by the smallest value (QIDs by number: Q5 before Q42), not by the "
+    "first mention as DocRED-IE's own reading does.",
+    "Coreference: the CoNLL-2012 scorer v8.01 (LEA from its LEA branch), repeated mentions included. Where v8.01 "
+    "depends on the order of entities (one span listed in two entities), both sides are read sorted, larger "
+    "entities first, so a repeated response mention stays in the larger entity; a file with more than 10 "
+    "repeated response mentions is scored (v8.01 refuses it) and the repeats are counted in a note.",
+    "DocRED protocol: the current official evaluation.py (a repeated fact counts once; facts of unknown "
+    "documents are wrong and their evidence is not counted; missing entity indices are wrong). Copies of one "
+    "fact with different evidence keep the smallest evidence (the script keeps the first listed); an empty "
+    "submission scores 0 (the script divides by zero).",
+    "e2e_hard: JEREX strict scoring; an entity is the set of its own mention spans, so a span listed in two "
+    "entities belongs to both.",
+    "e2e_soft: Linked-DocRED relation_f1 (soft aggregation), each copy of a repeated mention counted; no "
+    "prediction scores 0 (the reference divides by zero); every relation label is scored (the reference "
+    "knows DocRED's 96 only).",
+    "MD, ET and ED with a span listed twice: each distinct (span, value) pair counts once; in-KB accuracy "
+    "counts a span predicted with two QIDs as wrong.",
+)
+
 
 def docred_metrics(train: frozenset[tuple[str, str, str]] | None) -> list[Metric | ClassedMetric]:
     """The DocRED-protocol metrics; Ign F1 only when training facts are given."""
@@ -100,6 +123,7 @@ class ScoreResult:
     doc_ids: list[str]
     metrics: dict[str, MetricResult]
     notes: list[str] = field(default_factory=list)
+    conventions: tuple[str, ...] = CONVENTIONS
 
     def to_dict(self, per_document: bool = False) -> dict[str, Any]:
         """Machine-readable form for ``--json`` and reports."""
@@ -107,6 +131,7 @@ class ScoreResult:
             "documents": len(self.doc_ids),
             "notes": self.notes,
             "ed_exclusion_rule": linking.EXCLUSION_RULE,
+            "conventions": list(self.conventions),
             "metrics": {name: m.to_dict(per_document) for name, m in self.metrics.items()},
             **({"doc_ids": self.doc_ids} if per_document else {}),
         }

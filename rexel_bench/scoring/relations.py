@@ -35,7 +35,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
 from rexel_bench.data.model import Document
-from rexel_bench.scoring.base import ClassedMetric, DocPair, Metric, Span, set_counts
+from rexel_bench.scoring.base import ClassedMetric, DocPair, Metric, set_counts
 
 Fact = tuple[int, int, str]
 
