@@ -268,10 +268,10 @@ def _classed_results(metric: ClassedMetric, doc_pairs: Sequence[DocPair]) -> lis
     return [micro, macro]
 
 
-def score_pairs(pairs: Sequence[tuple[Document, Document]], metrics: Sequence[Metric | ClassedMetric],
-                ) -> dict[str, MetricResult]:
+def score_pairs(pairs: Sequence[tuple[Document, Document]] | Sequence[DocPair],
+                metrics: Sequence[Metric | ClassedMetric]) -> dict[str, MetricResult]:
     """Per-document counts and aggregates of every metric over aligned (gold, prediction) pairs."""
-    doc_pairs = [DocPair(g, p) for g, p in pairs]
+    doc_pairs = [p if isinstance(p, DocPair) else DocPair(*p) for p in pairs]
     out: dict[str, MetricResult] = {}
     for metric in metrics:
         if isinstance(metric, ClassedMetric):
@@ -312,9 +312,9 @@ def score_documents(
         notes.append("Ign F1 not computed: give the training file (--train) whose facts it ignores")
     chosen, skipped = applicable(chosen, gold, [p for _, p in pairs])
     notes += skipped
-    doc_pairs_notes = _duplicate_notes(pairs)
-    results = score_pairs(pairs, chosen)
-    return ScoreResult([g.id for g, _ in pairs], results, notes + doc_pairs_notes)
+    doc_pairs = [DocPair(g, p) for g, p in pairs]
+    results = score_pairs(doc_pairs, chosen)
+    return ScoreResult([g.id for g, _ in pairs], results, notes + _repeat_notes(doc_pairs))
 
 
 def applicable(metrics: Sequence[Metric | ClassedMetric], gold: Sequence[Document], pred: Sequence[Document],
@@ -337,15 +337,16 @@ def applicable(metrics: Sequence[Metric | ClassedMetric], gold: Sequence[Documen
     return kept, notes
 
 
-def _duplicate_notes(pairs: Sequence[tuple[Document, Document]]) -> list[str]:
+def _repeat_notes(pairs: Sequence[DocPair]) -> list[str]:
     notes = []
-    gold_repeats = sum(DocPair(g, p).duplicates["gold"] for g, p in pairs)
-    pred_repeats = sum(DocPair(g, p).duplicates["pred"] for g, p in pairs)
+    gold_repeats = sum(p.duplicates["gold"] for p in pairs)
+    pred_repeats = sum(p.duplicates["pred"] for p in pairs)
     if gold_repeats or pred_repeats:
         notes.append(f"repeated mentions (a span listed twice in a document): {gold_repeats} gold, {pred_repeats} "
                      "predicted; coreference treats them as the CoNLL scorer v8.01 does, the other metrics "
                      "as their references do (see the scoring conventions)")
-    duplicated_facts = sum(len(p.relations) - len({(r.head, r.tail, r.label) for r in p.relations}) for _, p in pairs)
+    duplicated_facts = sum(len(p.pred.relations) - len({(r.head, r.tail, r.label) for r in p.pred.relations})
+                           for p in pairs)
     if duplicated_facts:
         notes.append(f"{duplicated_facts} repeated predicted fact(s): counted once in DocRED and hard end-to-end "
                      "scores (as the official script and JEREX), once per copy in the soft score (as Linked-DocRED)")

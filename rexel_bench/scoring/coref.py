@@ -78,15 +78,14 @@ def _index(chains: Clusters) -> dict[Span, int]:
 def conll_chains(key_entities: Clusters, response_entities: Clusters) -> Chains:
     """The chains every coreference metric reads, following the CoNLL-2012 scorer v8.01.
 
-    Both sides are first put in :func:`canonical_order`, so that the result does not depend on the
-    order of mentions or entities; v8.01 itself depends on order only when a span is repeated in two
-    different entities.
+    A side that repeats a span is first put in :func:`canonical_order`, so that the result does not
+    depend on the order of mentions or entities; without repeats v8.01 does not depend on order.
     """
-    key = [chain for chain in canonical_order(key_entities) if chain]
+    key = [chain for chain in _ordered(key_entities) if chain]
     key_spans = {m for chain in key for m in chain}
     seen: set[Span] = set()
     response, repeats = [], False
-    for entity in canonical_order(response_entities):
+    for entity in _ordered(response_entities):
         chain = []
         for m in entity:
             if m in seen:
@@ -102,6 +101,12 @@ def conll_chains(key_entities: Clusters, response_entities: Clusters) -> Chains:
     return Chains(key, response, key_index, response_index, repeats)
 
 
+def _ordered(entities: Clusters) -> Clusters:
+    """The canonical order where a span repeats; otherwise the order given (then v8.01 does not depend on it)."""
+    n = sum(map(len, entities))
+    return canonical_order(entities) if len({m for e in entities for m in e}) < n else entities
+
+
 def _chains(pair: DocPair) -> Chains:
     def build(p: DocPair) -> Chains:
         return conll_chains([[m.span for m in e.mentions] for e in p.gold.entities],
@@ -109,9 +114,14 @@ def _chains(pair: DocPair) -> Chains:
     return pair.memo("coref", build)
 
 
-def _grouped(chain: list[Span], index: dict[Span, int]) -> Counter[int]:
+def _grouped(chain: list[Span], index: dict[Span, int]) -> dict[int, int]:
     """How many positions of a chain the other side's index puts in each of its chains."""
-    return Counter(index[m] for m in chain if m in index)
+    out: dict[int, int] = {}
+    for m in chain:
+        i = index.get(m)
+        if i is not None:
+            out[i] = out.get(i, 0) + 1
+    return out
 
 
 def muc_counts_of(chains: Chains) -> tuple[float, ...]:
@@ -244,26 +254,29 @@ def conll_aggregate(totals: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _counts(fn):
+    """A metric's per-pair counts, computed once per pair (the CoNLL average reuses MUC, B³ and CEAFe)."""
     def counts(pair: DocPair) -> tuple[float, ...]:
-        return fn(_chains(pair))
+        return pair.memo(fn.__name__, lambda p: fn(_chains(p)))
     counts.__name__ = fn.__name__.replace("_of", "")
     counts.__doc__ = fn.__doc__
     return counts
 
 
+muc_counts, b3_counts, ceafe_counts = _counts(muc_counts_of), _counts(b3_counts_of), _counts(ceafe_counts_of)
+
+
 def conll_counts(pair: DocPair) -> tuple[float, ...]:
     """MUC, B³ and CEAFe counts side by side, for the CoNLL average."""
-    chains = _chains(pair)
-    return (*muc_counts_of(chains), *b3_counts_of(chains), *ceafe_counts_of(chains))
+    return (*muc_counts(pair), *b3_counts(pair), *ceafe_counts(pair))
 
 
 PRF = ("p_num", "p_den", "r_num", "r_den")
 MUC = Metric("coref_muc", "v8.01", "Coreference MUC (CoNLL-2012 scorer v8.01 conventions)", PRF,
-             _counts(muc_counts_of), family="coreference")
-B3 = Metric("coref_b3", "v8.01", "Coreference B-cubed", PRF, _counts(b3_counts_of), family="coreference")
+             muc_counts, family="coreference")
+B3 = Metric("coref_b3", "v8.01", "Coreference B-cubed", PRF, b3_counts, family="coreference")
 CEAFM = Metric("coref_ceafm", "v8.01", "Coreference CEAF, mention-based (phi3)", PRF, _counts(ceafm_counts_of),
                family="coreference")
-CEAFE = Metric("coref_ceafe", "v8.01", "Coreference CEAF, entity-based (phi4)", PRF, _counts(ceafe_counts_of),
+CEAFE = Metric("coref_ceafe", "v8.01", "Coreference CEAF, entity-based (phi4)", PRF, ceafe_counts,
                family="coreference")
 LEA = Metric("coref_lea", "1", "Coreference LEA (link-based entity-aware)", PRF, _counts(lea_counts_of),
              family="coreference")
