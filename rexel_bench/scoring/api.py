@@ -186,7 +186,8 @@ def _check_prediction(pred: Document, gold: Document, index: int, file: str | No
         return pred
     for i, r in enumerate(pred.relations):
         if not (0 <= r.head < n and 0 <= r.tail < n):
-            complain(f"relations[{i}]", f"head and tail indices of entities (0..{n - 1}), found {r.head} and {r.tail}")
+            complain(f"relations[{i}]", f"head and tail indices of entities (0..{n - 1}), found {r.head} and "
+                                        f"{r.tail} (--lenient counts such facts as wrong)")
     placeholder = {index: n + k for k, index in enumerate(missing)}
     fixed = tuple(replace(r, head=placeholder.get(r.head, r.head), tail=placeholder.get(r.tail, r.tail))
                   for r in pred.relations)
