@@ -87,7 +87,7 @@ class HeuristicPipeline:
     def describe(self) -> dict[str, Any]:
         """The counts file and its size."""
         return {"name": self.name, "counts": str(self.counts_path), "gazetteer": len(self.counts["gazetteer"]),
-                "rules": len(self.counts["rules"])}
+                "rules": len(self.counts["rules"]), "kb": str(self.kb.path), "kb_sha256": self.kb.content_hash}
 
     @staticmethod
     def _is_date_start(sentence: Sequence[str], i: int) -> bool:

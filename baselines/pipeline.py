@@ -78,7 +78,8 @@ class NeuralPipeline:
     def describe(self) -> dict[str, Any]:
         """The four checkpoints and their hashes."""
         return {"name": self.name, "checkpoint": str(self.directory),
-                "stages": {s: checkpoint_hash(self.directory / s) for s in STAGES}, "kb": str(self.kb.path)}
+                "stages": {s: checkpoint_hash(self.directory / s) for s in STAGES}, "kb": str(self.kb.path),
+                "kb_sha256": self.kb.content_hash}
 
     def _encode(self, stage: str, docs: Sequence[Document]) -> list:
         began = time.perf_counter()

@@ -98,7 +98,8 @@ class SpacyPipeline:
     def describe(self) -> dict[str, Any]:
         """spaCy's model and the relation stage."""
         return {"name": self.name, "spacy_model": self.nlp.meta.get("name"), "version": self.nlp.meta.get("version"),
-                "relation_stage": str(self.rc.config.output)}
+                "relation_stage": str(self.rc.config.output), "kb": str(self.kb.path),
+                "kb_sha256": self.kb.content_hash}
 
     def mentions(self, doc: Document) -> list[Mention]:
         """spaCy entities and pronouns on the document's own tokens, sentence by sentence."""

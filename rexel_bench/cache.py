@@ -1,15 +1,21 @@
-"""A prediction cache that survives interruption and never trusts a damaged entry.
+"""A prediction cache that survives interruption and never trusts a damaged or stale entry.
 
-Predictions are stored one document per file under ``<root>/<key>/``, where the key hashes the model
-name, the model's own description (checkpoint hash), the dataset checksum and the toolkit version.
-Each file is written atomically and carries the SHA-256 of its payload; a file that does not parse, whose
-checksum does not match, or whose document id is not the one asked for is reported and recomputed.
+Predictions are stored one document per file under ``<root>/<key>/``. The key hashes everything a
+prediction depends on: the model name, the model's own description (checkpoint hash, KB content hash,
+encoder), the options that change outputs (batch size, device, model options), the dataset checksum
+and the version of the code (a hash of the toolkit's and the baselines' source files). Each entry's file
+name hashes the document id and its content (title and tokens), so that an edited document is predicted
+again. Each file is written atomically and carries the SHA-256 of its payload; a file that does not parse,
+whose checksum does not match, or whose document id is not the one asked for is reported and recomputed.
+Temporary files left by an interrupted writer (whose process is gone) are removed and counted.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +25,60 @@ from rexel_bench import __version__
 from rexel_bench.data.formats import jsonl
 from rexel_bench.data.io import atomic_write_text
 from rexel_bench.data.model import Document
+from rexel_bench.data.relations import repo_root
+
+#: Description entries that are measured while predicting, not inputs of the prediction.
+RUNTIME_KEYS = frozenset({"pruning"})
 
 
-def cache_key(model_name: str, description: Mapping[str, Any], dataset_sha256: str) -> str:
+@functools.cache
+def code_version() -> str:
+    """SHA-256 over the source and data files of the package and the baselines: changes with any edit."""
+    digest = hashlib.sha256(__version__.encode())
+    for folder in ("rexel_bench", "baselines"):
+        root = repo_root() / folder
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".py", ".json", ".yaml", ".gz") and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(model_name: str, description: Mapping[str, Any], dataset_sha256: str,
+              options: Mapping[str, Any] | None = None) -> str:
     """Hash of everything a cached prediction depends on."""
-    payload = json.dumps({"model": model_name, "description": description, "dataset": dataset_sha256,
-                          "toolkit": __version__}, sort_keys=True, default=str)
+    payload = json.dumps({"model": model_name,
+                          "description": {k: v for k, v in description.items() if k not in RUNTIME_KEYS},
+                          "options": dict(options or {}), "dataset": dataset_sha256, "code": code_version()},
+                         sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def document_hash(doc: Document) -> str:
+    """What a prediction of a document depends on in the document itself: id, title and tokens."""
+    return hashlib.sha256(json.dumps([doc.id, doc.title, doc.sentences]).encode()).hexdigest()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_orphan_temporaries(directory: Path) -> int:
+    """Delete temporary files (``.<name>.<pid>.<random>.tmp``) whose writing process is gone; their count."""
+    removed = 0
+    for tmp in directory.glob(".*.tmp"):
+        parts = tmp.name.split(".")
+        pid = next((int(p) for p in reversed(parts[:-2]) if p.isdigit()), None)
+        if pid is None or not _pid_alive(pid):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 @dataclass
@@ -41,12 +94,19 @@ class PredictionCache:
         """Where this key's files live."""
         return self.root / self.key
 
-    def _path(self, doc_id: str) -> Path:
-        return self.directory / f"{hashlib.sha256(doc_id.encode()).hexdigest()[:32]}.json"
+    def __post_init__(self) -> None:
+        if self.directory.is_dir():
+            removed = remove_orphan_temporaries(self.directory)
+            if removed:
+                self.problems.append(f"{removed} temporary file(s) left by an interrupted run removed from the cache")
 
-    def get(self, doc_id: str) -> Document | None:
-        """The cached prediction, or None if absent or damaged (damage is recorded in ``problems``)."""
-        path = self._path(doc_id)
+    def _path(self, doc: Document) -> Path:
+        return self.directory / f"{hashlib.sha256((doc.id + document_hash(doc)).encode()).hexdigest()[:32]}.json"
+
+    def get(self, doc: Document) -> Document | None:
+        """The cached prediction of a document, or None if absent or damaged (damage is recorded in ``problems``)."""
+        doc_id = doc.id
+        path = self._path(doc)
         if not path.exists():
             return None
         try:
@@ -60,11 +120,11 @@ class PredictionCache:
             path.unlink(missing_ok=True)
             return None
 
-    def put(self, doc: Document) -> None:
-        """Store one prediction atomically."""
+    def put(self, source: Document, doc: Document) -> None:
+        """Store the prediction ``doc`` of the document ``source`` atomically."""
         document = jsonl.dump(doc)
         payload = json.dumps(document, sort_keys=True)
-        atomic_write_text(self._path(doc.id), json.dumps({"doc_id": doc.id, "document": document,
+        atomic_write_text(self._path(source), json.dumps({"doc_id": doc.id, "document": document,
                                                           "sha256": hashlib.sha256(payload.encode()).hexdigest()}))
 
     def read_meta(self) -> dict[str, Any]:

@@ -40,6 +40,9 @@ FormatOption = Annotated[str, typer.Option(
     "docred-ie, linked-docred, dwie (original DWIE, a file or a directory), jsonl (rexel-bench's own).")]
 DataDirOption = Annotated[Path | None, typer.Option(
     "--data-dir", help="Directory of the non-vendored datasets (default: $REXEL_BENCH_DATA, else ../shared/datasets).")]
+SkipBadGoldOption = Annotated[bool, typer.Option(
+    "--skip-bad-gold", help="Score the gold documents that load and list those left out (with why) in the "
+                            "output and metrics.json, instead of stopping at the gold file's first error.")]
 
 
 def reports_errors(func: F) -> F:
@@ -178,18 +181,19 @@ def score(
     per_document: Annotated[bool, typer.Option(
         "--per-document", help="Include per-document counts in --json.")] = False,
     format: FormatOption = "auto",
+    skip_bad_gold: SkipBadGoldOption = False,
     data_dir_opt: DataDirOption = None,
 ) -> None:
     """Score predictions against gold on every subtask: MD, ET, ED, coreference, DocRED RE, end to end."""
     from rexel_bench.scoring.api import score_documents
     from rexel_bench.scoring.io import load_predictions
 
-    gold_docs = data_io.load(resolve(gold, data_dir_opt), format).documents
+    gold_data = data_io.load_gold(resolve(gold, data_dir_opt), format, skip_bad=skip_bad_gold)
     train_docs = data_io.load(resolve(train, data_dir_opt)).documents if train else None
-    pred_docs, load_notes = load_predictions(pred, gold_docs, lenient=lenient)
-    result = score_documents(gold_docs, pred_docs, metrics=metrics.split(",") if metrics else None,
+    pred_docs, load_notes = load_predictions(pred, gold_data.documents, lenient=lenient, left_out=gold_data.left_out)
+    result = score_documents(gold_data.documents, pred_docs, metrics=metrics.split(",") if metrics else None,
                              train=train_docs, lenient=lenient, pred_file=str(pred))
-    result.notes[:0] = load_notes
+    result.notes[:0] = gold_data.notes + load_notes
     table = Table(title=f"{pred} against {gold} ({len(result.doc_ids)} documents)")
     for column in ("metric", "P", "R", "F1 / acc.", "what"):
         table.add_column(column, justify="right" if column in ("P", "R", "F1 / acc.") else "left")
@@ -230,6 +234,7 @@ def compare(
     metrics: Annotated[str | None, typer.Option("--metrics", "-m", help="Metric or family names.")] = None,
     train: Annotated[str | None, typer.Option("--train", help="Training file for Ign F1.")] = None,
     lenient: Annotated[bool, typer.Option("--lenient", help="Count bad predictions as wrong.")] = False,
+    skip_bad_gold: SkipBadGoldOption = False,
     data_dir_opt: DataDirOption = None,
 ) -> None:
     """Compare two prediction files on the same gold: every metric with CIs, paired p-values, a report."""
@@ -238,17 +243,18 @@ def compare(
     from rexel_bench.scoring.io import load_predictions
 
     gold_path = resolve(gold, data_dir_opt)
-    gold_docs = data_io.load(gold_path).documents
+    gold_data = data_io.load_gold(gold_path, skip_bad=skip_bad_gold)
+    gold_docs = gold_data.documents
     labels = names.split(",") if names else [pred_a.stem, pred_b.stem]
     if len(labels) != 2 or labels[0] == labels[1]:
         raise ConfigError("--names needs two different names, e.g. --names rexel,pipeline")
-    predictions = {label: load_predictions(path, gold_docs, lenient=lenient)[0]
+    predictions = {label: load_predictions(path, gold_docs, lenient=lenient, left_out=gold_data.left_out)[0]
                    for label, path in zip(labels, (pred_a, pred_b), strict=True)}
     run = evaluate(gold_docs, predictions, dataset=gold, dataset_path=gold_path,
                    metrics=metrics.split(",") if metrics else None,
                    train=data_io.load(resolve(train, data_dir_opt)).documents if train else None,
                    n_resamples=bootstrap, seed=seed, randomization_rounds=randomization, lenient=lenient,
-                   sources={labels[0]: str(pred_a), labels[1]: str(pred_b)})
+                   sources={labels[0]: str(pred_a), labels[1]: str(pred_b)}, data_notes=gold_data.notes)
     directory = _report_dir(out, "compare")
     files = write_report(run, directory)
     from rexel_bench.reports.tables import markdown_table
@@ -515,6 +521,7 @@ def run_command(
                                                            "(default: reports/<time>-<name>).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute every prediction.")] = False,
     name: Annotated[str | None, typer.Option("--name", help="Name of the run.")] = None,
+    skip_bad_gold: SkipBadGoldOption = False,
     data_dir_opt: DataDirOption = None,
 ) -> None:
     """Predict with every model (cached, resumable), score every subtask, bootstrap, write the report."""
@@ -528,10 +535,11 @@ def run_command(
                  "device": device, "batch_size": batch_size, "limit": limit, "out": str(out) if out else None,
                  "name": name, "data_dir": str(data_dir_opt) if data_dir_opt else None}
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None},
-                                   **({"cache": False} if no_cache else {}))
+                                   **({"cache": False} if no_cache else {}),
+                                   **({"skip_bad_gold": True} if skip_bad_gold else {}))
     directory = run(settings)
     for line in summary_lines(directory):
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, markup=False)
     console.print(f"report written to {directory} (report.html, report.md, errors.html, metrics.json)")
 
 

@@ -105,8 +105,12 @@ def evaluate(
     speed: Mapping[str, Mapping[str, Any]] | None = None,
     sources: Mapping[str, str] | None = None,
     command: str | None = None,
+    data_notes: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Score every system, bootstrap every metric, test every pair: the content of ``metrics.json``."""
+    """Score every system, bootstrap every metric, test every pair: the content of ``metrics.json``.
+
+    ``data_notes`` says what happened to the gold data before scoring (documents left out, and why).
+    """
     scores = {name: score_documents(gold, pred, metrics=metrics, train=train, lenient=lenient,
                                     pred_file=(sources or {}).get(name))
               for name, pred in predictions.items()}
@@ -133,7 +137,9 @@ def evaluate(
         "seed": seed,
         "dataset": {"name": dataset, "path": str(dataset_path) if dataset_path else None,
                     "sha256": sha256_of(dataset_path) if dataset_path else None, "documents": len(gold)},
+        "data_notes": list(data_notes),
         "metric_versions": {name: m.version for name, m in first.metrics.items()},
+        "conventions": list(first.conventions),
         "headline_metric": headline,
         "ed_exclusion_rule": EXCLUSION_RULE,
         "systems": {

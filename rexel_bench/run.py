@@ -31,7 +31,7 @@ from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document
 from rexel_bench.data.registry import resolve
 from rexel_bench.data.relations import repo_root
-from rexel_bench.errors import ConfigError
+from rexel_bench.errors import ConfigError, PredictionError
 from rexel_bench.evaluate import evaluate, sha256_of
 from rexel_bench.models.base import Model, load_model
 
@@ -58,6 +58,7 @@ class RunConfig:
     out: str | None = None
     name: str = "run"
     cache: bool = True
+    skip_bad_gold: bool = False  # score the gold documents that load, listing those left out
     train: str | None = None  # training file for Ign F1
     data_dir: str | None = None
     model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -109,7 +110,7 @@ def predict_with_cache(model: Model, docs: Sequence[Document], cache: Prediction
     found: dict[str, Document] = {}
     if cache is not None:
         for d in docs:
-            hit = cache.get(d.id)
+            hit = cache.get(d)
             if hit is not None:
                 found[d.id] = hit
     todo = [d for d in docs if d.id not in found]
@@ -122,13 +123,18 @@ def predict_with_cache(model: Model, docs: Sequence[Document], cache: Prediction
         task = bar.add_task(f"{model.name}: predicting", total=len(todo), rate="–")
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
+            by_id = {d.id: d for d in batch}
             for pred in model.predict(batch):
                 found[pred.id] = pred
-                if cache is not None:
-                    cache.put(pred)
+                if cache is not None and pred.id in by_id:
+                    cache.put(by_id[pred.id], pred)
             done = start + len(batch)
             bar.update(task, advance=len(batch), rate=f"{done / (time.perf_counter() - began):.2f}")
     seconds = time.perf_counter() - began
+    missing = [d for d in docs if d.id not in found]
+    if docs and len(missing) == len(docs):
+        raise PredictionError(f"{model.name} returned no prediction for any of the {len(docs)} documents "
+                              f"(first id {docs[0].id!r})")
     stages_after = dict(getattr(model, "timings", {}) or {})
     speed: dict[str, Any] = {}
     if todo:
@@ -136,7 +142,9 @@ def predict_with_cache(model: Model, docs: Sequence[Document], cache: Prediction
         speed = {"documents": len(todo), "seconds": round(seconds, 3), "docs_per_s": len(todo) / seconds,
                  "tokens_per_s": tokens / seconds, "peak_rss_mb": peak_memory_mb(),
                  "stages": {k: round(v - stages_before.get(k, 0.0), 3) for k, v in stages_after.items()}}
-    return [found[d.id] for d in docs], {"computed": len(todo), "from_cache": len(docs) - len(todo), **speed}
+    counts = {"computed": len(todo) - len(missing), "from_cache": len(docs) - len(todo),
+              "missing_predictions": [d.id for d in missing]}
+    return [found[d.id] for d in docs if d.id in found], {**counts, **speed}
 
 
 def run(config: RunConfig, *, progress: bool = True, command: str | None = None) -> Path:
@@ -145,7 +153,8 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     from rexel_bench.reports.render import write_report
 
     data_path = resolve(config.dataset_name, config.data_dir)
-    gold = data_io.load(data_path).documents
+    gold_data = data_io.load_gold(data_path, skip_bad=config.skip_bad_gold)
+    gold = gold_data.documents
     if config.limit:
         gold = gold[: config.limit]
     dataset_sha = sha256_of(data_path)
@@ -156,20 +165,23 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     for spec in config.models:
         options = {"device": config.device, "batch_size": config.batch_size, **config.model_options.get(spec, {})}
         model = load_model(spec, **options)
-        cache = PredictionCache(cache_root, cache_key(spec, model.describe(), dataset_sha)) if config.cache else None
+        key = cache_key(spec, model.describe(), dataset_sha, options)
+        cache = PredictionCache(cache_root, key) if config.cache else None
         preds, measured = predict_with_cache(model, gold, cache, config.batch_size, progress)
+        notes[spec] = []
         if cache is not None:
             if measured.get("docs_per_s"):
-                cache.write_meta({k: v for k, v in measured.items() if k not in ("computed", "from_cache")})
+                cache.write_meta({"describe": model.describe(), **{
+                    k: v for k, v in measured.items() if k not in ("computed", "from_cache", "missing_predictions")}})
             elif measured["from_cache"]:
                 measured = {**cache.read_meta(), **measured, "speed_from_earlier_run": True}
-            notes[spec] = list(cache.problems)
+            notes[spec] += cache.problems
         predictions[spec] = preds
-        speed[spec] = {**measured, "describe": model.describe()}
+        speed[spec] = {"describe": model.describe(), **measured}
     train = data_io.load(resolve(config.train, config.data_dir)).documents if config.train else None
     report = evaluate(gold, predictions, dataset=config.dataset_name, dataset_path=data_path, metrics=config.metrics,
                       train=train, n_resamples=config.bootstrap, seed=config.seed,
-                      randomization_rounds=config.randomization, speed=speed,
+                      randomization_rounds=config.randomization, speed=speed, data_notes=gold_data.notes,
                       command=command or " ".join(["rexel-bench", *sys.argv[1:]]))
     for spec, extra in notes.items():
         report["systems"][spec]["notes"] = extra + report["systems"][spec]["notes"]
@@ -194,4 +206,13 @@ def summary_lines(report_dir: Path) -> list[str]:
         if speed.get("docs_per_s"):
             lines[-1] += f", {speed['docs_per_s']:.2f} docs/s" + (" (cached speed)" if speed.get(
                 "speed_from_earlier_run") else "")
+        lines += [f"  note: {note}" for note in entry.get("notes", []) if _worth_a_line(note)]
+    lines += [f"note: {note}" for note in run_data.get("data_notes", [])]
     return lines
+
+
+def _worth_a_line(note: str) -> bool:
+    """Notes that change what a number means (missing, skipped, damaged, left out) are printed; the rest
+    (e.g. which metrics do not apply to this data) stay in the report."""
+    return any(word in note for word in ("no prediction", "skipped", "damaged", "left out", "counted as wrong",
+                                         "not in the gold"))

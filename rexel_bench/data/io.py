@@ -195,6 +195,41 @@ def _unparsed_lines(log: ProblemLog) -> int:
     return sum(p.field.startswith("line ") for p in log.problems)
 
 
+@dataclass
+class Gold:
+    """Gold documents to score against, a note for every document left out, and the left-out titles."""
+
+    documents: list[Document]
+    notes: list[str] = field(default_factory=list)
+    left_out: frozenset[str] = frozenset()
+
+
+def load_gold(path: str | Path, format: str = "auto", *, skip_bad: bool = False) -> Gold:
+    """Gold documents to score against, every document left out named with why.
+
+    A gold document with an error would otherwise vanish from the scores (and its predictions would be
+    blamed on the prediction file): it stops the command with the gold file's error, or, with
+    ``skip_bad``, is left out and named — index, title, what was expected and found — in the notes.
+    """
+    result = load(path, format)
+    first_error: dict[tuple[str, int | None], Problem] = {}
+    for problem in result.problems:
+        if problem.severity == "error":
+            first_error.setdefault((problem.file, problem.doc_index), problem)
+    if not first_error:
+        return Gold(result.documents)
+    if not skip_bad:
+        p = next(iter(first_error.values()))
+        raise DataError(f"expected {p.expected}, found {p.found} ({len(first_error)} gold document(s) with errors; "
+                        "--skip-bad-gold scores the others and lists those left out)", file=p.file,
+                        doc_index=p.doc_index, doc_title=p.doc_title, field=p.field)
+    notes = [f"gold document left out: {p.location()}: expected {p.expected}, found {p.found}"
+             for p in first_error.values()]
+    return Gold(result.documents, [f"{len(notes)} gold document(s) left out because of errors (--skip-bad-gold); "
+                                   "their predictions are not scored", *notes],
+                frozenset(p.doc_title for p in first_error.values() if p.doc_title))
+
+
 def load_documents(path: str | Path, format: str = "auto", **kwargs: Any) -> list[Document]:
     """Load a file and return its usable documents (problems are dropped: use :func:`load` to see them)."""
     return load(path, format, **kwargs).documents
@@ -218,7 +253,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     """Write a file so that readers never see it half-written (temporary file, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

@@ -12,11 +12,14 @@ alias tables or DWIE for anything else.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rexel_bench.data.io import atomic_write_text
 from rexel_bench.data.relations import docred_relations, repo_root
 from rexel_bench.kb.ingest import sources
 from rexel_bench.kb.ingest.wikidata_dump import DumpFilter, ingest_dump
@@ -73,8 +76,23 @@ def default_kb_path() -> Path:
     stamp = path.with_suffix(".json")
     recipe = {"docred_ie": "datasets/docred-ie/dev_joint_qcode.json",
               "popularity": "datasets/revisit-docred/final_id2popular.json.gz", "version": 1}
-    if not path.exists() or not stamp.exists() or json.loads(stamp.read_text()) != recipe:
-        root = repo_root()
-        build_kb(path, docred_ie=[root / recipe["docred_ie"]], popularity=root / recipe["popularity"])
-        stamp.write_text(json.dumps(recipe))
+    if _is_built(path, stamp, recipe):
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second process waits here, then finds the KB built
+        if not _is_built(path, stamp, recipe):
+            root = repo_root()
+            partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            partial.unlink(missing_ok=True)
+            build_kb(partial, docred_ie=[root / recipe["docred_ie"]], popularity=root / recipe["popularity"])
+            os.replace(partial, path)
+            atomic_write_text(stamp, json.dumps(recipe))
     return path
+
+
+def _is_built(path: Path, stamp: Path, recipe: dict) -> bool:
+    try:
+        return path.exists() and json.loads(stamp.read_text()) == recipe
+    except (OSError, json.JSONDecodeError):
+        return False

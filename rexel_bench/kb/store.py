@@ -14,6 +14,8 @@ Tables:
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -77,7 +79,17 @@ class KnowledgeBase:
             raise ConfigError("no knowledge base here (build one with rexel-bench kb build)", file=str(path))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path)
-        self.db.executescript(SCHEMA)
+        if create:  # reading never writes, so a KB shared between processes or read-only stays untouched
+            self.db.executescript(SCHEMA)
+
+    @functools.cached_property
+    def content_hash(self) -> str:
+        """SHA-256 of the KB file: what a prediction made with this KB depends on (cache keys)."""
+        digest = hashlib.sha256()
+        with self.path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
 
     def close(self) -> None:
         """Close the database file."""

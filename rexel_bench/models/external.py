@@ -9,7 +9,6 @@ from typing import Any
 
 from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document
-from rexel_bench.errors import PredictionError
 from rexel_bench.evaluate import sha256_of
 from rexel_bench.models.base import register
 
@@ -28,12 +27,9 @@ class FilePredictions:
         self._by_id = {d.id: d for d in result.documents}
 
     def predict(self, docs: Sequence[Document]) -> list[Document]:
-        """The file's prediction of each document; an empty prediction where the file has none."""
-        missing = [d.id for d in docs if d.id not in self._by_id]
-        if len(missing) == len(docs) and docs:
-            raise PredictionError(f"none of the {len(docs)} documents is in the file (first id {docs[0].id!r})",
-                                  file=str(self.path))
-        return [self._by_id.get(d.id, Document(id=d.id, title=d.title, sentences=d.sentences)) for d in docs]
+        """The file's prediction of each document it has; documents it lacks are left out (the run counts
+        and reports them as missing predictions, scored as empty)."""
+        return [self._by_id[d.id] for d in docs if d.id in self._by_id]
 
     def describe(self) -> dict[str, Any]:
         """The file and its checksum."""

@@ -74,7 +74,8 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
     lines += ["", "## Plots", ""]
     lines += [f"![{CAPTIONS[name]}](plots/{path.name})\n\n{CAPTIONS[name]}\n" for name, path in plots.items()]
     notes = [f"- {system}: {n}" for system, e in run["systems"].items() for n in e.get("notes", [])]
-    lines += ["## Notes", "", f"- {run['ed_exclusion_rule']}", *notes, "",
+    data_notes = [f"- data: {n}" for n in run.get("data_notes", [])]
+    lines += ["## Notes", "", *data_notes, f"- {run['ed_exclusion_rule']}", *notes, "",
               "Every number, interval and p-value is in `metrics.json`; all metrics of all systems are in "
               "`leaderboard.csv`."]
     return "\n".join(lines) + "\n"

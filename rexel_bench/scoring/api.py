@@ -9,7 +9,7 @@ result, so that significance testing resamples documents without re-scoring.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -215,16 +215,17 @@ def align(gold: Sequence[Document], pred: Sequence[Document], *, file: str | Non
         raise PredictionError(f"document id {d.id!r} is not in the gold data ({len(unknown)} such documents; "
                               "--lenient counts their predictions as wrong)", file=file, doc_index=i,
                               doc_title=d.title, field="id")
-    pairs, missing, problems = [], 0, []
+    pairs, missing, problems = [], [], []
     for g in gold:
         if g.id in by_id:
             index, p = by_id[g.id]
             pairs.append((g, _check_prediction(p, g, index, file, lenient, problems)))
         else:
-            missing += 1
+            missing.append(g.id)
             pairs.append((g, replace(g, entities=(), relations=())))
     if missing:
-        notes.append(f"{missing} gold document(s) have no prediction: scored as empty predictions")
+        shown = ", ".join(map(repr, missing[:10])) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        notes.append(f"{len(missing)} gold document(s) have no prediction: scored as empty predictions ({shown})")
     for i, d in unknown:
         notes.append(f"predicted document {d.id!r} is not in the gold data: its predictions count as wrong")
         empty = replace(d, entities=(), relations=(), meta={UNKNOWN_DOCUMENT: True})
@@ -360,8 +361,8 @@ def is_docred_submission(value: Any) -> bool:
                                                       <= set(value[0])))
 
 
-def read_docred_submission(path: str | Path, gold: Sequence[Document], *, lenient: bool = False
-                           ) -> list[Document]:
+def read_docred_submission(path: str | Path, gold: Sequence[Document], *, lenient: bool = False,
+                           left_out: Collection[str] = frozenset()) -> list[Document]:
     """Predictions from DocRED's submission format, on the gold documents' entities.
 
     Each entry names a gold document by title; an unknown title is an error, or with ``lenient``
@@ -382,7 +383,7 @@ def read_docred_submission(path: str | Path, gold: Sequence[Document], *, lenien
                 raise PredictionError("", file=str(path), doc_index=i, doc_title=str(entry["title"]), field=key,
                                       expected="an entity index (integer)", found=repr(entry[key]))
         title = entry["title"]
-        if title not in by_title and not lenient:
+        if title not in by_title and title not in left_out and not lenient:
             raise PredictionError(f"title {title!r} is not in the gold data (--lenient counts it as wrong)",
                                   file=str(path), doc_index=i, doc_title=title, field="title")
         evidence = entry.get("evidence")

@@ -569,4 +569,4 @@ class Rexel:
         trainable = sum(v.numel() for v in self.model.trainable_state().values())
         return {"name": self.name, "checkpoint": str(self.checkpoint), "sha256": checkpoint_hash(self.checkpoint),
                 "encoder": self.model.config.encoder, "trainable_parameters": trainable,
-                "kb": str(self.kb.path), "pruning": dict(self.model.pruning)}
+                "kb": str(self.kb.path), "kb_sha256": self.kb.content_hash, "pruning": dict(self.model.pruning)}
