@@ -17,6 +17,7 @@ import typer
 import typer.core
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from rexel_bench import __version__
 from rexel_bench.data import io as data_io
@@ -31,8 +32,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# User text (titles, file names, notes, look-up strings) is never read as console markup: styles are
+# given as Text spans instead.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
 FormatOption = Annotated[str, typer.Option(
@@ -52,7 +55,12 @@ def reports_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except RexelBenchError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except OSError as exc:  # disk full, file too large, permission denied: nothing half-written is kept
+            where = f": {exc.filename}" if exc.filename else ""
+            err_console.print(Text.assemble(("error:", "bold red"), f" cannot read or write{where}: "
+                                            f"{exc.strerror or exc}"), highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
     return wrapper  # type: ignore[return-value]
 
@@ -93,19 +101,19 @@ def validate(
     for severity, style in (("error", "red"), ("warning", "yellow"), ("info", "cyan")):
         found = [p for p in result.problems if p.severity == severity]
         for problem in found[:max_shown]:
-            console.print(f"[{style}]{problem}[/]", highlight=False, soft_wrap=True)
+            console.print(str(problem), style=style, highlight=False, soft_wrap=True)
         if len(found) > max_shown:
-            console.print(f"[{style}]... and {len(found) - max_shown} more {severity}s (use --show or --json)[/]")
+            console.print(f"... and {len(found) - max_shown} more {severity}s (use --show or --json)", style=style)
     if json_out:
         data_io.atomic_write_text(json_out, json.dumps({
             "file": result.path, "format": result.format, "documents_read": result.n_read,
             "documents_loaded": len(result.documents), "relation_inventory": result.relation_inventory,
             "problems": [p.to_dict() for p in result.problems]}, indent=1))
-    verdict = "[green]OK[/]" if result.n_dropped == 0 else f"[red]{result.n_dropped} document(s) NOT loaded[/]"
-    console.print(
+    verdict = ("OK", "green") if result.n_dropped == 0 else (f"{result.n_dropped} document(s) NOT loaded", "red")
+    console.print(Text.assemble(
         f"{result.path}: format {result.format}, {len(result.documents)}/{result.n_read} documents loaded, "
         f"{result.count('error')} errors, {result.count('warning')} warnings, {result.count('info')} notes; "
-        f"relation ids checked against: {result.relation_inventory}. {verdict}", highlight=False)
+        f"relation ids checked against: {result.relation_inventory}. ", verdict), highlight=False)
     if result.n_dropped:
         raise typer.Exit(1)
 
@@ -126,7 +134,7 @@ def datasets(
         if path is not None and counts:
             stats = corpus_statistics(data_io.load(path).documents)
             sizes = [str(stats[k]) for k in ("documents", "entities", "mentions", "relations")]
-        where = ("vendored" if spec.vendored else str(path)) if path else "[red]not found[/]"
+        where = ("vendored" if spec.vendored else str(path)) if path else Text("not found", style="red")
         table.add_row(spec.key, spec.licence, *sizes, where, spec.description)
     console.print(table)
 
@@ -159,7 +167,8 @@ def stats(
             table.add_row(label, f"{count:,}")
         console.print(table)
     if result.n_dropped:
-        console.print(f"[red]{result.n_dropped} document(s) not loaded because of errors: run rexel-bench validate[/]")
+        console.print(f"{result.n_dropped} document(s) not loaded because of errors: run rexel-bench validate",
+                      style="red")
     if json_out:
         data_io.atomic_write_text(json_out, json.dumps(figures, indent=1))
 
@@ -202,11 +211,11 @@ def score(
         cells = [f"{100 * values[k]:.2f}" if k in values else "" for k in ("p", "r")]
         table.add_row(name, *cells, f"{100 * values[m.headline]:.2f}", m.description)
     console.print(table)
-    console.print(f"[dim]{result.to_dict()['ed_exclusion_rule']}[/]")
+    console.print(result.to_dict()["ed_exclusion_rule"], style="dim")
     for convention in result.conventions:
-        console.print(f"convention: {convention}", style="dim", highlight=False, markup=False, soft_wrap=True)
+        console.print(f"convention: {convention}", style="dim", highlight=False, soft_wrap=True)
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        console.print(Text.assemble(("note:", "yellow"), f" {note}"), highlight=False, soft_wrap=True)
     if json_out:
         data_io.atomic_write_text(json_out, json.dumps(result.to_dict(per_document), indent=1))
 
@@ -256,7 +265,8 @@ def compare(
                    n_resamples=bootstrap, seed=seed, randomization_rounds=randomization, lenient=lenient,
                    sources={labels[0]: str(pred_a), labels[1]: str(pred_b)}, data_notes=gold_data.notes)
     directory = _report_dir(out, "compare")
-    files = write_report(run, directory)
+    with data_io.staged_directory(directory) as staging:
+        files = write_report(run, staging)
     from rexel_bench.reports.tables import markdown_table
 
     console.print(markdown_table(run), highlight=False)

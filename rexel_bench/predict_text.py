@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.progress import Progress
 
 from rexel_bench.data.formats import jsonl
+from rexel_bench.data.io import parse_json
 from rexel_bench.data.model import Document
 from rexel_bench.data.text import tokenize_with_offsets
 from rexel_bench.errors import DataError
@@ -25,17 +26,19 @@ from rexel_bench.models.base import load_model
 def read_texts(path: Path) -> Iterator[tuple[str, str, str]]:
     """(id, title, text) of each document of the input, lazily."""
     as_json = path.suffix in (".jsonl", ".ndjson")
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError("", file=str(path), field=f"line {number}", expected="UTF-8 text",
+                                found=f"byte {raw[exc.start:exc.start + 1]!r} at column {exc.start + 1}") from exc
             if not line.strip():
                 continue
             if not as_json:
                 yield f"{path.stem}-{number}", f"{path.stem} line {number}", line.strip()
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"invalid JSON: {exc.msg}", file=str(path), field=f"line {number}") from exc
+            record = parse_json(line, str(path), f"line {number}")
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 raise DataError("", file=str(path), field=f"line {number}.text", expected="a 'text' string field",
                                 found=str(record)[:60])
@@ -69,19 +72,24 @@ def predict_file(source: Path, out: Path, *, model_name: str = "rexel", batch_si
     count = 0
     tmp = out.with_name(out.name + ".part")
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tmp.open("w", encoding="utf-8") as sink, Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task(f"{model_name}: predicting", total=None)
-        batch: list[Document] = []
-        for doc_id, title, text in read_texts(source):
-            document = to_document(doc_id, title, text)
-            if document.has_text:
-                batch.append(document)
-            if len(batch) == batch_size:
-                count += _flush(model, batch, sink)
-                bar.advance(task, len(batch))
-                batch = []
-        count += _flush(model, batch, sink)
-    tmp.replace(out)
+    try:
+        with tmp.open("w", encoding="utf-8", errors="backslashreplace") as sink, \
+                Progress(disable=not progress, transient=True) as bar:
+            task = bar.add_task(f"{model_name}: predicting", total=None)
+            batch: list[Document] = []
+            for doc_id, title, text in read_texts(source):
+                document = to_document(doc_id, title, text)
+                if document.has_text:
+                    batch.append(document)
+                if len(batch) == batch_size:
+                    count += _flush(model, batch, sink)
+                    bar.advance(task, len(batch))
+                    batch = []
+            count += _flush(model, batch, sink)
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # never leave a half-written output behind
+        raise
     return count
 
 

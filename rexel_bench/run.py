@@ -152,6 +152,9 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     from rexel_bench.reports.errors import write_error_analysis
     from rexel_bench.reports.render import write_report
 
+    if not data_io.is_safe_file_name(config.name):
+        raise ConfigError(f"a run name usable as a folder name (no / or \\, not . or ..), found {config.name!r}",
+                          field="name")
     data_path = resolve(config.dataset_name, config.data_dir)
     gold_data = data_io.load_gold(data_path, skip_bad=config.skip_bad_gold)
     gold = gold_data.documents
@@ -186,11 +189,12 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     for spec, extra in notes.items():
         report["systems"][spec]["notes"] = extra + report["systems"][spec]["notes"]
     out = Path(config.out) if config.out else Path("reports") / f"{datetime.now():%Y%m%d-%H%M%S}-{config.name}"
-    write_report(report, out)
-    data_io.atomic_write_text(out / "run-config.yaml", config.to_yaml())
-    for spec, preds in predictions.items():
-        data_io.write(preds, out / "predictions" / f"{spec.replace(':', '_').replace('/', '_')}.jsonl")
-    write_error_analysis(gold, predictions, out / "errors.html")
+    with data_io.staged_directory(out) as staging:
+        write_report(report, staging)
+        data_io.atomic_write_text(staging / "run-config.yaml", config.to_yaml())
+        for spec, preds in predictions.items():
+            data_io.write(preds, staging / "predictions" / f"{data_io.safe_file_name(spec)}.jsonl")
+        write_error_analysis(gold, predictions, staging / "errors.html")
     return out
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -79,6 +81,17 @@ def _open_text(path: Path) -> str:
         raise DataError(f"cannot read the file: {exc}", file=str(path)) from exc
 
 
+def parse_json(text: str, file: str, where: str = "") -> Any:
+    """Parse JSON from a user's file; any failure is a :class:`DataError` naming the file and place."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"invalid JSON: {exc.msg} at column {exc.colno}", file=file, field=where or None) from exc
+    except RecursionError as exc:
+        raise DataError("JSON nested too deeply to read (more levels than any document has)", file=file,
+                        field=where or None) from exc
+
+
 def _json_error(path: Path, exc: json.JSONDecodeError, line_offset: int = 0) -> DataError:
     truncated = exc.msg.startswith("Unterminated string") or exc.pos >= len(exc.doc.rstrip()) - 1
     what = "truncated JSON (the file ends before the JSON value does)" if truncated else f"invalid JSON: {exc.msg}"
@@ -108,11 +121,17 @@ def read_raw(path: str | Path, log: ProblemLog) -> list[RawDocument]:
             except json.JSONDecodeError as exc:
                 error = _json_error(path, exc, line_offset=lineno)
                 log.add("error", len(out), None, f"line {lineno + 1}", "a JSON object", error.message)
+            except RecursionError:
+                log.add("error", len(out), None, f"line {lineno + 1}", "a JSON object",
+                        "JSON nested too deeply to read")
         return out
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _json_error(path, exc) from exc
+    except RecursionError as exc:
+        raise DataError("JSON nested too deeply to read (more levels than any document has)",
+                        file=str(path)) from exc
     if isinstance(value, list):
         return [RawDocument(str(path), i, v) for i, v in enumerate(value)]
     if isinstance(value, dict):
@@ -255,17 +274,63 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        # backslashreplace: a lone surrogate (invalid in UTF-8) is written as its JSON escape \udXXX
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def is_safe_file_name(name: str) -> bool:
+    """Whether a name or id can be one file name inside a folder: no path separator, no NUL, not . or ..."""
+    return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\0")
+
+
+def safe_file_name(name: str) -> str:
+    """A file name made from a name (e.g. a model spec ``rexel:ckpt/dir``): separators and odd characters
+    become ``_``, and the result never starts with a dot (so it is never ``.`` or ``..``)."""
+    cleaned = "".join(c if c.isalnum() or c in "-_+=@," else "_" for c in name)
+    return cleaned or "_"
+
+
+@contextmanager
+def staged_directory(target: str | Path) -> Iterator[Path]:
+    """A fresh folder beside ``target`` that takes its place whole when the block succeeds and is
+    removed when it fails (disk full, interruption): nobody ever sees a half-written report.
+
+    An existing ``target`` is replaced only if it is a report folder (it holds ``metrics.json``) or
+    empty; any other folder is refused rather than deleted.
+    """
+    target = Path(target)
+    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / "metrics.json").exists())):
+        raise DataError("an output folder that is new, empty or an earlier report (with metrics.json)",
+                        file=str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp"))
+    try:
+        yield staging
+        os.chmod(staging, 0o777 & ~_umask())
+        if target.exists():
+            retired = staging.with_suffix(".old")
+            os.replace(target, retired)
+            os.replace(staging, target)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write(docs: Sequence[Document], path: str | Path, format: str | None = None) -> None:
@@ -275,6 +340,10 @@ def write(docs: Sequence[Document], path: str | Path, format: str | None = None)
     if fmt == "jsonl":
         atomic_write_text(path, "".join(line + "\n" for line in iter_json_lines(docs)))
     elif fmt == "dwie" and (path.is_dir() or not path.suffix):
+        for index, doc in enumerate(docs):
+            if not is_safe_file_name(doc.id):
+                raise DataError("", file=str(path), doc_index=index, doc_title=doc.title, field="id",
+                                expected="an id usable as a file name (no / or \\, not . or ..)", found=repr(doc.id))
         for doc in docs:
             atomic_write_text(path / f"{doc.id}.json", json.dumps(dump_document(doc, fmt), ensure_ascii=False))
     else:

@@ -8,7 +8,6 @@ result, so that significance testing resamples documents without re-scoring.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from rexel_bench.data.io import parse_json
 from rexel_bench.data.model import Document, Entity, Relation
 from rexel_bench.errors import PredictionError
 from rexel_bench.scoring import coref, linking, mentions, relations
@@ -369,7 +369,7 @@ def read_docred_submission(path: str | Path, gold: Sequence[Document], *, lenien
     becomes a prediction on an empty document (counted as wrong), as the official script counts it.
     """
     path = Path(path)
-    entries = json.loads(path.read_text(encoding="utf-8"))
+    entries = parse_json(path.read_text(encoding="utf-8"), str(path))
     by_title = {d.title: d for d in gold}
     facts: dict[str, list] = {d.title: [] for d in gold}
     orphans: dict[str, list] = {}

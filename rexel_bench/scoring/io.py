@@ -17,7 +17,7 @@ def _peek_json(path: Path) -> object | None:
         return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError, RecursionError):  # unreadable, not UTF-8 or not JSON: data_io.load says why
         return None
 
 

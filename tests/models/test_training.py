@@ -62,9 +62,21 @@ def test_an_interrupted_run_resumes_from_its_last_epoch(tmp_path, tiny_encoder, 
     assert len(epochs_run) == 2  # epochs 2 and 3 only: epoch 1 was not redone
 
 
+def _ddp_failure(done, log_dir) -> str:
+    """Everything a failing two-process run said: the launcher's stderr and each rank's full log files."""
+    logs = "\n".join(f"--- {p} ---\n{p.read_text(errors='replace')}" for p in sorted(log_dir.rglob("*.log")))
+    report = log_dir / "failure.txt"
+    report.write_text(f"exit {done.returncode}\n--- launcher stderr ---\n{done.stderr}\n{logs}")
+    return f"two-process training failed (exit {done.returncode}); full logs in {report}:\n{done.stderr[-3000:]}"
+
+
 def test_two_process_ddp_training_keeps_the_replicas_identical(tmp_path, tiny_encoder, real_docs):
     """The code path `accelerate launch` takes on several GPUs, here on two CPU processes (gloo): training must
-    go through the DDP wrapper so that gradients are averaged; train() checks the replicas' weights agree."""
+    go through the DDP wrapper so that gradients are averaged; train() checks the replicas' weights agree.
+
+    The launcher runs standalone (its rendezvous on a free port, never the fixed default 29500 that a
+    concurrent run may hold) under a time limit, and each rank's stdout and stderr go to log files that
+    a failure reports in full."""
     import subprocess
     import sys
 
@@ -72,14 +84,16 @@ def test_two_process_ddp_training_keeps_the_replicas_identical(tmp_path, tiny_en
 
     config = _config(tmp_path, tiny_encoder, real_docs, epochs=2)
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config.to_dict()))
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m",
+    log_dir = tmp_path / "ddp-logs"
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1",
+                           "--nproc-per-node", "2", "--log-dir", str(log_dir), "--tee", "3", "-m",
                            "rexel_bench.cli", "train", "--config", str(tmp_path / "tiny.yaml")],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, _ddp_failure(done, log_dir)
     assert "different weights" not in done.stderr
     assert done.stdout.count("best checkpoint:") == 1  # reported once, by the main process
     assert json.loads((tmp_path / "ckpt" / "config.json").read_text())["training"]["train"] == 6
-    assert len(torch.load(tmp_path / "ckpt.state" / "state.pt", weights_only=False)["history"]) == 2
+    assert len(training.load_resume_state(tmp_path / "ckpt.state" / "state.pt")["history"]) == 2
 
 
 def test_ties_in_dev_f1_are_broken_by_the_dev_loss(tmp_path, tiny_encoder, real_docs, monkeypatch):
@@ -91,5 +105,5 @@ def test_ties_in_dev_f1_are_broken_by_the_dev_loss(tmp_path, tiny_encoder, real_
     directory = training.train(_config(tmp_path, tiny_encoder, real_docs, epochs=3), progress=False)
     saved = json.loads((directory / "config.json").read_text())["training"]
     assert [h["dev_loss"] for h in saved["history"]] == [3.0, 1.0]  # saved at epoch 2, the lowest loss
-    state = torch.load(tmp_path / "ckpt.state" / "state.pt", weights_only=False)
+    state = training.load_resume_state(tmp_path / "ckpt.state" / "state.pt")
     assert tuple(state["best"]) == (0.0, -1.0) and len(state["history"]) == 3

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import pickle
 import random
 import time
 from collections.abc import Sequence
@@ -125,6 +126,16 @@ def _config_hash(config: RexelConfig) -> str:
     return hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
 
+def load_resume_state(path: Path) -> dict[str, Any]:
+    """The training state saved after the last epoch, read with ``weights_only`` (tensors, numbers,
+    strings and containers only), so that a resume file can never run code."""
+    try:
+        return torch.load(path, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
+        raise ConfigError(f"the resume file holds more than weights and numbers, or is damaged ({exc}); delete it to "
+                          "train from the start", file=str(path)) from exc
+
+
 def train(config: RexelConfig, *, progress: bool = True, limit: int | None = None) -> Path:
     """Train a REXEL model as configured; returns the best checkpoint's directory.
 
@@ -172,7 +183,7 @@ def train(config: RexelConfig, *, progress: bool = True, limit: int | None = Non
     core: RexelModel = accelerator.unwrap_model(model)
     start_epoch, best, stale, history = 0, (-math.inf, -math.inf), 0, []
     if (state_dir / "state.pt").exists():
-        state = torch.load(state_dir / "state.pt", weights_only=False)
+        state = load_resume_state(state_dir / "state.pt")
         if state["config_hash"] == _config_hash(config):
             core.load_state_dict(state["model"], strict=False)
             optimizer.load_state_dict(state["optimizer"])
