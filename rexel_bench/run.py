@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ from rexel_bench.cache import PredictionCache, cache_key
 from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document
 from rexel_bench.data.registry import resolve
-from rexel_bench.data.relations import repo_root
+from rexel_bench.data.relations import cache_root
 from rexel_bench.errors import ConfigError, PredictionError
 from rexel_bench.evaluate import evaluate, sha256_of
 from rexel_bench.models.base import Model, load_model
@@ -161,7 +160,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     if config.limit:
         gold = gold[: config.limit]
     dataset_sha = sha256_of(data_path)
-    cache_root = Path(os.environ.get("REXEL_BENCH_CACHE") or repo_root() / ".cache") / "predictions"
+    predictions_root = cache_root() / "predictions"
     predictions: dict[str, list[Document]] = {}
     speed: dict[str, dict[str, Any]] = {}
     notes: dict[str, list[str]] = {}
@@ -169,7 +168,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
         options = {"device": config.device, "batch_size": config.batch_size, **config.model_options.get(spec, {})}
         model = load_model(spec, **options)
         key = cache_key(spec, model.describe(), dataset_sha, options)
-        cache = PredictionCache(cache_root, key) if config.cache else None
+        cache = PredictionCache(predictions_root, key) if config.cache else None
         preds, measured = predict_with_cache(model, gold, cache, config.batch_size, progress)
         notes[spec] = []
         if cache is not None:

@@ -1,6 +1,7 @@
 """Build a knowledge base from any mix of sources, and the embedded default KB.
 
-The default KB (``.cache/kb-default.sqlite``, built on first use, deterministic) holds what the
+The default KB (``kb-default.sqlite`` under ``$REXEL_BENCH_CACHE`` or ``.cache/``, built on first use,
+deterministic) holds what the
 vendored data gives: DocRED-IE dev's linked entities (their mention names as aliases with counts,
 fine types as classes, gold relations between linked entities as facts), Revisit-DocRED's QID
 popularity (MIT) and DocRED's relation names. Because its aliases come from the evaluation
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from rexel_bench.data.io import atomic_write_text
-from rexel_bench.data.relations import docred_relations, repo_root
+from rexel_bench.data.relations import cache_root, docred_relations, repo_root
 from rexel_bench.kb.ingest import sources
 from rexel_bench.kb.ingest.wikidata_dump import DumpFilter, ingest_dump
 from rexel_bench.kb.store import KnowledgeBase
@@ -72,7 +73,7 @@ def build_kb(
 
 def default_kb_path() -> Path:
     """The embedded default KB, built from the vendored data on first use."""
-    path = repo_root() / ".cache" / "kb-default.sqlite"
+    path = cache_root() / "kb-default.sqlite"
     stamp = path.with_suffix(".json")
     recipe = {"docred_ie": "datasets/docred-ie/dev_joint_qcode.json",
               "popularity": "datasets/revisit-docred/final_id2popular.json.gz", "version": 1}
