@@ -40,7 +40,8 @@ def looks_like(raw_doc: Any) -> bool:
 def dialect_of(raw_doc: dict[str, Any]) -> str:
     """Which dialect a raw document is written in, from the fields of its mentions."""
     keys: set[str] = set()
-    for entity in raw_doc.get("vertexSet") or []:
+    vertex_set = raw_doc.get("vertexSet")
+    for entity in vertex_set if isinstance(vertex_set, list) else []:
         for mention in entity if isinstance(entity, list) else []:
             if isinstance(mention, dict):
                 keys.update(mention)
