@@ -28,7 +28,7 @@ import torch
 from rexel_bench.data.model import Document
 from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import KnowledgeBase
-from rexel_bench.models.base import register
+from rexel_bench.models.base import MAX_WORDS, register, split_too_long
 from rexel_bench.models.rexel.config import LossWeights, RexelConfig
 from rexel_bench.models.rexel.heads import span_embeddings
 from rexel_bench.models.rexel.model import RexelModel, checkpoint_hash
@@ -63,11 +63,14 @@ def train_pipeline(base: RexelConfig, limit: int | None = None) -> Path:
 class NeuralPipeline:
     """The four stages chained on predicted inputs, each encoding the document again.
 
-    Options: ``checkpoint`` (the directory of the four stage checkpoints), ``kb``, ``batch_size``, ``device``.
+    Options: ``checkpoint`` (the directory of the four stage checkpoints), ``kb``, ``batch_size``, ``device``,
+    ``max_words`` (longer documents are skipped, with why).
     """
 
     def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", max_words: int = MAX_WORDS) -> None:
+        self.max_words = max_words
+        self.skipped: dict[str, str] = {}
         self.directory = Path(checkpoint) if checkpoint else DEFAULT_DIRECTORY
         self.kb = KnowledgeBase(kb or default_kb_path())
         self.stages = {s: RexelModel.load(self.directory / s, self.kb).to(device).eval() for s in STAGES}
@@ -95,8 +98,10 @@ class NeuralPipeline:
 
     @torch.inference_mode()
     def predict(self, docs: Sequence[Document]) -> list[Document]:
-        """Run the stages in order on each batch of documents."""
+        """Run the stages in order on each batch of documents (documents over ``max_words`` are skipped)."""
         md, coref, ed, rc = (self.stages[s] for s in STAGES)
+        docs, skipped = split_too_long(docs, self.max_words, self.name)
+        self.skipped.update(skipped)
         out = []
         for start in range(0, len(docs), self.batch_size):
             batch = docs[start:start + self.batch_size]

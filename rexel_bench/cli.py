@@ -566,8 +566,10 @@ def predict(
     """Run a model on raw text: sentence splitting, tokenisation, batched streaming inference."""
     from rexel_bench.predict_text import predict_file
 
-    count = predict_file(input, out, model_name=model, batch_size=batch_size, device=device)
+    count, skipped = predict_file(input, out, model_name=model, batch_size=batch_size, device=device)
     console.print(f"{count} documents predicted; written to {out}")
+    for doc_id, reason in skipped.items():
+        console.print(Text.assemble(("note:", "yellow"), f" document {doc_id!r} not predicted: {reason}"))
 
 
 if __name__ == "__main__":

@@ -64,8 +64,9 @@ def linked_facts(doc: Document) -> list[dict[str, object]]:
 
 
 def predict_file(source: Path, out: Path, *, model_name: str = "rexel", batch_size: int = 8, device: str = "cpu",
-                 progress: bool = True) -> int:
-    """Predict every document of ``source`` into ``out`` (JSONL); returns how many were written."""
+                 progress: bool = True) -> tuple[int, dict[str, str]]:
+    """Predict every document of ``source`` into ``out`` (JSONL); returns how many were written, and the
+    documents the model skipped (too long for its memory bound) with why."""
     if not source.exists():
         raise DataError("no such file", file=str(source))
     model = load_model(model_name, device=device, batch_size=batch_size)
@@ -90,14 +91,15 @@ def predict_file(source: Path, out: Path, *, model_name: str = "rexel", batch_si
     except BaseException:
         tmp.unlink(missing_ok=True)  # never leave a half-written output behind
         raise
-    return count
+    return count, dict(getattr(model, "skipped", None) or {})
 
 
 def _flush(model, batch: list[Document], sink) -> int:
     if not batch:
         return 0
-    for pred in model.predict(batch):
+    predicted = model.predict(batch)
+    for pred in predicted:
         line = jsonl.dump(pred)
         line["meta"] = {**line.get("meta", {}), "facts": linked_facts(pred)}
         sink.write(json.dumps(line, ensure_ascii=False) + "\n")
-    return len(batch)
+    return len(predicted)

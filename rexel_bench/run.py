@@ -131,7 +131,8 @@ def predict_with_cache(model: Model, docs: Sequence[Document], cache: Prediction
             bar.update(task, advance=len(batch), rate=f"{done / (time.perf_counter() - began):.2f}")
     seconds = time.perf_counter() - began
     missing = [d for d in docs if d.id not in found]
-    if docs and len(missing) == len(docs):
+    skipped = {d.id: reason for d in missing if (reason := (getattr(model, "skipped", None) or {}).get(d.id))}
+    if docs and len(missing) == len(docs) and not skipped:
         raise PredictionError(f"{model.name} returned no prediction for any of the {len(docs)} documents "
                               f"(first id {docs[0].id!r})")
     stages_after = dict(getattr(model, "timings", {}) or {})
@@ -142,7 +143,7 @@ def predict_with_cache(model: Model, docs: Sequence[Document], cache: Prediction
                  "tokens_per_s": tokens / seconds, "peak_rss_mb": peak_memory_mb(),
                  "stages": {k: round(v - stages_before.get(k, 0.0), 3) for k, v in stages_after.items()}}
     counts = {"computed": len(todo) - len(missing), "from_cache": len(docs) - len(todo),
-              "missing_predictions": [d.id for d in missing]}
+              "missing_predictions": [d.id for d in missing], "skipped": skipped}
     return [found[d.id] for d in docs if d.id in found], {**counts, **speed}
 
 
@@ -170,11 +171,12 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
         key = cache_key(spec, model.describe(), dataset_sha, options)
         cache = PredictionCache(predictions_root, key) if config.cache else None
         preds, measured = predict_with_cache(model, gold, cache, config.batch_size, progress)
-        notes[spec] = []
+        notes[spec] = [f"document {doc_id!r} not predicted: {reason}" for doc_id, reason in measured["skipped"].items()]
         if cache is not None:
             if measured.get("docs_per_s"):
                 cache.write_meta({"describe": model.describe(), **{
-                    k: v for k, v in measured.items() if k not in ("computed", "from_cache", "missing_predictions")}})
+                    k: v for k, v in measured.items()
+                    if k not in ("computed", "from_cache", "missing_predictions", "skipped")}})
             elif measured["from_cache"]:
                 measured = {**cache.read_meta(), **measured, "speed_from_earlier_run": True}
             notes[spec] += cache.problems
@@ -217,5 +219,5 @@ def summary_lines(report_dir: Path) -> list[str]:
 def _worth_a_line(note: str) -> bool:
     """Notes that change what a number means (missing, skipped, damaged, left out) are printed; the rest
     (e.g. which metrics do not apply to this data) stay in the report."""
-    return any(word in note for word in ("no prediction", "skipped", "damaged", "left out", "counted as wrong",
-                                         "not in the gold"))
+    return any(word in note for word in ("no prediction", "not predicted", "skipped", "damaged", "left out",
+                                         "counted as wrong", "not in the gold"))

@@ -283,3 +283,50 @@ def test_temporaries_of_an_interrupted_writer_are_removed_and_counted(tmp_path):
     cache = PredictionCache(tmp_path / "predictions", "key")
     assert not orphan.exists() and live.exists()
     assert cache.problems == ["1 temporary file(s) left by an interrupted run removed from the cache"]
+
+
+# ---------------------------------------------------------------- 4. bounded memory on long documents
+
+
+@pytest.mark.parametrize(("n", "ordered", "block"), [(0, False, 5), (1, True, 5), (7, False, 4), (7, True, 4),
+                                                     (30, False, 1000), (12, True, 3)])
+def test_pair_blocks_cover_every_pair_once_in_order_and_stay_bounded(n, ordered, block):
+    from rexel_bench.models.rexel.model import pair_blocks
+
+    blocks = list(pair_blocks(n, ordered=ordered, block=block))
+    got = [tuple(p) for b in blocks for p in b.tolist()]
+    expected = [(i, j) for i in range(n) for j in range(n) if (i != j if ordered else i < j)]
+    assert got == expected
+    assert all(len(b) <= max(block, n - 1) for b in blocks)
+
+
+def test_blocked_pair_stages_predict_exactly_what_one_block_predicts(monkeypatch):
+    """REXEL's coreference and relation stages in tiny blocks give the same entities and facts as in one
+    block (relation scores may differ in the last printed digit: matrix products of another shape)."""
+    import rexel_bench.models.rexel.model as rexel_model
+    from rexel_bench.models.base import load_model
+
+    docs = data_io.load(REPO / "datasets/docred-ie/dev_joint_qcode.json").documents[:4]
+    model = load_model("rexel")
+    whole = model.predict(docs)
+    monkeypatch.setattr(rexel_model, "PAIR_BLOCK", 7)
+    monkeypatch.setattr(rexel_model, "ATTENTION_BLOCK", 1)
+    blocked = model.predict(docs)
+    assert [d.entities for d in blocked] == [d.entities for d in whole]
+    for a, b in zip(blocked, whole, strict=True):
+        assert [(r.head, r.tail, r.label) for r in a.relations] == [(r.head, r.tail, r.label) for r in b.relations]
+        assert [r.score for r in a.relations] == pytest.approx([r.score for r in b.relations], abs=1e-3)
+
+
+def test_a_document_over_the_length_limit_is_skipped_with_a_note(tmp_path, monkeypatch):
+    monkeypatch.setenv("REXEL_BENCH_CACHE", str(tmp_path / "cache"))
+    gold = data_io.load(REPO / "datasets/docred-ie/dev_joint_qcode.json").documents[:3]
+    limit = sorted(d.num_tokens for d in gold)[1]  # the longest of the three is over it
+    config = RunConfig(models=["rexel"], limit=3, bootstrap=10, randomization=0, out=str(tmp_path / "r"),
+                       model_options={"rexel": {"max_words": limit}})
+    metrics = json.loads((run(config, progress=False) / "metrics.json").read_text())
+    system = metrics["systems"]["rexel"]
+    longest = max(gold, key=lambda d: d.num_tokens)
+    assert list(system["speed"]["skipped"]) == [longest.id]
+    assert any("not predicted" in note and f"limit of {limit:,}" in note for note in system["notes"])
+    assert any("1 gold document(s) have no prediction" in note for note in system["notes"])

@@ -2,7 +2,9 @@
 
 A model is anything with ``name``, ``predict(documents) -> documents`` and ``describe()``. Predicted
 documents keep the input's id, title and sentences and carry the model's mentions, entities (types,
-QIDs) and relations. Models may fill ``timings`` (seconds per stage) so that reports show where the
+QIDs) and relations. A model may leave out a document it cannot predict (too long for its memory bound)
+and say why in ``skipped`` (document id → reason); the run counts, prints and records it. Models may
+fill ``timings`` (seconds per stage) so that reports show where the
 time goes. Names map to factories: the built-in ones register here, ``file:<path>`` reads an external
 system's predictions, and installed plugins join through the entry-point group ``rexel_bench.models``.
 """
@@ -33,6 +35,25 @@ class Model(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """Checkpoint hash, encoder, parameters: what identifies this model's predictions."""
+
+
+#: Longest document, in word tokens, that the neural models predict by default (option ``max_words``).
+#: Their pair stages are quadratic in time (memory is bounded by blocks); at this length REXEL takes about
+#: two minutes and 1.5 GB on two cores (``benchmarks/bench_long_document.py``). Longer documents are skipped.
+MAX_WORDS = 20_000
+
+
+def split_too_long(docs: Sequence[Document], max_words: int, model_name: str
+                   ) -> tuple[list[Document], dict[str, str]]:
+    """The documents a model predicts, and a reason for each one that is over its length limit."""
+    kept, skipped = [], {}
+    for doc in docs:
+        if doc.num_tokens > max_words:
+            skipped[doc.id] = (f"{doc.num_tokens:,} words, over {model_name}'s limit of {max_words:,} "
+                               "(option max_words)")
+        else:
+            kept.append(doc)
+    return kept, skipped
 
 
 _REGISTRY: dict[str, Callable[..., Model]] = {}

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from torch.nn import functional as F
 from rexel_bench.data.model import Document, Entity, FineType, Mention, Relation, majority
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.store import Candidate, KnowledgeBase
-from rexel_bench.models.base import register
+from rexel_bench.models.base import MAX_WORDS, register, split_too_long
 from rexel_bench.models.rexel.config import RexelConfig, encoder_directory
 from rexel_bench.models.rexel.encoder import EncodedDocument, WindowedEncoder
 from rexel_bench.models.rexel.heads import (
@@ -105,6 +105,33 @@ class PreparedDocument:
     spans: list[tuple[int, int]]  # doc-level word spans of unique gold mentions
     owner: list[int]  # entity index of each span
     bio: torch.Tensor
+
+
+#: Pairs scored at once by the coreference and coarse relation heads (bounds their memory).
+PAIR_BLOCK = 16_384
+#: Pairs × tokens handled at once by the fine relation head's cross-attention.
+ATTENTION_BLOCK = 4_000_000
+
+
+def pair_blocks(n: int, *, ordered: bool, block: int | None = None) -> Iterator[torch.Tensor]:
+    """Index pairs ``[k, 2]`` of ``n`` items — ``i < j``, or every ``i != j`` when ``ordered`` — in blocks of
+    about ``block`` pairs (default :data:`PAIR_BLOCK`; whole rows: a block is larger only when one row is),
+    in row-major order, never building the n² list at once."""
+    block = block or PAIR_BLOCK
+    row = 0
+    while row < n:
+        rows, count = [], 0
+        while row < n and (not rows or count + (n - 1 if ordered else n - 1 - row) <= block):
+            rows.append(row)
+            count += n - 1 if ordered else n - 1 - row
+            row += 1
+        parts = []
+        for i in rows:
+            others = torch.cat([torch.arange(0, i), torch.arange(i + 1, n)]) if ordered else torch.arange(i + 1, n)
+            parts.append(torch.stack([torch.full_like(others, i), others], dim=1))
+        pairs = torch.cat(parts) if parts else torch.zeros(0, 2, dtype=torch.long)
+        if len(pairs):
+            yield pairs
 
 
 def doc_spans(doc: Document) -> tuple[list[tuple[int, int]], list[int]]:
@@ -216,21 +243,26 @@ class RexelModel(nn.Module):
         return self.linking_head(mention, fine_probs, features, ids)
 
     @staticmethod
-    def _pair_features(texts: list[str], qids: list[str | None], types: list[int], pairs: torch.Tensor
-                       ) -> torch.Tensor:
-        """[same predicted QID, same type, same text, same head word] for each mention pair (vectorised)."""
+    def _mention_codes(texts: list[str], qids: list[str | None], types: list[int]) -> torch.Tensor:
+        """``[n, 4]`` integer codes per mention — QID (-1: none), type, lower-cased text, head word — computed
+        once per document, so that pair features are comparisons of two rows."""
         def codes(values: list) -> torch.Tensor:
             index: dict = {}
-            return torch.tensor([index.setdefault(v, len(index)) for v in values])
+            return torch.tensor([index.setdefault(v, len(index)) for v in values], dtype=torch.long)
 
         lowered = [t.lower() for t in texts]
-        qid_codes = codes(qids)
-        has_qid = torch.tensor([q is not None for q in qids])
-        first, second = pairs[:, 0], pairs[:, 1]
-        same = [codes(values)[first] == codes(values)[second]
-                for values in (types, lowered, [t.split()[-1] if t.split() else "" for t in lowered])]
-        same_qid = (qid_codes[first] == qid_codes[second]) & has_qid[first]
-        return torch.stack([same_qid, *same], dim=-1).float()
+        qid_codes = torch.where(torch.tensor([q is not None for q in qids], dtype=torch.bool), codes(qids),
+                                torch.full((len(qids),), -1, dtype=torch.long))
+        return torch.stack([qid_codes, codes(types), codes(lowered),
+                            codes([t.split()[-1] if t.split() else "" for t in lowered])], dim=1)
+
+    @staticmethod
+    def _pair_features(codes: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """[same predicted QID, same type, same text, same head word] for each mention pair (vectorised)."""
+        first, second = codes[pairs[:, 0]], codes[pairs[:, 1]]
+        same = first == second
+        same[:, 0] &= first[:, 0] >= 0
+        return same.float()
 
     # --- training -----------------------------------------------------------------------------
     def prepare(self, doc: Document) -> PreparedDocument:
@@ -287,7 +319,8 @@ class RexelModel(nn.Module):
         if n > 1 and weights.coref > 0:
             pairs = torch.combinations(torch.arange(n), 2)
             link_feature = predicted_qids if self.config.coref_uses_links else [None] * n
-            feats = self._pair_features(texts, link_feature, coarse_logits.argmax(-1).tolist(), pairs)
+            feats = self._pair_features(self._mention_codes(texts, link_feature, coarse_logits.argmax(-1).tolist()),
+                                        pairs)
             same = torch.tensor([float(owners[i] == owners[j]) for i, j in pairs.tolist()])
             losses["coref"] = F.binary_cross_entropy_with_logits(self.coref_head(mentions, pairs, feats), same)
         else:
@@ -424,11 +457,12 @@ class RexelModel(nn.Module):
         return self.assemble(doc, detected, qids, clusters, self.relate(mentions, clusters, encoded.tokens))
 
     def cluster(self, mentions: torch.Tensor, texts: list[str], qids: list[str | None], coarse: list[int]
-                 ) -> list[list[int]]:
+                ) -> list[list[int]]:
         """Connected components of the mention pairs whose coreference probability passes the threshold.
 
         Only pairs of mentions with the same predicted coarse type are scored (the others never corefer in
-        the training data often enough to pay for scoring every pair).
+        the training data often enough to pay for scoring every pair). Pairs are scored in blocks of at
+        most :data:`PAIR_BLOCK`, so memory stays bounded however many mentions a document has.
         """
         n = len(texts)
         parent = list(range(n))
@@ -440,30 +474,39 @@ class RexelModel(nn.Module):
             return i
 
         types = torch.tensor(coarse)
-        pairs = torch.combinations(torch.arange(n), 2) if n > 1 else torch.zeros(0, 2, dtype=torch.long)
-        pairs = pairs[types[pairs[:, 0]] == types[pairs[:, 1]]]  # only mentions of the same predicted type corefer
-        if len(pairs):
-            links = qids if self.config.coref_uses_links else [None] * n
-            probs = torch.sigmoid(self.coref_head(mentions, pairs, self._pair_features(texts, links, coarse, pairs)))
-            for i, j in pairs[probs > self.config.coref_threshold].tolist():
-                parent[find(i)] = find(j)
+        codes = self._mention_codes(texts, qids if self.config.coref_uses_links else [None] * n, coarse)
+        for pairs in pair_blocks(n, ordered=False):
+            pairs = pairs[types[pairs[:, 0]] == types[pairs[:, 1]]]  # only mentions of the same predicted type corefer
+            if len(pairs):
+                probs = torch.sigmoid(self.coref_head(mentions, pairs, self._pair_features(codes, pairs)))
+                for i, j in pairs[probs > self.config.coref_threshold].tolist():
+                    parent[find(i)] = find(j)
         groups: dict[int, list[int]] = {}
         for i in range(n):
             groups.setdefault(find(i), []).append(i)
         return sorted(groups.values())
 
     def relate(self, mentions: torch.Tensor, clusters: list[list[int]], tokens: torch.Tensor) -> list[Relation]:
-        """Relations between clusters: coarse pruning, then the fine classifier on the kept pairs."""
+        """Relations between clusters: coarse pruning, then the fine classifier on the kept pairs.
+
+        Both stages run in blocks (the fine stage's cross-attention sized by the document's length), so
+        memory stays bounded however many entities and tokens a document has.
+        """
         if len(clusters) < 2:
             return []
         entities = entity_embeddings(mentions, clusters)
-        pairs = torch.tensor([(a, b) for a in range(len(clusters)) for b in range(len(clusters)) if a != b])
-        keep = torch.sigmoid(self.relation_head.coarse(entities, pairs)) >= self.config.coarse_threshold
-        self.pruning["pairs"] += len(pairs)
-        self.pruning["kept"] += int(keep.sum())
-        if not keep.any():
-            return []
-        kept = pairs[keep]
+        relations = []
+        for pairs in pair_blocks(len(clusters), ordered=True):
+            keep = torch.sigmoid(self.relation_head.coarse(entities, pairs)) >= self.config.coarse_threshold
+            self.pruning["pairs"] += len(pairs)
+            self.pruning["kept"] += int(keep.sum())
+            kept_pairs = pairs[keep]
+            step = max(1, ATTENTION_BLOCK // max(1, len(tokens)))
+            for start in range(0, len(kept_pairs), step):
+                relations += self._classify(entities, tokens, kept_pairs[start:start + step])
+        return relations
+
+    def _classify(self, entities: torch.Tensor, tokens: torch.Tensor, kept: torch.Tensor) -> list[Relation]:
         logits = self.relation_head.fine(entities, tokens, kept)
         chosen = adaptive_threshold_predict(logits)
         rows, labels = torch.nonzero(chosen, as_tuple=True)  # only the predicted (pair, relation) cells
@@ -546,14 +589,16 @@ class Rexel:
     """The registered ``rexel`` model: a checkpoint plus a KB, behind the common ``predict`` interface."""
 
     def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", max_words: int = MAX_WORDS) -> None:
         from rexel_bench.kb.build import default_kb_path
 
         self.checkpoint = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
         self.kb = KnowledgeBase(kb or default_kb_path())
         self.model = RexelModel.load(self.checkpoint, self.kb).to(device)
         self.batch_size = batch_size
+        self.max_words = max_words
         self.name = "rexel"
+        self.skipped: dict[str, str] = {}
 
     @property
     def timings(self) -> dict[str, float]:
@@ -561,8 +606,10 @@ class Rexel:
         return self.model.timings
 
     def predict(self, docs: Sequence[Document]) -> list[Document]:
-        """Predict every subtask for each document."""
-        return self.model.predict_documents(docs, self.batch_size)
+        """Predict every subtask for each document (documents over ``max_words`` are skipped, with why)."""
+        kept, skipped = split_too_long(docs, self.max_words, self.name)
+        self.skipped.update(skipped)
+        return self.model.predict_documents(kept, self.batch_size)
 
     def describe(self) -> dict[str, Any]:
         """Checkpoint, its hash, encoder and sizes."""
