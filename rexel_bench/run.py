@@ -137,12 +137,13 @@ def predict_with_cache(model: Model, docs: Sequence[Document], cache: Prediction
                               f"(first id {docs[0].id!r})")
     stages_after = dict(getattr(model, "timings", {}) or {})
     speed: dict[str, Any] = {}
-    if todo:
-        tokens = sum(d.num_tokens for d in todo)
-        speed = {"documents": len(todo), "seconds": round(seconds, 3), "docs_per_s": len(todo) / seconds,
+    computed = [d for d in todo if d.id in found]  # documents skipped or missing were not predicted: no speed
+    if computed:
+        tokens = sum(d.num_tokens for d in computed)
+        speed = {"documents": len(computed), "seconds": round(seconds, 3), "docs_per_s": len(computed) / seconds,
                  "tokens_per_s": tokens / seconds, "peak_rss_mb": peak_memory_mb(),
                  "stages": {k: round(v - stages_before.get(k, 0.0), 3) for k, v in stages_after.items()}}
-    counts = {"computed": len(todo) - len(missing), "from_cache": len(docs) - len(todo),
+    counts = {"computed": len(computed), "from_cache": len(docs) - len(todo),
               "missing_predictions": [d.id for d in missing], "skipped": skipped}
     return [found[d.id] for d in docs if d.id in found], {**counts, **speed}
 

@@ -330,3 +330,7 @@ def test_a_document_over_the_length_limit_is_skipped_with_a_note(tmp_path, monke
     assert list(system["speed"]["skipped"]) == [longest.id]
     assert any("not predicted" in note and f"limit of {limit:,}" in note for note in system["notes"])
     assert any("1 gold document(s) have no prediction" in note for note in system["notes"])
+    rerun = json.loads((run(dataclass_replace(config, out=str(tmp_path / "again")), progress=False)
+                        / "metrics.json").read_text())["systems"]["rexel"]["speed"]
+    assert rerun["from_cache"] == 2 and rerun["describe"]["pruning"] == system["speed"]["describe"]["pruning"]
+    assert system["speed"]["describe"]["pruning"]["pairs"] > 0  # a fully cached rerun keeps what was measured
