@@ -299,17 +299,16 @@ def safe_file_name(name: str) -> str:
 
 
 @contextmanager
-def staged_directory(target: str | Path) -> Iterator[Path]:
+def staged_directory(target: str | Path, marker: str = "metrics.json") -> Iterator[Path]:
     """A fresh folder beside ``target`` that takes its place whole when the block succeeds and is
-    removed when it fails (disk full, interruption): nobody ever sees a half-written report.
+    removed when it fails (disk full, interruption): nobody ever sees a half-written report or checkpoint.
 
-    An existing ``target`` is replaced only if it is a report folder (it holds ``metrics.json``) or
-    empty; any other folder is refused rather than deleted.
+    An existing ``target`` is replaced only if it is empty or an earlier output of the same kind (it
+    holds ``marker``: ``metrics.json`` for reports); any other folder is refused rather than deleted.
     """
     target = Path(target)
-    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / "metrics.json").exists())):
-        raise DataError("an output folder that is new, empty or an earlier report (with metrics.json)",
-                        file=str(target))
+    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / marker).exists())):
+        raise DataError(f"an output folder that is new, empty or an earlier output (with {marker})", file=str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp"))
     try:

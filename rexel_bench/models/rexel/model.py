@@ -14,9 +14,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -29,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn import functional as F
 
+from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document, Entity, FineType, Mention, Relation, majority
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.store import Candidate, KnowledgeBase
@@ -535,25 +533,12 @@ class RexelModel(nn.Module):
         return {k: v.detach().contiguous() for k, v in self.state_dict().items() if self.is_trained_weight(k)}
 
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        """Write config.json, vocab.json and model.safetensors atomically (temporary directory, then rename)."""
+        """Write config.json, vocab.json and model.safetensors atomically (a staged folder, then renamed)."""
         directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
-        try:
-            save_file(self.trainable_state(), str(tmp / "model.safetensors"))
-            (tmp / "config.json").write_text(json.dumps({**self.config.to_dict(), **(extra or {})}, indent=1))
-            (tmp / "vocab.json").write_text(json.dumps(self.vocab.to_dict(), indent=1))
-            if directory.exists():
-                old = directory.with_name(directory.name + ".old")
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(directory, old)
-                os.replace(tmp, directory)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, directory)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        with data_io.staged_directory(directory, marker="config.json") as staging:
+            save_file(self.trainable_state(), str(staging / "model.safetensors"))
+            (staging / "config.json").write_text(json.dumps({**self.config.to_dict(), **(extra or {})}, indent=1))
+            (staging / "vocab.json").write_text(json.dumps(self.vocab.to_dict(), indent=1))
         return directory
 
     @classmethod
