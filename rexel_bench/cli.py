@@ -194,15 +194,10 @@ def score(
     data_dir_opt: DataDirOption = None,
 ) -> None:
     """Score predictions against gold on every subtask: MD, ET, ED, coreference, DocRED RE, end to end."""
-    from rexel_bench.scoring.api import score_documents
-    from rexel_bench.scoring.io import load_predictions
+    from rexel_bench import api
 
-    gold_data = data_io.load_gold(resolve(gold, data_dir_opt), format, skip_bad=skip_bad_gold)
-    train_docs = data_io.load(resolve(train, data_dir_opt)).documents if train else None
-    pred_docs, load_notes = load_predictions(pred, gold_data.documents, lenient=lenient, left_out=gold_data.left_out)
-    result = score_documents(gold_data.documents, pred_docs, metrics=metrics.split(",") if metrics else None,
-                             train=train_docs, lenient=lenient, pred_file=str(pred))
-    result.notes[:0] = gold_data.notes + load_notes
+    result = api.score(gold, pred, metrics=metrics.split(",") if metrics else None, train=train, lenient=lenient,
+                       skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir_opt)
     table = Table(title=f"{pred} against {gold} ({len(result.doc_ids)} documents)")
     for column in ("metric", "P", "R", "F1 / acc.", "what"):
         table.add_column(column, justify="right" if column in ("P", "R", "F1 / acc.") else "left")
@@ -247,30 +242,18 @@ def compare(
     data_dir_opt: DataDirOption = None,
 ) -> None:
     """Compare two prediction files on the same gold: every metric with CIs, paired p-values, a report."""
-    from rexel_bench.evaluate import evaluate
-    from rexel_bench.reports.render import write_report
-    from rexel_bench.scoring.io import load_predictions
+    from rexel_bench import api
+    from rexel_bench.reports.tables import markdown_table
 
-    gold_path = resolve(gold, data_dir_opt)
-    gold_data = data_io.load_gold(gold_path, skip_bad=skip_bad_gold)
-    gold_docs = gold_data.documents
     labels = names.split(",") if names else [pred_a.stem, pred_b.stem]
     if len(labels) != 2 or labels[0] == labels[1]:
         raise ConfigError("--names needs two different names, e.g. --names rexel,pipeline")
-    predictions = {label: load_predictions(path, gold_docs, lenient=lenient, left_out=gold_data.left_out)[0]
-                   for label, path in zip(labels, (pred_a, pred_b), strict=True)}
-    run = evaluate(gold_docs, predictions, dataset=gold, dataset_path=gold_path,
-                   metrics=metrics.split(",") if metrics else None,
-                   train=data_io.load(resolve(train, data_dir_opt)).documents if train else None,
-                   n_resamples=bootstrap, seed=seed, randomization_rounds=randomization, lenient=lenient,
-                   sources={labels[0]: str(pred_a), labels[1]: str(pred_b)}, data_notes=gold_data.notes)
-    directory = _report_dir(out, "compare")
-    with data_io.staged_directory(directory) as staging:
-        files = write_report(run, staging)
-    from rexel_bench.reports.tables import markdown_table
-
-    console.print(markdown_table(run), highlight=False)
-    console.print(f"report written to {directory} ({', '.join(sorted(files))})")
+    report = api.compare(gold, dict(zip(labels, (pred_a, pred_b), strict=True)), bootstrap=bootstrap, seed=seed,
+                         randomization=randomization, metrics=metrics.split(",") if metrics else None, train=train,
+                         lenient=lenient, skip_bad_gold=skip_bad_gold, data_dir=data_dir_opt)
+    directory = report.write(_report_dir(out, "compare"))
+    console.print(markdown_table(report.to_dict()), highlight=False)
+    console.print(f"report written to {directory} (report.html, report.md, metrics.json, leaderboards, plots)")
 
 
 @app.command()
@@ -537,7 +520,8 @@ def run_command(
     """Predict with every model (cached, resumable), score every subtask, bootstrap, write the report."""
     import dataclasses
 
-    from rexel_bench.run import RunConfig, run, summary_lines
+    from rexel_bench import api
+    from rexel_bench.run import RunConfig, summary_lines
 
     settings = RunConfig.from_file(config) if config else RunConfig()
     overrides = {"models": models.split(",") if models else None, "dataset": dataset, "split": split,
@@ -547,7 +531,7 @@ def run_command(
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None},
                                    **({"cache": False} if no_cache else {}),
                                    **({"skip_bad_gold": True} if skip_bad_gold else {}))
-    directory = run(settings)
+    directory = api.run(config=settings).directory
     for line in summary_lines(directory):
         console.print(line, highlight=False, markup=False)
     console.print(f"report written to {directory} (report.html, report.md, errors.html, metrics.json)")

@@ -125,6 +125,14 @@ class ScoreResult:
     notes: list[str] = field(default_factory=list)
     conventions: tuple[str, ...] = CONVENTIONS
 
+    def to_pandas(self) -> Any:
+        """One row per metric: P, R and the headline value (F1 or accuracy), with the metric's family."""
+        import pandas as pd
+
+        return pd.DataFrame([{"metric": name, "family": m.family, "p": m.values.get("p"), "r": m.values.get("r"),
+                              "value": m.values[m.headline], "headline": m.headline, "description": m.description}
+                             for name, m in self.metrics.items()])
+
     def to_dict(self, per_document: bool = False) -> dict[str, Any]:
         """Machine-readable form for ``--json`` and reports."""
         return {

@@ -1,0 +1,179 @@
+"""The public Python API: the functions the command line calls, for notebooks and scripts.
+
+::
+
+    import rexel_bench as rb
+
+    gold = rb.load("docred-ie:dev")                      # a dataset name, a path, or a list of Documents
+    scores = rb.score(gold, "predictions.jsonl")         # every metric that applies
+    scores.to_pandas()                                   # one row per metric
+    report = rb.compare(gold, {"a": "a.jsonl", "b": "b.jsonl"}, bootstrap=1000)
+    report.to_pandas()                                   # one row per system × metric, with the 95% interval
+    report = rb.run(models=["rexel", "pipeline"], limit=20)   # predict, score, resample, write the report
+    model = rb.load_model("rexel")                       # any registered model: model.predict(documents)
+
+Documents are accepted wherever data is: a registered dataset name (``docred-ie:dev``), a file or
+directory path in any supported format, or a list of :class:`~rexel_bench.data.model.Document`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rexel_bench.data import io as data_io
+from rexel_bench.data.model import Document
+from rexel_bench.data.registry import resolve
+from rexel_bench.models.base import Model
+from rexel_bench.models.base import load_model as _load_model
+from rexel_bench.scoring.api import ScoreResult
+
+#: What every function accepts as data: a dataset name, a path, or documents already loaded.
+Documents = str | Path | Sequence[Document]
+
+
+def load(source: Documents, format: str = "auto", *, data_dir: str | Path | None = None,
+         skip_bad: bool = False) -> list[Document]:
+    """Documents from a dataset name, a path or a list of documents.
+
+    A document with an error stops with the file's error (or, with ``skip_bad``, is left out: use
+    :func:`rexel_bench.data.io.load_gold` to see which and why).
+    """
+    return _gold(source, format, data_dir, skip_bad).documents
+
+
+def _gold(source: Documents, format: str, data_dir: str | Path | None, skip_bad: bool) -> data_io.Gold:
+    if isinstance(source, (str, Path)):
+        return data_io.load_gold(resolve(str(source), data_dir), format, skip_bad=skip_bad)
+    return data_io.Gold(list(source))
+
+
+def _predictions(source: Documents, gold: data_io.Gold, lenient: bool, data_dir: str | Path | None
+                 ) -> tuple[list[Document], list[str], str | None]:
+    from rexel_bench.scoring.io import load_predictions
+
+    if isinstance(source, (str, Path)):
+        path = resolve(str(source), data_dir) if not Path(source).exists() else Path(source)
+        docs, notes = load_predictions(path, gold.documents, lenient=lenient, left_out=gold.left_out)
+        return docs, notes, str(path)
+    return list(source), [], None
+
+
+def score(gold: Documents, pred: Documents, *, metrics: Sequence[str] | None = None, train: Documents | None = None,
+          lenient: bool = False, skip_bad_gold: bool = False, format: str = "auto",
+          data_dir: str | Path | None = None) -> ScoreResult:
+    """Score one system's predictions on every metric that applies (or those named in ``metrics``).
+
+    ``pred`` may also be DocRED's ``result.json``; ``train`` enables Ign F1; ``lenient`` counts bad
+    predictions as wrong instead of failing. The result holds values, per-document counts and notes
+    (``.to_pandas()``, ``.to_dict()``) — the numbers ``rexel-bench score`` prints.
+    """
+    from rexel_bench.scoring.api import score_documents
+
+    gold_data = _gold(gold, format, data_dir, skip_bad_gold)
+    pred_docs, pred_notes, pred_file = _predictions(pred, gold_data, lenient, data_dir)
+    result = score_documents(gold_data.documents, pred_docs, metrics=list(metrics) if metrics else None,
+                             train=load(train, data_dir=data_dir) if train is not None else None,
+                             lenient=lenient, pred_file=pred_file)
+    result.notes[:0] = gold_data.notes + pred_notes
+    return result
+
+
+@dataclass
+class Report:
+    """Scores of several systems with paired-bootstrap intervals and tests: the content of ``metrics.json``.
+
+    ``to_pandas()`` gives one row per system × metric with the 95% percentile interval of the headline value;
+    ``comparisons()`` one row per compared pair; ``write(directory)`` the report files.
+    """
+
+    data: dict[str, Any]
+    directory: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def systems(self) -> list[str]:
+        """The systems, in report order."""
+        return list(self.data["systems"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, as ``metrics.json`` holds it."""
+        return self.data
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per system × metric: P, R, the headline value (F1 or accuracy) and its interval."""
+        rows = []
+        for system, entry in self.data["systems"].items():
+            for metric, m in entry["metrics"].items():
+                headline = m["headline"]
+                low, high = m.get("ci", {}).get(headline, {}).get("ci_percentile", (None, None))
+                rows.append({"system": system, "metric": metric, "family": m["family"],
+                             "p": m["values"].get("p"), "r": m["values"].get("r"), "value": m["values"][headline],
+                             "headline": headline, "ci_low": low, "ci_high": high})
+        return pd.DataFrame(rows)
+
+    def comparisons(self) -> pd.DataFrame:
+        """One row per (metric, system A, system B): the difference, paired p-values, Holm-adjusted p."""
+        return pd.DataFrame(self.data.get("comparisons", []))
+
+    def write(self, directory: str | Path) -> Path:
+        """Write metrics.json, report.md, report.html, leaderboards and plots (a folder, whole or not at all)."""
+        from rexel_bench.reports.render import write_report
+
+        directory = Path(directory)
+        with data_io.staged_directory(directory) as staging:
+            write_report(self.data, staging)
+        self.directory = directory
+        return directory
+
+
+def compare(gold: Documents, predictions: Mapping[str, Documents], *, bootstrap: int = 10_000, seed: int = 0,
+            randomization: int = 1000, metrics: Sequence[str] | None = None, train: Documents | None = None,
+            lenient: bool = False, skip_bad_gold: bool = False, data_dir: str | Path | None = None,
+            dataset: str | None = None) -> Report:
+    """Score several systems on the same gold, with paired-bootstrap intervals, p-values and Holm's correction.
+
+    The numbers ``rexel-bench compare`` writes (same seed, same resamples).
+    """
+    from rexel_bench.evaluate import evaluate
+
+    gold_data = _gold(gold, "auto", data_dir, skip_bad_gold)
+    loaded = {name: _predictions(source, gold_data, lenient, data_dir) for name, source in predictions.items()}
+    gold_path = resolve(str(gold), data_dir) if isinstance(gold, (str, Path)) else None
+    data = evaluate(gold_data.documents, {name: docs for name, (docs, _, _) in loaded.items()},
+                    dataset=dataset or (str(gold) if gold_path else "documents"), dataset_path=gold_path,
+                    metrics=list(metrics) if metrics else None,
+                    train=load(train, data_dir=data_dir) if train is not None else None, n_resamples=bootstrap,
+                    seed=seed, randomization_rounds=randomization, lenient=lenient,
+                    sources={name: file for name, (_, _, file) in loaded.items() if file}, data_notes=gold_data.notes)
+    for name, (_, notes, _) in loaded.items():
+        data["systems"][name]["notes"][:0] = notes
+    return Report(data)
+
+
+def run(models: Sequence[str] = ("rexel", "pipeline"), dataset: str = "docred-ie:dev", *, config: Any = None,
+        progress: bool = True, **options: Any) -> Report:
+    """Predict with every model (cached, resumable), score, resample and write the report folder.
+
+    ``options`` are :class:`rexel_bench.run.RunConfig` fields (``limit``, ``bootstrap``, ``seed``,
+    ``out``, ``model_options``...); ``config`` a whole ``RunConfig`` (what ``rexel-bench run`` passes).
+    """
+    import dataclasses
+    import json
+
+    from rexel_bench.run import RunConfig
+    from rexel_bench.run import run as run_job
+
+    settings = config or RunConfig(models=list(models), dataset=dataset)
+    settings = dataclasses.replace(settings, **options)
+    directory = run_job(settings, progress=progress)
+    return Report(json.loads((directory / "metrics.json").read_text(encoding="utf-8")), directory)
+
+
+def load_model(spec: str, **options: Any) -> Model:
+    """A registered model by name (``rexel``, ``pipeline``, ``rexel:<checkpoint>``, ``file:<path>``...)."""
+    return _load_model(spec, **options)
