@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import typer.core
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -75,8 +76,12 @@ def _version(value: bool) -> None:
 def main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Also show the libraries' own progress bars and "
+                                                            "warnings while models load.")] = False,
 ) -> None:
     """rexel-bench: load, validate, score and compare DocIE systems (REXEL and pipelines)."""
+    if verbose:
+        os.environ["REXEL_BENCH_VERBOSE"] = "1"
 
 
 @app.command()
@@ -125,18 +130,27 @@ def datasets(
     counts: Annotated[bool, typer.Option("--counts/--no-counts", help="Load each dataset to count it.")] = True,
 ) -> None:
     """List the registered datasets, where they are on this machine, and their sizes."""
-    table = Table(title=f"Registered datasets (data directory: {data_dir(data_dir_opt) or 'none found'})")
-    for column in ("name", "licence", "docs", "entities", "mentions", "relations", "where", "description"):
-        table.add_column(column, overflow="fold")
+    root = data_dir(data_dir_opt)
+    table = Table(title=f"Registered datasets (data directory: {root or 'none found'})", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)  # fits 80 columns
+    for column in ("name", "licence", "docs", "entities", "mentions", "facts", "in"):
+        table.add_column(column, no_wrap=True, justify="right" if column in ("docs", "entities", "mentions", "facts")
+                         else "left")
     for spec in DATASETS:
         path = spec_path(spec, data_dir_opt)
         sizes = ["", "", "", ""]
         if path is not None and counts:
             stats = corpus_statistics(data_io.load(path).documents)
-            sizes = [str(stats[k]) for k in ("documents", "entities", "mentions", "relations")]
-        where = ("vendored" if spec.vendored else str(path)) if path else Text("not found", style="red")
-        table.add_row(spec.key, spec.licence, *sizes, where, spec.description)
+            sizes = [f"{stats[k]:,}" for k in ("documents", "entities", "mentions", "relations")]
+        where = ("repo" if spec.vendored else "data") if path else Text("none", style="red")
+        table.add_row(spec.key, spec.licence.replace("local evaluation only", "local eval."), *sizes, where)
     console.print(table)
+    for spec in DATASETS:
+        path = spec_path(spec, data_dir_opt)
+        console.print(Text.assemble((spec.key, "bold"), f": {spec.description}"
+                                    + (f" ({path})" if path and not spec.vendored else "")))
+    console.print("in: repo (vendored), data (the data directory) or none (not on this machine); local eval.: text "
+                  "for local evaluation only, never shipped", style="dim")
 
 
 @app.command()

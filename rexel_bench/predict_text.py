@@ -13,14 +13,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from rich.progress import Progress
-
 from rexel_bench.data.formats import jsonl
 from rexel_bench.data.io import parse_json
 from rexel_bench.data.model import Document
 from rexel_bench.data.text import tokenize_with_offsets
 from rexel_bench.errors import DataError
 from rexel_bench.models.base import load_model
+from rexel_bench.progress import progress_bar
 
 
 def read_texts(path: Path) -> Iterator[tuple[str, str, str]]:
@@ -75,7 +74,7 @@ def predict_file(source: Path, out: Path, *, model_name: str = "rexel", batch_si
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         with tmp.open("w", encoding="utf-8", errors="backslashreplace") as sink, \
-                Progress(disable=not progress, transient=True) as bar:
+                progress_bar(enabled=progress) as bar:
             task = bar.add_task(f"{model_name}: predicting", total=None)
             batch: list[Document] = []
             for doc_id, title, text in read_texts(source):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
 from rexel_bench.cache import PredictionCache, cache_key
 from rexel_bench.data import io as data_io
@@ -33,6 +33,7 @@ from rexel_bench.data.relations import cache_root
 from rexel_bench.errors import ConfigError, PredictionError
 from rexel_bench.evaluate import evaluate, sha256_of
 from rexel_bench.models.base import Model, load_model
+from rexel_bench.progress import progress_bar
 
 try:
     import tomllib
@@ -118,7 +119,7 @@ def predict_with_cache(model: Model, docs: Sequence[Document], cache: Prediction
     began = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]} docs/s"), TimeRemainingColumn())
-    with Progress(*columns, disable=not progress, transient=True) as bar:
+    with progress_bar(*columns, enabled=progress) as bar:
         task = bar.add_task(f"{model.name}: predicting", total=len(todo), rate="–")
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
@@ -220,5 +221,5 @@ def summary_lines(report_dir: Path) -> list[str]:
 def _worth_a_line(note: str) -> bool:
     """Notes that change what a number means (missing, skipped, damaged, left out) are printed; the rest
     (e.g. which metrics do not apply to this data) stay in the report."""
-    return any(word in note for word in ("no prediction", "not predicted", "skipped", "damaged", "left out",
-                                         "counted as wrong", "not in the gold"))
+    return any(word in note for word in ("no prediction", "not predicted", "damaged", "left out",
+                                         "counted as wrong", "not in the gold", "removed"))

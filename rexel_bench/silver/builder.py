@@ -24,10 +24,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from rich.progress import Progress
-
 from rexel_bench.data.model import Document, Entity, FineType
 from rexel_bench.kb.store import Candidate, KnowledgeBase
+from rexel_bench.progress import progress_bar
 from rexel_bench.scoring.linking import is_value_type
 
 
@@ -159,7 +158,7 @@ def build_docred_ie(docs: Sequence[Document], kb: KnowledgeBase, config: LinkerC
                     progress: bool = True) -> list[Document]:
     """Silver-link every document (deterministic; a progress bar on long inputs)."""
     out = []
-    with Progress(disable=not progress, transient=True) as bar:
+    with progress_bar(enabled=progress) as bar:
         task = bar.add_task("linking documents", total=len(docs))
         for doc in docs:
             out.append(apply_links(doc, link_document(doc, kb, config), kb))

@@ -22,6 +22,7 @@ from typing import IO
 
 from rexel_bench.errors import DataError
 from rexel_bench.kb.store import EntityRecord, KnowledgeBase
+from rexel_bench.progress import progress_bar
 
 CLASS_PROPERTIES = ("P31", "P279")
 
@@ -173,10 +174,9 @@ def ingest_dump(kb: KnowledgeBase, paths: Iterable[str | Path], keep: DumpFilter
 
 def _as_completed(client, bag, progress: bool):
     from dask.distributed import as_completed
-    from rich.progress import Progress
 
     futures = client.compute(bag.to_delayed())
-    with Progress(disable=not progress, transient=True) as bar:
+    with progress_bar(enabled=progress) as bar:
         task = bar.add_task("Wikidata dump partitions", total=len(futures))
         for future in as_completed(futures):
             bar.advance(task)

@@ -8,7 +8,10 @@ several windows gets the mean of its embeddings. A word's embedding is the mean 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,30 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer
 
 from rexel_bench.errors import ConfigError
+
+
+@contextmanager
+def third_party_quiet() -> Iterator[None]:
+    """Silence the libraries' own progress bars ("Loading weights") and deprecation warnings while a model
+    loads, so that the toolkit's output is what a user reads; ``REXEL_BENCH_VERBOSE=1`` (``--verbose``)
+    keeps them."""
+    if os.environ.get("REXEL_BENCH_VERBOSE"):
+        yield
+        return
+    from transformers.utils import logging as hf_logging
+
+    bars, verbosity = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|peft)(\.|$)")
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(transformers|peft)(\.|$)")
+            yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 @dataclass
@@ -33,11 +60,12 @@ class WindowedEncoder(nn.Module):
     def __init__(self, directory: str | Path, window: int = 512, stride: int = 128) -> None:
         super().__init__()
         self.directory = str(directory)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.directory)
+        with third_party_quiet():
+            self.tokenizer = AutoTokenizer.from_pretrained(self.directory)
+            self.model = AutoModel.from_pretrained(self.directory)
         self.tokenizer.model_max_length = 1 << 30  # documents are windowed here, not truncated
         if not self.tokenizer.is_fast:
             raise ValueError(f"{directory}: a fast tokenizer (tokenizer.json) is needed to align words and sub-words")
-        self.model = AutoModel.from_pretrained(self.directory)
         limit = getattr(self.model.config, "max_position_embeddings", window)
         self.window = min(window, limit)
         self.prefix, self.suffix = self._special_frame()
@@ -52,7 +80,8 @@ class WindowedEncoder(nn.Module):
         from peft import LoraConfig, get_peft_model
 
         try:
-            self.model = get_peft_model(self.model, LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout))
+            with third_party_quiet():
+                self.model = get_peft_model(self.model, LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout))
         except ValueError as exc:
             raise ConfigError(f"LoRA cannot be applied to this encoder: {exc}", file=self.directory) from exc
 

@@ -40,6 +40,7 @@ from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.rexel.config import RexelConfig
 from rexel_bench.models.rexel.encoder import EncodedDocument
 from rexel_bench.models.rexel.model import RexelModel, Vocabulary
+from rexel_bench.progress import progress_bar
 from rexel_bench.scoring.api import score_documents
 from rexel_bench.silver.agreement import first_sentence_key
 
@@ -247,5 +248,5 @@ def check_replicas_agree(accelerator: Any, model: RexelModel) -> None:
 
 
 def _progress(enabled: bool) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    disable=not enabled, transient=True)
+    return progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        enabled=enabled)
