@@ -20,7 +20,7 @@ from typing import Any
 
 from rexel_bench import __version__
 from rexel_bench.data.model import Document
-from rexel_bench.data.relations import repo_root
+from rexel_bench.data.relations import repo_root, with_name
 from rexel_bench.scoring.api import ScoreResult, score_documents
 from rexel_bench.scoring.base import prf
 from rexel_bench.scoring.linking import EXCLUSION_RULE
@@ -86,7 +86,8 @@ def per_relation_f1(scores: Mapping[str, ScoreResult], metric: str, top: int = 1
         for c, row in zip(m.classes, per_class, strict=True):
             gold_counts[c] = int(row[3])
     labels = [label for label, _ in gold_counts.most_common(top) if gold_counts[label] > 0]
-    return {"metric": metric, "relations": labels, "gold_counts": [gold_counts[c] for c in labels],
+    return {"metric": metric, "relations": labels, "names": [with_name(c) for c in labels],
+            "gold_counts": [gold_counts[c] for c in labels],
             "f1": {s: [per_system[s].get(c, 0.0) for c in labels] for s in scores}}
 
 

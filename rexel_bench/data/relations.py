@@ -73,3 +73,10 @@ def inventory_for(data_path: str | Path, labels: set[str]) -> tuple[dict[str, st
     if labels and property_like * 2 >= len(labels):
         return docred_relations(), "DocRED's 96 relations"
     return None, "none (relation ids not checked)"
+
+
+def with_name(label: str) -> str:
+    """A relation as a person reads it: ``P17 country`` for a Wikidata property DocRED names, else the
+    label itself (DWIE's relations are already names)."""
+    name = docred_relations().get(label)
+    return f"{label} {name}" if name else label

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rexel_bench.data.io import atomic_write_text
 from rexel_bench.data.model import Document
+from rexel_bench.data.relations import with_name
 
 ERROR_KINDS = {"spurious-mention": "spurious mentions", "missed-mention": "missed mentions",
                "wrong-link": "wrong links", "spurious-fact": "spurious facts", "missed-fact": "missed facts"}
@@ -67,12 +68,14 @@ def _facts(gold: Document, pred: Document) -> tuple[list[str], set[str]]:
     for k, r in gold_keys.items():
         status = "tp" if k in pred_keys else "missed-fact"
         kinds |= {status} - {"tp"}
-        rows.append(f'<li class="{status}">{html.escape(_name(gold, r.head))} — <b>{html.escape(r.label)}</b> → '
+        rows.append(f'<li class="{status}">{html.escape(_name(gold, r.head))} — '
+                    f'<b>{html.escape(with_name(r.label))}</b> → '
                     f"{html.escape(_name(gold, r.tail))}</li>")
     for k, r in pred_keys.items():
         if k not in gold_keys:
             kinds.add("spurious-fact")
-            rows.append(f'<li class="spurious-fact">{html.escape(_name(pred, r.head))} — <b>{html.escape(r.label)}</b>'
+            rows.append(f'<li class="spurious-fact">{html.escape(_name(pred, r.head))} — '
+                        f'<b>{html.escape(with_name(r.label))}</b>'
                         f" → {html.escape(_name(pred, r.tail))}</li>")
     return rows, kinds
 

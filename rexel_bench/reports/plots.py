@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import ticker
 
 from rexel_bench.reports.tables import columns, headline_value
 
@@ -68,6 +70,9 @@ def plot_speed(run: Mapping[str, Any], out_dir: Path) -> Path | None:
         ax.errorbar([speed], [100 * value], yerr=err, fmt="o", capsize=4, label=system)
         ax.annotate(system, (speed, 100 * value), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ax.set_xscale("log")
+    plain = ticker.FuncFormatter(lambda value, _: f"{value:g}")  # 2, 20, 200 — not 2×10⁰
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("documents per second (log scale)")
     ax.set_ylabel(f"{metric} F1 (%)")
     ax.set_title("Quality against speed")
@@ -105,8 +110,9 @@ def plot_relations(run: Mapping[str, Any], out_dir: Path) -> Path | None:
     grid = np.array([[100 * v for v in table["f1"][s]] for s in systems])
     fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(table["relations"])), 1.2 + 0.5 * len(systems)))
     image = ax.imshow(grid, vmin=0, vmax=100, cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(table["relations"])),
-                  [f"{r}\n({n})" for r, n in zip(table["relations"], table["gold_counts"], strict=True)], fontsize=7)
+    names = table.get("names") or table["relations"]  # reports written before names were recorded
+    ax.set_xticks(range(len(names)), [f"{textwrap.fill(r, 14)}\n({n})" for r, n in
+                                      zip(names, table["gold_counts"], strict=True)], fontsize=7)
     ax.set_yticks(range(len(systems)), systems, fontsize=8)
     for (i, j), value in np.ndenumerate(grid):
         ax.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=7, color="white" if value < 60 else "black")

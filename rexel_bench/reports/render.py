@@ -71,6 +71,7 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
         lines.append(f"| {c['metric']} | {c['a']} | {c['b']} | {100 * c['delta']:+.2f} | {_fmt_p(c['p_a_better'])} | "
                      f"{_fmt_p(c['p_b_better'])} | {_fmt_p(c['p_two_sided'])} | {_fmt_p(c.get('p_randomization'))} "
                      f"| {_fmt_p(c.get('p_holm'))} |")
+    lines += _per_relation_lines(run)
     lines += ["", "## Plots", ""]
     lines += [f"![{CAPTIONS[name]}](plots/{path.name})\n\n{CAPTIONS[name]}\n" for name, path in plots.items()]
     notes = [f"- {system}: {n}" for system, e in run["systems"].items() for n in e.get("notes", [])]
@@ -79,6 +80,21 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
               "Every number, interval and p-value is in `metrics.json`; all metrics of all systems are in "
               "`leaderboard.csv`."]
     return "\n".join(lines) + "\n"
+
+
+def _per_relation_lines(run: Mapping[str, Any]) -> list[str]:
+    """The most frequent gold relations, named, with each system's F1 on them."""
+    table = run.get("per_relation")
+    if not table or not table["relations"]:
+        return []
+    systems = list(table["f1"])
+    names = table.get("names") or table["relations"]
+    lines = ["", f"## {table['metric']} F1 per relation (the {len(names)} most frequent in the gold)", "",
+             "| relation | gold facts | " + " | ".join(systems) + " |", "|---|---:|" + "---:|" * len(systems)]
+    for i, name in enumerate(names):
+        cells = " | ".join(f"{100 * table['f1'][s][i]:.1f}" for s in systems)
+        lines.append(f"| {name} | {table['gold_counts'][i]} | {cells} |")
+    return lines
 
 
 def _html_table(markdown: str) -> str:
