@@ -14,7 +14,7 @@ def test_the_python_walkthrough_runs_as_written(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     for number, block in enumerate(blocks, 1):
-        exec(compile(block, f"{DOC.name}, block {number}", "exec"), namespace)  # noqa: S102
+        exec(compile(block, f"{DOC.name}, block {number}", "exec"), namespace)
     assert (tmp_path / "end-to-end.png").stat().st_size > 1000
     assert (tmp_path / "compare-report" / "metrics.json").exists()
     assert set(namespace["frame"].columns) >= {"system", "metric", "value", "ci_low", "ci_high"}
