@@ -75,6 +75,31 @@ def test_html_is_self_contained(report):
     assert "<table>" in page and "strong" in page
 
 
+def test_relations_are_named_where_a_person_reads_them(report, tmp_path):
+    run, _, out = report
+    assert "P17 country" in run["per_relation"]["names"]
+    assert re.search(r"\| P17 country \| \d+ \|", (out / "report.md").read_text())
+    from rexel_bench.reports.errors import write_error_analysis
+
+    docs = data_io.load(resolve("docred-ie:dev")).documents[:5]
+    write_error_analysis(docs, _systems(docs), tmp_path / "errors.html")
+    page = (tmp_path / "errors.html").read_text()
+    assert "P17 country" in page and "P131 located in the administrative territorial entity" in page
+
+
+def test_speed_axis_reads_as_plain_numbers(report, tmp_path, monkeypatch):
+    from rexel_bench.reports import plots
+
+    run, _, _ = report
+    captured = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, out_dir, name: captured.setdefault(name, fig))
+    plots.plot_speed(run, tmp_path)
+    figure = captured["speed"]
+    figure.canvas.draw()
+    labels = [t.get_text() for t in figure.axes[0].get_xticklabels() if t.get_text()]
+    assert labels and all(re.fullmatch(r"[0-9.]+", label) for label in labels), labels  # "5", "50": no 5×10⁰
+
+
 def test_latex_marks_best_bold_and_significant_gap_with_dagger(report):
     _, _, out = report
     tex = (out / "leaderboard.tex").read_text()
@@ -155,3 +180,26 @@ def test_html_report_renders_in_headless_chromium(report, tmp_path):
     colours = image.resize((120, 240)).getcolors(maxcolors=100_000)
     assert colours is not None and len(colours) > 50  # not a blank page: text, table rules and plots
     Path(out / "screenshot.png").write_bytes(shot.read_bytes())
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)")
+def test_error_page_shows_relation_names_in_headless_chromium(tmp_path):
+    """The error page, rendered by Chromium: its DOM after the page's script ran names the relations, and
+    the screenshot is a drawn page (kept beside it as error-page.png)."""
+    from PIL import Image
+
+    from rexel_bench.reports.errors import write_error_analysis
+
+    docs = data_io.load(resolve("docred-ie:dev")).documents[:8]
+    write_error_analysis(docs, _systems(docs), tmp_path / "errors.html")
+    common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+              "--disable-background-networking", "--disable-component-update", f"--user-data-dir={tmp_path / 'p'}"]
+    dom = subprocess.run([*common, "--dump-dom", (tmp_path / "errors.html").as_uri()], check=True, timeout=120,
+                         capture_output=True, text=True).stdout
+    assert "P17 country" in dom and "located in the administrative territorial entity" in dom
+    shot = tmp_path / "error-page.png"
+    subprocess.run([*common, "--window-size=1200,1600", f"--screenshot={shot}", (tmp_path / "errors.html").as_uri()],
+                   check=True, timeout=120, capture_output=True)
+    colours = Image.open(shot).convert("RGB").resize((120, 160)).getcolors(maxcolors=100_000)
+    assert colours is not None and len(colours) > 20
