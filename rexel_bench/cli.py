@@ -213,8 +213,12 @@ def score(
     result = api.score(gold, pred, metrics=metrics.split(",") if metrics else None, train=train, lenient=lenient,
                        skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir_opt)
     table = Table(title=f"{pred} against {gold} ({len(result.doc_ids)} documents)")
+    # one line per metric; on a narrow terminal only the description ("what") is cut short
+    metric_width = max(map(len, result.metrics), default=6)
+    what_width = max(12, console.width - metric_width - 6 - 6 - 9 - 16)  # 16: rules and padding of 5 columns
     for column in ("metric", "P", "R", "F1 / acc.", "what"):
-        table.add_column(column, justify="right" if column in ("P", "R", "F1 / acc.") else "left")
+        table.add_column(column, justify="right" if column in ("P", "R", "F1 / acc.") else "left", no_wrap=True,
+                         max_width=what_width if column == "what" else None, overflow="ellipsis")
     for name, m in result.metrics.items():
         values = m.values
         cells = [f"{100 * values[k]:.2f}" if k in values else "" for k in ("p", "r")]
