@@ -532,6 +532,12 @@ def run_command(
                                                            "(default: reports/<time>-<name>).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute every prediction.")] = False,
     name: Annotated[str | None, typer.Option("--name", help="Name of the run.")] = None,
+    kb: Annotated[str | None, typer.Option("--kb", help="The KB every model links with: a path, or 'oracle' for the "
+                                                        "default KB even where it holds the evaluated documents "
+                                                        "(labelled oracle-candidates, an upper bound). Default: "
+                                                        "held-out (cross-fitted) linking when the default KB holds "
+                                                        "them, else the default KB.")] = None,
+    folds: Annotated[int | None, typer.Option("--folds", help="Folds of held-out linking (default 5).")] = None,
     skip_bad_gold: SkipBadGoldOption = False,
     data_dir_opt: DataDirOption = None,
 ) -> None:
@@ -545,7 +551,7 @@ def run_command(
     overrides = {"models": models.split(",") if models else None, "dataset": dataset, "split": split,
                  "metrics": metrics.split(",") if metrics else None, "bootstrap": bootstrap, "seed": seed,
                  "device": device, "batch_size": batch_size, "limit": limit, "out": str(out) if out else None,
-                 "name": name, "data_dir": str(data_dir_opt) if data_dir_opt else None}
+                 "name": name, "data_dir": str(data_dir_opt) if data_dir_opt else None, "kb": kb, "folds": folds}
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None},
                                    **({"cache": False} if no_cache else {}),
                                    **({"skip_bad_gold": True} if skip_bad_gold else {}))

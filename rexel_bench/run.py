@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import sys
 import time
@@ -32,6 +33,8 @@ from rexel_bench.data.registry import resolve
 from rexel_bench.data.relations import cache_root
 from rexel_bench.errors import ConfigError, PredictionError
 from rexel_bench.evaluate import evaluate, sha256_of
+from rexel_bench.kb.provenance import LinkingSetting, classify, declared
+from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.base import Model, load_model
 from rexel_bench.progress import progress_bar
 
@@ -59,6 +62,10 @@ class RunConfig:
     name: str = "run"
     cache: bool = True
     skip_bad_gold: bool = False  # score the gold documents that load, listing those left out
+    # None: held-out (cross-fitted) linking when the default KB holds the evaluated documents, else the default
+    # KB; "oracle": the default KB as it is (labelled oracle-candidates when it holds them); a path: that KB
+    kb: str | None = None
+    folds: int = 5
     train: str | None = None  # training file for Ign F1
     data_dir: str | None = None
     model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -149,6 +156,108 @@ def predict_with_cache(model: Model, docs: Sequence[Document], cache: Prediction
     return [found[d.id] for d in docs if d.id in found], {**counts, **speed}
 
 
+def fold_of(doc_id: str, folds: int) -> int:
+    """The cross-fitting fold of a document: a stable hash of its id (the same on every machine and run)."""
+    return int(hashlib.sha256(doc_id.encode()).hexdigest()[:8], 16) % folds
+
+
+@dataclass
+class LinkingPlan:
+    """Which KB predicts which documents, and the linking setting that gives."""
+
+    parts: list[tuple[Path, list[Document]]]
+    setting: LinkingSetting
+
+
+def plan_linking(config: RunConfig, gold: list[Document]) -> LinkingPlan:
+    """The KB of every document: the one asked for (``--kb PATH`` or ``oracle``), or by default a
+    cross-fitted plan — each of ``folds`` folds predicted with the default KB built without that fold's
+    documents — when the default KB holds annotations of the evaluated documents."""
+    from rexel_bench.kb.build import default_kb_path, held_out_kb_path
+
+    chosen = Path(config.kb) if config.kb not in (None, "oracle") else default_kb_path()
+    with KnowledgeBase(chosen) as kb:
+        setting = classify(kb, gold)
+    if config.kb is not None or setting.name != "oracle-candidates":
+        return LinkingPlan([(chosen, gold)], setting)
+    parts = []
+    for fold in range(config.folds):
+        docs = [d for d in gold if fold_of(d.id, config.folds) == fold]
+        if not docs:
+            continue
+        path = held_out_kb_path({d.id for d in docs})
+        with KnowledgeBase(path) as kb:
+            check = classify(kb, docs)
+        if check.name != "external":
+            raise ConfigError(f"fold {fold}'s KB still holds annotations of its own documents ({check.detail})",
+                              file=str(path))
+        parts.append((path, docs))
+    return LinkingPlan(parts, LinkingSetting(
+        "held-out", 0, len(gold), f"{len(parts)} folds by a hash of the document id, each predicted with the "
+        f"default KB built without that fold's documents"))
+
+
+def predict_model(spec: str, options: dict[str, Any], plan: LinkingPlan, gold: list[Document], dataset_sha: str,
+                  config: RunConfig, progress: bool) -> tuple[list[Document], dict[str, Any], list[str],
+                                                              LinkingSetting]:
+    """One system's predictions of every document (each with its part's KB), the merged speed, notes and the
+    system's linking setting. A model that uses no KB predicts all documents at once."""
+    found: dict[str, Document] = {}
+    measures: list[dict[str, Any]] = []
+    notes: list[str] = []
+    setting = plan.setting
+    for kb_path, docs in plan.parts:
+        model = load_model(spec, **options, kb=kb_path)
+        description = model.describe()
+        if "kb" not in description:
+            docs, setting = gold, declared(str(description.get("linking", "unknown")), gold)
+        cache = PredictionCache(cache_root() / "predictions",
+                                cache_key(spec, description, dataset_sha, options)) if config.cache else None
+        preds, measured = predict_with_cache(model, docs, cache, config.batch_size, progress)
+        notes += [f"document {doc_id!r} not predicted: {reason}" for doc_id, reason in measured["skipped"].items()]
+        if cache is not None:
+            if measured.get("docs_per_s"):
+                cache.write_meta({"describe": model.describe(), **{
+                    k: v for k, v in measured.items()
+                    if k not in ("computed", "from_cache", "missing_predictions", "skipped")}})
+            elif measured["from_cache"]:
+                measured = {**cache.read_meta(), **measured, "speed_from_earlier_run": True}
+            notes += cache.problems
+        found.update((p.id, p) for p in preds)
+        measures.append({"describe": model.describe(), **measured})
+        if docs is gold:
+            break
+    return [found[d.id] for d in gold if d.id in found], merge_speed(measures), notes, setting
+
+
+def merge_speed(measures: list[dict[str, Any]]) -> dict[str, Any]:
+    """The speed of a system over all its parts (folds): documents and seconds added, rates recomputed."""
+    if len(measures) == 1:
+        return measures[0]
+    out: dict[str, Any] = {"describe": {**measures[0]["describe"],
+                                        "kb": [m["describe"].get("kb") for m in measures],
+                                        "kb_sha256": [m["describe"].get("kb_sha256") for m in measures]}}
+    for key in ("computed", "from_cache"):
+        out[key] = sum(m[key] for m in measures)
+    out["missing_predictions"] = [i for m in measures for i in m["missing_predictions"]]
+    out["skipped"] = {k: v for m in measures for k, v in m["skipped"].items()}
+    timed = [m for m in measures if m.get("seconds")]
+    if timed:
+        seconds = sum(m["seconds"] for m in timed)
+        documents = sum(m["documents"] for m in timed)
+        tokens = sum(m["tokens_per_s"] * m["seconds"] for m in timed)
+        stages: dict[str, float] = {}
+        for m in timed:
+            for k, v in m.get("stages", {}).items():
+                stages[k] = round(stages.get(k, 0.0) + v, 3)
+        out |= {"documents": documents, "seconds": round(seconds, 3), "docs_per_s": documents / seconds,
+                "tokens_per_s": tokens / seconds, "stages": stages,
+                "peak_rss_mb": max((m.get("peak_rss_mb") or 0) for m in timed) or None}
+        if any(m.get("speed_from_earlier_run") for m in timed):
+            out["speed_from_earlier_run"] = True
+    return out
+
+
 def run(config: RunConfig, *, progress: bool = True, command: str | None = None) -> Path:
     """Execute a run and write its report directory; returns the directory."""
     from rexel_bench.reports.errors import write_error_analysis
@@ -163,27 +272,15 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     if config.limit:
         gold = gold[: config.limit]
     dataset_sha = sha256_of(data_path)
-    predictions_root = cache_root() / "predictions"
+    plan = plan_linking(config, gold)
     predictions: dict[str, list[Document]] = {}
     speed: dict[str, dict[str, Any]] = {}
     notes: dict[str, list[str]] = {}
+    settings: dict[str, LinkingSetting] = {}
     for spec in config.models:
         options = {"device": config.device, "batch_size": config.batch_size, **config.model_options.get(spec, {})}
-        model = load_model(spec, **options)
-        key = cache_key(spec, model.describe(), dataset_sha, options)
-        cache = PredictionCache(predictions_root, key) if config.cache else None
-        preds, measured = predict_with_cache(model, gold, cache, config.batch_size, progress)
-        notes[spec] = [f"document {doc_id!r} not predicted: {reason}" for doc_id, reason in measured["skipped"].items()]
-        if cache is not None:
-            if measured.get("docs_per_s"):
-                cache.write_meta({"describe": model.describe(), **{
-                    k: v for k, v in measured.items()
-                    if k not in ("computed", "from_cache", "missing_predictions", "skipped")}})
-            elif measured["from_cache"]:
-                measured = {**cache.read_meta(), **measured, "speed_from_earlier_run": True}
-            notes[spec] += cache.problems
-        predictions[spec] = preds
-        speed[spec] = {"describe": model.describe(), **measured}
+        predictions[spec], speed[spec], notes[spec], settings[spec] = predict_model(
+            spec, options, plan, gold, dataset_sha, config, progress)
     train = data_io.load(resolve(config.train, config.data_dir)).documents if config.train else None
     report = evaluate(gold, predictions, dataset=config.dataset_name, dataset_path=data_path, metrics=config.metrics,
                       train=train, n_resamples=config.bootstrap, seed=config.seed,
@@ -191,13 +288,15 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
                       command=command or " ".join(["rexel-bench", *sys.argv[1:]]))
     for spec, extra in notes.items():
         report["systems"][spec]["notes"] = extra + report["systems"][spec]["notes"]
+        report["systems"][spec]["linking"] = settings[spec].to_dict()
     out = Path(config.out) if config.out else Path("reports") / f"{datetime.now():%Y%m%d-%H%M%S}-{config.name}"
     with data_io.staged_directory(out) as staging:
         write_report(report, staging)
         data_io.atomic_write_text(staging / "run-config.yaml", config.to_yaml())
         for spec, preds in predictions.items():
             data_io.write(preds, staging / "predictions" / f"{data_io.safe_file_name(spec)}.jsonl")
-        write_error_analysis(gold, predictions, staging / "errors.html")
+        write_error_analysis(gold, predictions, staging / "errors.html",
+                             linking={spec: setting.label for spec, setting in settings.items()})
     return out
 
 
@@ -209,7 +308,9 @@ def summary_lines(report_dir: Path) -> list[str]:
     for name, entry in run_data["systems"].items():
         value = entry["metrics"].get(metric, {}).get("values", {}).get("f1") if metric else None
         speed = entry.get("speed", {})
-        lines.append(f"{name}: {metric} F1 {100 * value:.2f}" if value is not None else f"{name}:")
+        setting = (entry.get("linking") or {}).get("label", "unknown")
+        lines.append(f"{name}: {metric} F1 {100 * value:.2f} [linking: {setting}]" if value is not None
+                     else f"{name}:")
         if speed.get("docs_per_s"):
             lines[-1] += f", {speed['docs_per_s']:.2f} docs/s" + (" (cached speed)" if speed.get(
                 "speed_from_earlier_run") else "")

@@ -12,6 +12,8 @@ offsets are derived (never stored twice) through :meth:`Document.to_doc_offset` 
 from __future__ import annotations
 
 import bisect
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -235,3 +237,9 @@ def _most_common_fine_types(candidates: Sequence[tuple[FineType, ...]]) -> tuple
     counts = Counter(candidates)
     best = max(counts.values())
     return min((c for c, n in counts.items() if n == best), key=lambda c: [tie_order(f.qid) for f in c])
+
+
+def text_hash(doc: Document) -> str:
+    """SHA-256 of a document's title and tokens: the same text under another id or in another file
+    (Re-DocRED and DocRED-IE share documents) has the same hash."""
+    return hashlib.sha256(json.dumps([doc.title, doc.sentences], ensure_ascii=False).encode()).hexdigest()

@@ -14,9 +14,10 @@ alias tables or DWIE for anything else.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +72,28 @@ def build_kb(
     return contributed
 
 
+#: How the embedded default KB is made from the vendored data (a change of version rebuilds it).
+DEFAULT_RECIPE = {"docred_ie": "datasets/docred-ie/dev_joint_qcode.json",
+                  "popularity": "datasets/revisit-docred/final_id2popular.json.gz", "version": 2}
+
+
 def default_kb_path() -> Path:
     """The embedded default KB, built from the vendored data on first use."""
-    path = cache_root() / "kb-default.sqlite"
+    return _built_once(cache_root() / "kb-default.sqlite", DEFAULT_RECIPE, frozenset())
+
+
+def held_out_kb_path(excluded: Collection[str]) -> Path:
+    """The default KB without the annotations of the documents whose ids are ``excluded`` (one fold of a
+    cross-fitted run), built once and cached under a name that hashes the excluded ids."""
+    key = hashlib.sha256(json.dumps(sorted(excluded)).encode()).hexdigest()[:16]
+    return _built_once(cache_root() / "kb-held-out" / f"{key}.sqlite", {**DEFAULT_RECIPE, "excluded": key},
+                       frozenset(excluded))
+
+
+def _built_once(path: Path, recipe: dict, excluded: frozenset[str]) -> Path:
+    """Build a recipe's KB at ``path`` unless it is there already; under a lock, into a temporary file
+    that is then moved into place, so that two processes never see a half-built KB."""
     stamp = path.with_suffix(".json")
-    recipe = {"docred_ie": "datasets/docred-ie/dev_joint_qcode.json",
-              "popularity": "datasets/revisit-docred/final_id2popular.json.gz", "version": 1}
     if _is_built(path, stamp, recipe):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +103,8 @@ def default_kb_path() -> Path:
             root = repo_root()
             partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             partial.unlink(missing_ok=True)
-            build_kb(partial, docred_ie=[root / recipe["docred_ie"]], popularity=root / recipe["popularity"])
+            build_kb(partial, docred_ie=[root / recipe["docred_ie"]], popularity=root / recipe["popularity"],
+                     exclude_ids=set(excluded) or None)
             os.replace(partial, path)
             atomic_write_text(stamp, json.dumps(recipe))
     return path

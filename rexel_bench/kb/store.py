@@ -10,6 +10,8 @@ Tables:
   (learnt from linked documents), for type compatibility;
 - ``facts(subject, property, object)`` between entities; ``properties(pid, label, description, aliases)``;
 - ``meta(key, value)``: what was ingested from where.
+- ``documents(dataset, doc_id, title, text_sha256, contributes)``: every document whose annotations
+  went in (the KB's provenance, from which a run tells whether a KB saw the documents it evaluates).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rexel_bench.data.model import Document, text_hash
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.normalize import normalize_alias
 
@@ -40,6 +43,8 @@ CREATE TABLE IF NOT EXISTS facts (subject TEXT NOT NULL, property TEXT NOT NULL,
 CREATE INDEX IF NOT EXISTS facts_object ON facts(object);
 CREATE TABLE IF NOT EXISTS properties (pid TEXT PRIMARY KEY, label TEXT, description TEXT, aliases TEXT);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS documents (dataset TEXT NOT NULL, doc_id TEXT NOT NULL, title TEXT,
+    text_sha256 TEXT NOT NULL, contributes TEXT NOT NULL, PRIMARY KEY (dataset, doc_id));
 CREATE VIRTUAL TABLE IF NOT EXISTS alias_trigrams USING fts5(norm, tokenize='trigram');
 """
 
@@ -177,6 +182,22 @@ class KnowledgeBase:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
+    def record_documents(self, dataset: str, docs: Iterable[Document], contributes: str) -> None:
+        """Remember every document whose annotations went into the KB (its provenance): dataset, id, title,
+        hash of its text, and what it contributed (e.g. ``entities,aliases,classes,facts``)."""
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
+                           ((dataset, d.id, d.title, text_hash(d), contributes) for d in docs))
+
+    def documents(self) -> list[dict[str, str]] | None:
+        """The documents whose annotations the KB holds, or None for a KB written before provenance
+        was recorded (its document-derived parts are then of unknown origin)."""
+        has_table = self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'documents'").fetchone()
+        if not has_table:
+            return None
+        rows = self.db.execute("SELECT dataset, doc_id, title, text_sha256, contributes FROM documents")
+        return [dict(zip(("dataset", "doc_id", "title", "text_sha256", "contributes"), r, strict=True)) for r in rows]
+
     def finalize(self) -> None:
         """Recompute alias priors p(entity | alias) over all sources, and the trigram index."""
         with self.transaction() as db:
@@ -266,6 +287,15 @@ class KnowledgeBase:
                  for t in ("entities", "aliases", "classes", "class_labels", "class_types", "facts", "properties")}
         count["distinct_aliases"] = self.db.execute("SELECT count(DISTINCT norm) FROM aliases").fetchone()[0]
         count["sources"] = {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM meta")}
+        documents = self.documents()
+        if documents is None:
+            count["provenance"] = "not recorded (a KB built before provenance was kept)"
+        else:
+            by_dataset: dict[str, int] = {}
+            for d in documents:
+                by_dataset[d["dataset"]] = by_dataset.get(d["dataset"], 0) + 1
+            count["provenance"] = {"documents": len(documents), "by_dataset": by_dataset,
+                                   "contributes": sorted({d["contributes"] for d in documents})}
         return count
 
 

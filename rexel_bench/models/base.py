@@ -89,7 +89,7 @@ def available_models() -> list[str]:
 
 
 # run-wide options handed to every model; a model whose factory does not name one simply does not use it
-SHARED_OPTIONS = frozenset({"device", "batch_size"})
+SHARED_OPTIONS = frozenset({"device", "batch_size", "kb"})
 
 
 def call_factory(factory: Callable[..., Model], spec: str, options: dict[str, Any]) -> Model:

@@ -19,6 +19,7 @@ class FilePredictions:
 
     path: Path
     name: str = ""
+    linking: str = "unknown"
     timings: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -33,10 +34,12 @@ class FilePredictions:
 
     def describe(self) -> dict[str, Any]:
         """The file and its checksum."""
-        return {"name": self.name, "kind": "file", "path": str(self.path), "sha256": sha256_of(self.path)}
+        return {"name": self.name, "kind": "file", "path": str(self.path), "sha256": sha256_of(self.path),
+                "linking": self.linking}
 
 
 @register("file")
-def file_model(path: Path) -> FilePredictions:
-    """Factory for ``file:<path>``."""
-    return FilePredictions(Path(path))
+def file_model(path: Path, linking: str = "unknown") -> FilePredictions:
+    """Factory for ``file:<path>``; ``linking`` declares the system's linking setting (external, held-out,
+    oracle-candidates), shown as ``unknown`` when not declared."""
+    return FilePredictions(Path(path), linking=linking)

@@ -111,8 +111,10 @@ background:#f9c6c6}.missed-mention,.missed-fact{background:#fde7a9}.wrong-link{b
 """
 
 
-def write_error_analysis(gold: Sequence[Document], predictions: Mapping[str, Sequence[Document]], path: Path) -> None:
-    """Write the error-analysis page for every system of a run."""
+def write_error_analysis(gold: Sequence[Document], predictions: Mapping[str, Sequence[Document]], path: Path,
+                         linking: Mapping[str, str] | None = None) -> None:
+    """Write the error-analysis page for every system of a run; ``linking`` gives each system's linking
+    setting (shown at the top: links made with a KB that holds the documents are an upper bound)."""
     by_system = {s: {d.id: d for d in preds} for s, preds in predictions.items()}
     options = "".join(f'<option value="{html.escape(s)}">{html.escape(s)}</option>' for s in predictions)
     boxes = "".join(f'<label><input type="checkbox" class="kind" value="{k}"> {v}</label> '
@@ -125,8 +127,11 @@ def write_error_analysis(gold: Sequence[Document], predictions: Mapping[str, Seq
     legend = ('<p class="legend"><span class="m tp">correct</span><span class="m spurious-mention">spurious</span>'
               '<span class="m missed-mention">missed</span><span class="m wrong-link">wrong link</span> '
               "(hover a mention for its gold and predicted QIDs)</p>")
+    settings = "".join(f"<li>{html.escape(s)}: linking {html.escape((linking or {}).get(s, 'unknown'))}</li>"
+                       for s in predictions)
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>rexel-bench error analysis</title>"
             f"<style>{STYLE}</style><script>{SCRIPT}</script></head><body><h1>Error analysis</h1>"
+            f"<ul class='linking'>{settings}</ul>"
             f"<p>System: <select id='system'>{options}</select> Show documents with: {boxes}</p>{legend}"
             + "".join(sections) + "</body></html>")
     atomic_write_text(path, page)

@@ -32,7 +32,7 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
 
 
 def check_comparable(runs: Sequence[tuple[str, dict[str, Any]]], metric: str) -> None:
-    """Refuse to rank runs scored on different data or with different metric versions."""
+    """Refuse to rank runs scored on different data, with different metric versions or linking settings."""
     first_name, first = runs[0]
     for name, run in runs[1:]:
         for key in ("sha256", "documents"):
@@ -44,6 +44,12 @@ def check_comparable(runs: Sequence[tuple[str, dict[str, Any]]], metric: str) ->
                               f"but {run['metric_versions'].get(metric)} in {name}; refusing to rank them together")
         if run["per_document"]["doc_ids"] != first["per_document"]["doc_ids"]:
             raise ConfigError(f"runs {first_name} and {name} list their documents differently")
+    settings = {f"{system} ({name})": (entry.get("linking") or {}).get("label", "unknown")
+                for name, run in runs for system, entry in run["systems"].items()}
+    if len(runs) > 1 and len(set(settings.values())) > 1:
+        listed = ", ".join(f"{system}: {label}" for system, label in settings.items())
+        raise ConfigError(f"the systems were linked in different settings ({listed}); refusing to rank them "
+                          "together (a KB holding the evaluated documents' annotations is an upper bound)")
 
 
 def merge_runs(run_dirs: Sequence[str | Path], metric: str, *, n_resamples: int = 10_000, seed: int = 0,

@@ -53,7 +53,8 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
              f"`{run.get('git_commit')}` · seed {run['seed']}",
              f"- command: `{run['command']}`",
              f"- {run['bootstrap']['n_resamples']:,} paired bootstrap resamples over documents; "
-             f"{run['bootstrap']['correction']}", "",
+             f"{run['bootstrap']['correction']}",
+             f"- linking setting: {linking_summary(run)}", "", *_oracle_banner(run),
              "## Scores (%, 95% percentile interval)", "",
              "Bold: best; †: the gap to the best is significant (Holm-adjusted p < 0.05).", "",
              markdown_table(run), ""]
@@ -80,6 +81,27 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
               "Every number, interval and p-value is in `metrics.json`; all metrics of all systems are in "
               "`leaderboard.csv`."]
     return "\n".join(lines) + "\n"
+
+
+def linking_summary(run: Mapping[str, Any]) -> str:
+    """Each system's linking setting, e.g. ``rexel: held-out (cross-fitted) · pipeline: held-out ...``."""
+    return " · ".join(f"{system}: {linking_label(entry)}" for system, entry in run["systems"].items())
+
+
+def linking_label(entry: Mapping[str, Any]) -> str:
+    """One system's linking setting as shown; ``unknown`` where the report does not record one."""
+    return (entry.get("linking") or {}).get("label", "unknown")
+
+
+def _oracle_banner(run: Mapping[str, Any]) -> list[str]:
+    oracle = [(s, e["linking"]) for s, e in run["systems"].items()
+              if (e.get("linking") or {}).get("name") == "oracle-candidates"]
+    if not oracle:
+        return []
+    details = "; ".join(f"{s}: {setting['detail']}" for s, setting in oracle)
+    return [f"> **UPPER BOUND — oracle-candidates linking.** The knowledge base holds annotations (aliases, QIDs, "
+            f"types, facts) of the documents it links ({details}). Linking and linked-fact scores are an upper "
+            "bound, not a measure of a real system.", ""]
 
 
 def _per_relation_lines(run: Mapping[str, Any]) -> list[str]:
@@ -114,6 +136,7 @@ STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border-bottom:1px solid #ccc;padding:4px 10px;
 text-align:right}td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}img{max-width:100%}
+.banner{background:#fde2e1;border:2px solid #c0392b;color:#7b1d14;padding:.8em 1em;margin:1em 0;font-weight:600}
 figure{margin:1.5em 0}figcaption{color:#555;font-size:13px}code{background:#f5f5f5;padding:1px 4px}
 .notes li{margin:.3em 0}
 """
@@ -126,6 +149,8 @@ def html_report(run: Mapping[str, Any], plots: Mapping[str, Path], markdown: str
     parts = [f"<h1>{html.escape(head[0].lstrip('# '))}</h1>", "<ul>"]
     parts += [f"<li>{html.escape(line[2:])}</li>" for line in head[1:] if line.startswith("- ")]
     parts.append("</ul>")
+    parts += [f'<div class="banner">{html.escape(line[2:]).replace("**", "")}</div>'
+              for line in head[1:] if line.startswith("> ")]
     for section in sections[1:]:
         title, _, body = section.partition("\n")
         if title == "Plots":

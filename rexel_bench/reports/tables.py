@@ -63,7 +63,7 @@ def _cell(run: Mapping[str, Any], system: str, metric: str, *, with_ci: bool) ->
 def markdown_table(run: Mapping[str, Any], wanted: Sequence[str] | None = None, with_ci: bool = True) -> str:
     """The leaderboard as a Markdown table (bold best, † significant gap to the best)."""
     cols = columns(run, wanted)
-    lines = ["| system | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    lines = ["| system | linking | " + " | ".join(cols) + " |", "|---|---|" + "---:|" * len(cols)]
     flags = {m: marks(run, m) for m in cols}
     for system in run["systems"]:
         cells = []
@@ -71,7 +71,8 @@ def markdown_table(run: Mapping[str, Any], wanted: Sequence[str] | None = None, 
             best, significant = flags[m][system]
             text = _cell(run, system, m, with_ci=with_ci)
             cells.append((f"**{text}**" if best else text) + (" †" if significant else ""))
-        lines.append(f"| {system} | " + " | ".join(cells) + " |")
+        linking = (run["systems"][system].get("linking") or {}).get("label", "unknown")
+        lines.append(f"| {system} | {linking} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

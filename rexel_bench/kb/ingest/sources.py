@@ -81,7 +81,11 @@ def fine_type_labels(docs: Iterable[Document]) -> set[tuple[str, str]]:
 def ingest_linked_documents(kb: KnowledgeBase, paths: Sequence[str | Path], *, exclude_ids: set[str] | None = None,
                             source: str = "docred-ie") -> int:
     """Ingest DocRED-IE (or any QID-bearing) files, leaving out documents whose id is in ``exclude_ids``."""
-    docs = [d for p in paths for d in data_io.load(p).documents if d.id not in (exclude_ids or set())]
+    docs = []
+    for path in paths:
+        kept = [d for d in data_io.load(path).documents if d.id not in (exclude_ids or set())]
+        kb.record_documents(str(Path(path).name), kept, "entities,aliases,classes,facts")
+        docs += kept
     n = kb.add_entities(records_from_linked_documents(docs), source=source)
     kb.add_class_labels(fine_type_labels(docs))
     kb.add_class_types(class_type_counts(docs))
@@ -108,7 +112,9 @@ def ingest_dwie_candidates(kb: KnowledgeBase, annos_dir: str | Path,
     """
     mapping = title_to_qid(text_files)
     rows, mapped, unmapped = [], 0, 0
-    for doc in data_io.load(annos_dir, "dwie").documents:
+    annotated = data_io.load(annos_dir, "dwie").documents
+    kb.record_documents(f"dwie:{Path(annos_dir).name}", annotated, "aliases")
+    for doc in annotated:
         for m in doc.mentions:
             for title, score in zip(m.extra.get("candidates", []), m.extra.get("scores", []), strict=False):
                 qid = mapping.get(title)
