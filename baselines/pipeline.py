@@ -31,7 +31,7 @@ from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.base import MAX_WORDS, register, split_too_long
 from rexel_bench.models.rexel.config import LossWeights, RexelConfig
 from rexel_bench.models.rexel.heads import span_embeddings
-from rexel_bench.models.rexel.model import RexelModel, checkpoint_hash
+from rexel_bench.models.rexel.model import RexelModel, checkpoint_hash, training_kb_of
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / "checkpoints" / "pipeline-minilm-lora"
 STAGES: dict[str, dict[str, Any]] = {
@@ -82,7 +82,7 @@ class NeuralPipeline:
         """The four checkpoints and their hashes."""
         return {"name": self.name, "checkpoint": str(self.directory),
                 "stages": {s: checkpoint_hash(self.directory / s) for s in STAGES}, "kb": str(self.kb.path),
-                "kb_sha256": self.kb.content_hash}
+                "kb_sha256": self.kb.content_hash, "training_kb": training_kb_of(self.directory / next(iter(STAGES)))}
 
     def _encode(self, stage: str, docs: Sequence[Document]) -> list:
         began = time.perf_counter()

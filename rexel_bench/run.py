@@ -258,6 +258,18 @@ def merge_speed(measures: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def training_kb_summary(description: dict[str, Any], data_path: Path) -> dict[str, Any] | None:
+    """What a checkpoint's training KB held, and whether it came from the evaluated data file (a training
+    leak reports show); None for systems that record no training KB."""
+    record = description.get("training_kb")
+    if not record:
+        return None
+    datasets = (record.get("provenance") or {}).get("by_dataset", {})
+    return {"facts": record.get("facts"), "datasets": datasets,
+            "contributes": (record.get("provenance") or {}).get("contributes", []),
+            "holds_evaluated_dataset": Path(data_path).name in datasets}
+
+
 def run(config: RunConfig, *, progress: bool = True, command: str | None = None) -> Path:
     """Execute a run and write its report directory; returns the directory."""
     from rexel_bench.reports.errors import write_error_analysis
@@ -289,6 +301,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     for spec, extra in notes.items():
         report["systems"][spec]["notes"] = extra + report["systems"][spec]["notes"]
         report["systems"][spec]["linking"] = settings[spec].to_dict()
+        report["systems"][spec]["training_kb"] = training_kb_summary(speed[spec]["describe"], data_path)
     out = Path(config.out) if config.out else Path("reports") / f"{datetime.now():%Y%m%d-%H%M%S}-{config.name}"
     with data_io.staged_directory(out) as staging:
         write_report(report, staging)

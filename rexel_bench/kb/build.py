@@ -33,6 +33,7 @@ def build_kb(
     *,
     docred_ie: Sequence[str | Path] = (),
     exclude_ids: set[str] | None = None,
+    facts: bool = True,
     tsv: Sequence[str | Path] = (),
     dwie_annos: str | Path | None = None,
     dwie_text: Sequence[str | Path] = (),
@@ -53,7 +54,8 @@ def build_kb(
             contributed["wikidata_dump"] = ingest_dump(kb, wikidata_dump, dump_filter or DumpFilter(),
                                                        scheduler=scheduler, progress=progress)
         if docred_ie:
-            contributed["docred_ie_entities"] = sources.ingest_linked_documents(kb, docred_ie, exclude_ids=exclude_ids)
+            contributed["docred_ie_entities"] = sources.ingest_linked_documents(kb, docred_ie, exclude_ids=exclude_ids,
+                                                                                facts=facts)
         for path in tsv:
             contributed[f"tsv:{Path(path).name}"] = sources.ingest_tsv(kb, path)
         if dwie_annos:
@@ -90,6 +92,13 @@ def held_out_kb_path(excluded: Collection[str]) -> Path:
                        frozenset(excluded))
 
 
+def training_kb_path() -> Path:
+    """The KB that silver-links training documents: the default KB without facts, so that no gold relation
+    of the evaluation documents reaches training (its entities and aliases still come from DocRED-IE dev,
+    which a checkpoint records as ``training.training_kb``)."""
+    return _built_once(cache_root() / "kb-training.sqlite", {**DEFAULT_RECIPE, "facts": False}, frozenset())
+
+
 def _built_once(path: Path, recipe: dict, excluded: frozenset[str]) -> Path:
     """Build a recipe's KB at ``path`` unless it is there already; under a lock, into a temporary file
     that is then moved into place, so that two processes never see a half-built KB."""
@@ -104,7 +113,7 @@ def _built_once(path: Path, recipe: dict, excluded: frozenset[str]) -> Path:
             partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             partial.unlink(missing_ok=True)
             build_kb(partial, docred_ie=[root / recipe["docred_ie"]], popularity=root / recipe["popularity"],
-                     exclude_ids=set(excluded) or None)
+                     exclude_ids=set(excluded) or None, facts=recipe.get("facts", True))
             os.replace(partial, path)
             atomic_write_text(stamp, json.dumps(recipe))
     return path

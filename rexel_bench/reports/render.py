@@ -54,7 +54,8 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
              f"- command: `{run['command']}`",
              f"- {run['bootstrap']['n_resamples']:,} paired bootstrap resamples over documents; "
              f"{run['bootstrap']['correction']}",
-             f"- linking setting: {linking_summary(run)}", "", *_oracle_banner(run),
+             f"- linking setting: {linking_summary(run)}", *_training_kb_lines(run), "", *_oracle_banner(run),
+             *_training_leak_banner(run),
              "## Scores (%, 95% percentile interval)", "",
              "Bold: best; †: the gap to the best is significant (Holm-adjusted p < 0.05).", "",
              markdown_table(run), ""]
@@ -91,6 +92,24 @@ def linking_summary(run: Mapping[str, Any]) -> str:
 def linking_label(entry: Mapping[str, Any]) -> str:
     """One system's linking setting as shown; ``unknown`` where the report does not record one."""
     return (entry.get("linking") or {}).get("label", "unknown")
+
+
+def _training_kb_lines(run: Mapping[str, Any]) -> list[str]:
+    recorded = {s: e["training_kb"] for s, e in run["systems"].items() if e.get("training_kb")}
+    if not recorded:
+        return []
+    parts = [f"{s}: {', '.join(k.get('contributes') or ['?'])} of {', '.join(k['datasets']) or 'no documents'}"
+             f" ({k.get('facts', 0):,} facts)" for s, k in recorded.items()]
+    return [f"- training KB (silver links of the training data): {' · '.join(parts)}"]
+
+
+def _training_leak_banner(run: Mapping[str, Any]) -> list[str]:
+    leaked = [s for s, e in run["systems"].items() if (e.get("training_kb") or {}).get("holds_evaluated_dataset")]
+    if not leaked:
+        return []
+    return [f"> **TRAINING USED THE EVALUATED DOCUMENTS.** {', '.join(leaked)}: the KB that silver-linked the "
+            "training data was built from the evaluated data file (its entities, aliases and classes, and facts "
+            "where listed above). Compare such systems with that in mind.", ""]
 
 
 def _oracle_banner(run: Mapping[str, Any]) -> list[str]:

@@ -27,6 +27,9 @@ def test_training_writes_a_loadable_checkpoint_with_its_history(tmp_path, tiny_e
                                progress=False)
     saved = json.loads((directory / "config.json").read_text())["training"]
     assert saved["train"] == 6 and saved["dev"] == 2 and saved["history"]
+    # silver links come from a KB without facts: no gold relation of the evaluation set reaches training
+    assert saved["training_kb"]["facts"] == 0
+    assert saved["training_kb"]["provenance"]["contributes"] == ["entities,aliases,classes"]
     weights = load_file(str(directory / "model.safetensors"))
     adapters = {k: v for k, v in weights.items() if ".lora_B." in k}
     assert bool(adapters) == (lora_rank > 0)  # a frozen encoder is never saved; LoRA adapters are

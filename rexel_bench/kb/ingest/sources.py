@@ -36,8 +36,9 @@ def ingest_tsv(kb: KnowledgeBase, path: str | Path) -> int:
     return len(rows)
 
 
-def records_from_linked_documents(docs: Iterable[Document]) -> list[EntityRecord]:
-    """Entities, surface forms, fine types and facts of documents that carry QIDs (DocRED-IE).
+def records_from_linked_documents(docs: Iterable[Document], facts: bool = True) -> list[EntityRecord]:
+    """Entities, surface forms, fine types and (unless ``facts`` is false) facts of documents that carry
+    QIDs (DocRED-IE).
 
     The label is the entity's most frequent mention name; aliases are mention names with counts;
     classes are the fine types; facts are the documents' relations between two linked entities.
@@ -52,7 +53,7 @@ def records_from_linked_documents(docs: Iterable[Document]) -> list[EntityRecord
             for m in entity.mentions:
                 names[entity.qid][m.text] += 1
             record.classes.update(f.qid for f in entity.fine_types)
-        for rel in doc.relations:
+        for rel in doc.relations if facts else ():
             head, tail = doc.entities[rel.head].qid, doc.entities[rel.tail].qid
             if head and tail:
                 records[head].facts.add((rel.label, tail))
@@ -79,14 +80,15 @@ def fine_type_labels(docs: Iterable[Document]) -> set[tuple[str, str]]:
 
 
 def ingest_linked_documents(kb: KnowledgeBase, paths: Sequence[str | Path], *, exclude_ids: set[str] | None = None,
-                            source: str = "docred-ie") -> int:
-    """Ingest DocRED-IE (or any QID-bearing) files, leaving out documents whose id is in ``exclude_ids``."""
+                            source: str = "docred-ie", facts: bool = True) -> int:
+    """Ingest DocRED-IE (or any QID-bearing) files, leaving out documents whose id is in ``exclude_ids``
+    (and their relations, when ``facts`` is false); every ingested document is recorded as provenance."""
     docs = []
     for path in paths:
         kept = [d for d in data_io.load(path).documents if d.id not in (exclude_ids or set())]
-        kb.record_documents(str(Path(path).name), kept, "entities,aliases,classes,facts")
+        kb.record_documents(str(Path(path).name), kept, "entities,aliases,classes" + (",facts" if facts else ""))
         docs += kept
-    n = kb.add_entities(records_from_linked_documents(docs), source=source)
+    n = kb.add_entities(records_from_linked_documents(docs, facts), source=source)
     kb.add_class_labels(fine_type_labels(docs))
     kb.add_class_types(class_type_counts(docs))
     return n

@@ -558,6 +558,16 @@ class RexelModel(nn.Module):
         return model
 
 
+def training_kb_of(checkpoint: str | Path) -> dict[str, Any] | None:
+    """What the KB that silver-linked a checkpoint's training data held (``training.training_kb`` of its
+    config), or None where the checkpoint does not record it."""
+    try:
+        config = json.loads((Path(checkpoint) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return (config.get("training") or {}).get("training_kb")
+
+
 def checkpoint_hash(directory: str | Path) -> str:
     """SHA-256 over a checkpoint's files, identifying its predictions (for caches and reports)."""
     digest = hashlib.sha256()
@@ -601,4 +611,5 @@ class Rexel:
         trainable = sum(v.numel() for v in self.model.trainable_state().values())
         return {"name": self.name, "checkpoint": str(self.checkpoint), "sha256": checkpoint_hash(self.checkpoint),
                 "encoder": self.model.config.encoder, "trainable_parameters": trainable,
-                "kb": str(self.kb.path), "kb_sha256": self.kb.content_hash, "pruning": dict(self.model.pruning)}
+                "kb": str(self.kb.path), "kb_sha256": self.kb.content_hash,
+                "training_kb": training_kb_of(self.checkpoint), "pruning": dict(self.model.pruning)}

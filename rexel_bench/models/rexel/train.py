@@ -35,7 +35,7 @@ from rexel_bench.data.model import Document
 from rexel_bench.data.registry import resolve
 from rexel_bench.data.relations import docred_relations, repo_root
 from rexel_bench.errors import ConfigError
-from rexel_bench.kb.build import default_kb_path
+from rexel_bench.kb.build import training_kb_path
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.rexel.config import RexelConfig
 from rexel_bench.models.rexel.encoder import EncodedDocument
@@ -127,6 +127,14 @@ def _config_hash(config: RexelConfig) -> str:
     return hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
 
+def training_kb_record(kb: KnowledgeBase) -> dict[str, Any]:
+    """What the KB that silver-linked the training data held, kept in the checkpoint: its file and hash, how
+    many facts, and which documents its entities came from (an evaluation set there is shown in reports)."""
+    stats = kb.stats()
+    return {"file": kb.path.name, "sha256": kb.content_hash, "facts": stats["facts"], "entities": stats["entities"],
+            "provenance": stats["provenance"]}
+
+
 def load_resume_state(path: Path) -> dict[str, Any]:
     """The training state saved after the last epoch, read with ``weights_only`` (tensors, numbers,
     strings and containers only), so that a resume file can never run code."""
@@ -149,9 +157,10 @@ def train(config: RexelConfig, *, progress: bool = True, limit: int | None = Non
     accelerator = Accelerator(gradient_accumulation_steps=config.grad_accumulation, cpu=not torch.cuda.is_available(),
                               kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
     _set_seed(config.seed)
-    kb_path = Path(config.kb) if config.kb else default_kb_path()
+    kb_path = Path(config.kb) if config.kb else training_kb_path()
     kb = KnowledgeBase(kb_path)
     train_docs, dev_docs, info = load_training_data(config, kb, kb_path)
+    info["training_kb"] = training_kb_record(kb)
     if limit:
         train_docs, dev_docs = train_docs[:limit], dev_docs[: max(1, limit // 4)]
     labels = [r.label for d in train_docs for r in d.relations]
