@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -57,6 +58,10 @@ def reports_errors(func: F) -> F:
             return func(*args, **kwargs)
         except RexelBenchError as exc:
             err_console.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except sqlite3.Error as exc:  # a knowledge base that cannot be read or written (disk full, damaged file)
+            err_console.print(Text.assemble(("error:", "bold red"), f" knowledge base: {exc}"), highlight=False,
+                              soft_wrap=True)
             raise typer.Exit(2) from None
         except OSError as exc:  # disk full, file too large, permission denied: nothing half-written is kept
             where = f": {exc.filename}" if exc.filename else ""

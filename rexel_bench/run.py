@@ -35,7 +35,7 @@ from rexel_bench.errors import ConfigError, PredictionError
 from rexel_bench.evaluate import evaluate, sha256_of
 from rexel_bench.kb.provenance import LinkingSetting, classify, declared
 from rexel_bench.kb.store import KnowledgeBase
-from rexel_bench.models.base import Model, load_model
+from rexel_bench.models.base import Model, load_model, takes_option
 from rexel_bench.progress import progress_bar
 
 try:
@@ -175,11 +175,9 @@ def plan_linking(config: RunConfig, gold: list[Document]) -> LinkingPlan:
     documents — when the default KB holds annotations of the evaluated documents."""
     from rexel_bench.kb.build import default_kb_path, held_out_kb_path
 
-    chosen = Path(config.kb) if config.kb not in (None, "oracle") else default_kb_path()
-    with KnowledgeBase(chosen) as kb:
-        setting = classify(kb, gold)
-    if config.kb is not None or setting.name != "oracle-candidates":
-        return LinkingPlan([(chosen, gold)], setting)
+    chosen = linking_with(Path(config.kb) if config.kb not in (None, "oracle") else default_kb_path(), gold)
+    if config.kb is not None or chosen.setting.name != "oracle-candidates":
+        return chosen
     parts = []
     for fold in range(config.folds):
         docs = [d for d in gold if fold_of(d.id, config.folds) == fold]
@@ -197,6 +195,12 @@ def plan_linking(config: RunConfig, gold: list[Document]) -> LinkingPlan:
         f"default KB built without that fold's documents"))
 
 
+def linking_with(kb_path: Path, gold: list[Document]) -> LinkingPlan:
+    """Every document linked with one KB, and the setting its provenance gives on them."""
+    with KnowledgeBase(kb_path) as kb:
+        return LinkingPlan([(kb_path, gold)], classify(kb, gold))
+
+
 def predict_model(spec: str, options: dict[str, Any], plan: LinkingPlan, gold: list[Document], dataset_sha: str,
                   config: RunConfig, progress: bool) -> tuple[list[Document], dict[str, Any], list[str],
                                                               LinkingSetting]:
@@ -207,7 +211,7 @@ def predict_model(spec: str, options: dict[str, Any], plan: LinkingPlan, gold: l
     notes: list[str] = []
     setting = plan.setting
     for kb_path, docs in plan.parts:
-        model = load_model(spec, **options, kb=kb_path)
+        model = load_model(spec, **options, **({"kb": kb_path} if kb_path != Path() else {}))
         description = model.describe()
         if "kb" not in description:
             docs, setting = gold, declared(str(description.get("linking", "unknown")), gold)
@@ -284,13 +288,20 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     if config.limit:
         gold = gold[: config.limit]
     dataset_sha = sha256_of(data_path)
-    plan = plan_linking(config, gold)
+    shared: LinkingPlan | None = None  # the run's linking plan, made when the first model that links needs it
     predictions: dict[str, list[Document]] = {}
     speed: dict[str, dict[str, Any]] = {}
     notes: dict[str, list[str]] = {}
     settings: dict[str, LinkingSetting] = {}
     for spec in config.models:
         options = {"device": config.device, "batch_size": config.batch_size, **config.model_options.get(spec, {})}
+        if "kb" in options:  # a model given its own KB links every document with it
+            plan = linking_with(Path(options.pop("kb")), gold)
+        elif takes_option(spec, "kb"):
+            shared = shared or plan_linking(config, gold)
+            plan = shared
+        else:
+            plan = LinkingPlan([(Path(), gold)], LinkingSetting("unknown", 0, len(gold)))
         predictions[spec], speed[spec], notes[spec], settings[spec] = predict_model(
             spec, options, plan, gold, dataset_sha, config, progress)
     train = data_io.load(resolve(config.train, config.data_dir)).documents if config.train else None

@@ -242,4 +242,4 @@ def _most_common_fine_types(candidates: Sequence[tuple[FineType, ...]]) -> tuple
 def text_hash(doc: Document) -> str:
     """SHA-256 of a document's title and tokens: the same text under another id or in another file
     (Re-DocRED and DocRED-IE share documents) has the same hash."""
-    return hashlib.sha256(json.dumps([doc.title, doc.sentences], ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([doc.title, doc.sentences]).encode()).hexdigest()  # ASCII: lone surrogates too

@@ -105,6 +105,25 @@ def call_factory(factory: Callable[..., Model], spec: str, options: dict[str, An
     return factory(**{k: v for k, v in options.items() if k in params})
 
 
+def takes_option(spec: str, option: str) -> bool:
+    """Whether the model a spec names takes an option (e.g. ``kb``), read from its factory's signature
+    without building the model; plugins and ``py:`` factories are asked by loading their factory."""
+    _builtin()
+    if spec.startswith("file:"):
+        factory = _REGISTRY["file"]
+    elif spec.startswith("py:"):
+        module_name, _, attr = spec[3:].partition(":")
+        factory = getattr(importlib.import_module(module_name), attr, None)
+    else:
+        name = spec if spec in _REGISTRY else spec.partition(":")[0]
+        factory = _REGISTRY.get(name) or next(
+            (ep.load() for ep in metadata.entry_points(group=ENTRY_POINT_GROUP) if ep.name == spec), None)
+    if factory is None:
+        return False
+    params = inspect.signature(factory).parameters
+    return option in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
 def load_model(spec: str, **options: Any) -> Model:
     """A model by name (``rexel``, ``pipeline``, ...), a name with another checkpoint
     (``rexel:<checkpoint>``), ``file:<path>``, ``py:<module>:<factory>`` (any
