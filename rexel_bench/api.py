@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document
 from rexel_bench.data.registry import resolve
@@ -104,8 +102,11 @@ class Report:
         """Everything, as ``metrics.json`` holds it."""
         return self.data
 
-    def to_pandas(self) -> pd.DataFrame:
-        """One row per system × metric: P, R, the headline value (F1 or accuracy) and its interval."""
+    def to_pandas(self) -> Any:
+        """One row per system × metric (a ``pandas.DataFrame``): P, R, the headline value (F1 or accuracy) and
+        its interval."""
+        import pandas as pd
+
         rows = []
         for system, entry in self.data["systems"].items():
             for metric, m in entry["metrics"].items():
@@ -116,8 +117,11 @@ class Report:
                              "headline": headline, "ci_low": low, "ci_high": high})
         return pd.DataFrame(rows)
 
-    def comparisons(self) -> pd.DataFrame:
-        """One row per (metric, system A, system B): the difference, paired p-values, Holm-adjusted p."""
+    def comparisons(self) -> Any:
+        """One row per (metric, system A, system B) (a ``pandas.DataFrame``): the difference, paired p-values,
+        Holm-adjusted p."""
+        import pandas as pd
+
         return pd.DataFrame(self.data.get("comparisons", []))
 
     def write(self, directory: str | Path) -> Path:

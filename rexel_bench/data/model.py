@@ -31,9 +31,12 @@ def majority(values: Iterable[Any]) -> Any:
     the smallest value under :func:`tie_order` (QIDs by number: Q5 before Q42), never by the order of
     the mentions, so that an entity's QID does not change when its mentions are listed in another order.
     """
-    counts = Counter(v for v in values if v is not None)
-    if not counts:
+    present = [v for v in values if v is not None]
+    if not present:
         return None
+    if present.count(present[0]) == len(present):  # all agree: the common case, without counting
+        return present[0]
+    counts = Counter(present)
     best = max(counts.values())
     return min((v for v, n in counts.items() if n == best), key=tie_order)
 

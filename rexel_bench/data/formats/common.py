@@ -46,7 +46,7 @@ class Where:
     def get(self, obj: Any, key: str, kind: type | tuple[type, ...], field: str, *, optional: bool = False,
             default: Any = None) -> Any:
         """``obj[key]`` checked against ``kind``; a located :class:`DataError` if missing or mistyped."""
-        if not isinstance(obj, Mapping):
+        if not isinstance(obj, dict):  # parsed JSON objects are dicts (a plain type check: this runs per field)
             raise self.fail(field.rsplit(".", 1)[0] if "." in field else field, "an object", obj)
         value = obj.get(key, _MISSING)
         if value is _MISSING or (value is None and optional):
