@@ -105,22 +105,34 @@ def call_factory(factory: Callable[..., Model], spec: str, options: dict[str, An
     return factory(**{k: v for k, v in options.items() if k in params})
 
 
-def takes_option(spec: str, option: str) -> bool:
-    """Whether the model a spec names takes an option (e.g. ``kb``), read from its factory's signature
-    without building the model; plugins and ``py:`` factories are asked by loading their factory."""
+def _factory(spec: str) -> tuple[Callable[..., Model], dict[str, Any]]:
+    """The factory a spec names and the options the spec itself gives it (``path``, ``checkpoint``)."""
     _builtin()
     if spec.startswith("file:"):
-        factory = _REGISTRY["file"]
-    elif spec.startswith("py:"):
+        return _REGISTRY["file"], {"path": Path(spec[5:])}
+    if spec.startswith("py:"):
         module_name, _, attr = spec[3:].partition(":")
-        factory = getattr(importlib.import_module(module_name), attr, None)
-    else:
-        name = spec if spec in _REGISTRY else spec.partition(":")[0]
-        factory = _REGISTRY.get(name) or next(
-            (ep.load() for ep in metadata.entry_points(group=ENTRY_POINT_GROUP) if ep.name == spec), None)
-    if factory is None:
-        return False
-    params = inspect.signature(factory).parameters
+        try:
+            return getattr(importlib.import_module(module_name), attr), {}
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"cannot load model factory {spec!r}: {exc}") from exc
+    if spec in _REGISTRY:
+        return _REGISTRY[spec], {}
+    name, _, checkpoint = spec.partition(":")
+    if checkpoint and name in _REGISTRY:  # ``rexel:<checkpoint>``: a registered model with another checkpoint
+        if not Path(checkpoint).exists():
+            raise ConfigError(f"model {spec!r}: no checkpoint at {checkpoint!r}")
+        return _REGISTRY[name], {"checkpoint": Path(checkpoint)}
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == spec:
+            return ep.load(), {}
+    raise ConfigError(f"unknown model {spec!r}; available: {', '.join(available_models())}, or file:<path>")
+
+
+def takes_option(spec: str, option: str) -> bool:
+    """Whether the model a spec names takes an option (e.g. ``kb``), read from its factory's signature
+    without building the model."""
+    params = inspect.signature(_factory(spec)[0]).parameters
     return option in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
@@ -128,24 +140,5 @@ def load_model(spec: str, **options: Any) -> Model:
     """A model by name (``rexel``, ``pipeline``, ...), a name with another checkpoint
     (``rexel:<checkpoint>``), ``file:<path>``, ``py:<module>:<factory>`` (any
     importable factory, like spaCy's registered functions), or an installed plugin."""
-    _builtin()
-    if spec.startswith("file:"):
-        return call_factory(_REGISTRY["file"], spec, {**options, "path": Path(spec[5:])})
-    if spec.startswith("py:"):
-        module_name, _, attr = spec[3:].partition(":")
-        try:
-            factory = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"cannot load model factory {spec!r}: {exc}") from exc
-        return call_factory(factory, spec, options)
-    if spec in _REGISTRY:
-        return call_factory(_REGISTRY[spec], spec, options)
-    name, _, checkpoint = spec.partition(":")
-    if checkpoint and name in _REGISTRY:  # ``rexel:<checkpoint>``: a registered model with another checkpoint
-        if not Path(checkpoint).exists():
-            raise ConfigError(f"model {spec!r}: no checkpoint at {checkpoint!r}")
-        return call_factory(_REGISTRY[name], spec, {**options, "checkpoint": Path(checkpoint)})
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name == spec:
-            return call_factory(ep.load(), spec, options)
-    raise ConfigError(f"unknown model {spec!r}; available: {', '.join(available_models())}, or file:<path>")
+    factory, given = _factory(spec)
+    return call_factory(factory, spec, {**options, **given})
