@@ -24,7 +24,7 @@ from typing import Any
 from rexel_bench import __version__
 from rexel_bench.data.formats import jsonl
 from rexel_bench.data.io import atomic_write_text
-from rexel_bench.data.model import Document
+from rexel_bench.data.model import Document, text_hash
 from rexel_bench.data.relations import repo_root
 
 #: Description entries that are measured while predicting, not inputs of the prediction.
@@ -52,11 +52,6 @@ def cache_key(model_name: str, description: Mapping[str, Any], dataset_sha256: s
                           "options": dict(options or {}), "dataset": dataset_sha256, "code": code_version()},
                          sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
-
-
-def document_hash(doc: Document) -> str:
-    """What a prediction of a document depends on in the document itself: id, title and tokens."""
-    return hashlib.sha256(json.dumps([doc.id, doc.title, doc.sentences]).encode()).hexdigest()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -101,7 +96,8 @@ class PredictionCache:
                 self.problems.append(f"{removed} temporary file(s) left by an interrupted run removed from the cache")
 
     def _path(self, doc: Document) -> Path:
-        return self.directory / f"{hashlib.sha256((doc.id + document_hash(doc)).encode()).hexdigest()[:32]}.json"
+        # what a prediction depends on in the document itself: its id, title and tokens
+        return self.directory / f"{hashlib.sha256((doc.id + text_hash(doc)).encode()).hexdigest()[:32]}.json"
 
     def get(self, doc: Document) -> Document | None:
         """The cached prediction of a document, or None if absent or damaged (damage is recorded in ``problems``)."""

@@ -88,7 +88,7 @@ def docred_counts(pair: DocPair, train: frozenset[tuple[str, str, str]] = frozen
     for rel in pair.gold.relations:
         gold[(rel.head, rel.tail, rel.label)] = set(rel.evidence or ())
         evidence_gold += len(rel.evidence or ())
-    predicted = unique_facts(pair.pred)
+    predicted = pair.memo("unique_facts", lambda p: unique_facts(p.pred))
     if not pair.gold_known:
         return 0, len(predicted), len(gold), 0, 0, 0, evidence_gold
     correct = in_train = evidence_correct = evidence_pred = 0
@@ -195,7 +195,7 @@ def linked_counts_by_relation(pair: DocPair) -> dict[str, tuple[int, int, int, i
 def docred_relation_counts(pair: DocPair) -> dict[str, tuple[int, int, int, int]]:
     """DocRED RE counts per relation (repeated predictions counted once, as the official script)."""
     gold = {(r.head, r.tail, r.label) for r in pair.gold.relations}
-    predicted = unique_facts(pair.pred)
+    predicted = pair.memo("unique_facts", lambda p: unique_facts(p.pred))
     found = Counter(label for (h, t, label) in predicted if pair.gold_known and (h, t, label) in gold)
     submitted = Counter(label for _, _, label in predicted)
     gold_by = Counter(label for _, _, label in gold)
