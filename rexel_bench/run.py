@@ -163,9 +163,9 @@ def fold_of(doc_id: str, folds: int) -> int:
 
 @dataclass
 class LinkingPlan:
-    """Which KB predicts which documents, and the linking setting that gives."""
+    """Which KB predicts which documents (None: the model links with no KB), and the setting that gives."""
 
-    parts: list[tuple[Path, list[Document]]]
+    parts: list[tuple[Path | None, list[Document]]]
     setting: LinkingSetting
 
 
@@ -211,7 +211,7 @@ def predict_model(spec: str, options: dict[str, Any], plan: LinkingPlan, gold: l
     notes: list[str] = []
     setting = plan.setting
     for kb_path, docs in plan.parts:
-        model = load_model(spec, **options, **({"kb": kb_path} if kb_path != Path() else {}))
+        model = load_model(spec, **options, **({"kb": kb_path} if kb_path else {}))
         description = model.describe()
         if "kb" not in description:
             docs, setting = gold, declared(str(description.get("linking", "unknown")), gold)
@@ -219,16 +219,16 @@ def predict_model(spec: str, options: dict[str, Any], plan: LinkingPlan, gold: l
                                 cache_key(spec, description, dataset_sha, options)) if config.cache else None
         preds, measured = predict_with_cache(model, docs, cache, config.batch_size, progress)
         notes += [f"document {doc_id!r} not predicted: {reason}" for doc_id, reason in measured["skipped"].items()]
+        measured = {"describe": model.describe(), **measured}  # after predicting: with what was measured
         if cache is not None:
             if measured.get("docs_per_s"):
-                cache.write_meta({"describe": model.describe(), **{
-                    k: v for k, v in measured.items()
-                    if k not in ("computed", "from_cache", "missing_predictions", "skipped")}})
-            elif measured["from_cache"]:
-                measured = {**cache.read_meta(), **measured, "speed_from_earlier_run": True}
+                cache.write_meta({k: v for k, v in measured.items()
+                                  if k not in ("computed", "from_cache", "missing_predictions", "skipped")})
+            elif measured["from_cache"]:  # nothing predicted now: speed and description as measured then
+                measured = {**measured, **cache.read_meta(), "speed_from_earlier_run": True}
             notes += cache.problems
         found.update((p.id, p) for p in preds)
-        measures.append({"describe": model.describe(), **measured})
+        measures.append(measured)
         if docs is gold:
             break
     return [found[d.id] for d in gold if d.id in found], merge_speed(measures), notes, setting
@@ -301,7 +301,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
             shared = shared or plan_linking(config, gold)
             plan = shared
         else:
-            plan = LinkingPlan([(Path(), gold)], LinkingSetting("unknown", 0, len(gold)))
+            plan = LinkingPlan([(None, gold)], LinkingSetting("unknown", 0, len(gold)))
         predictions[spec], speed[spec], notes[spec], settings[spec] = predict_model(
             spec, options, plan, gold, dataset_sha, config, progress)
     train = data_io.load(resolve(config.train, config.data_dir)).documents if config.train else None
