@@ -19,16 +19,17 @@ directory path in any supported format, or a list of :class:`~rexel_bench.data.m
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document
 from rexel_bench.data.registry import resolve
-from rexel_bench.models.base import Model
-from rexel_bench.models.base import load_model as _load_model
+from rexel_bench.models.base import load_model
 from rexel_bench.scoring.api import ScoreResult
+
+__all__ = ["Documents", "Report", "compare", "load", "load_model", "run", "score"]
 
 #: What every function accepts as data: a dataset name, a path, or documents already loaded.
 Documents = str | Path | Sequence[Document]
@@ -46,7 +47,7 @@ def load(source: Documents, format: str = "auto", *, data_dir: str | Path | None
 
 def _gold(source: Documents, format: str, data_dir: str | Path | None, skip_bad: bool) -> data_io.Gold:
     if isinstance(source, (str, Path)):
-        return data_io.load_gold(resolve(str(source), data_dir), format, skip_bad=skip_bad)
+        return data_io.load_gold(resolve(source, data_dir), format, skip_bad=skip_bad)
     return data_io.Gold(list(source))
 
 
@@ -55,7 +56,7 @@ def _predictions(source: Documents, gold: data_io.Gold, lenient: bool, data_dir:
     from rexel_bench.scoring.io import load_predictions
 
     if isinstance(source, (str, Path)):
-        path = resolve(str(source), data_dir) if not Path(source).exists() else Path(source)
+        path = resolve(source, data_dir)
         docs, notes = load_predictions(path, gold.documents, lenient=lenient, left_out=gold.left_out)
         return docs, notes, str(path)
     return list(source), [], None
@@ -91,7 +92,6 @@ class Report:
 
     data: dict[str, Any]
     directory: Path | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def systems(self) -> list[str]:
@@ -145,9 +145,9 @@ def compare(gold: Documents, predictions: Mapping[str, Documents], *, bootstrap:
     """
     from rexel_bench.evaluate import evaluate
 
-    gold_data = _gold(gold, "auto", data_dir, skip_bad_gold)
+    gold_path = resolve(gold, data_dir) if isinstance(gold, (str, Path)) else None
+    gold_data = _gold(gold_path or gold, "auto", data_dir, skip_bad_gold)
     loaded = {name: _predictions(source, gold_data, lenient, data_dir) for name, source in predictions.items()}
-    gold_path = resolve(str(gold), data_dir) if isinstance(gold, (str, Path)) else None
     data = evaluate(gold_data.documents, {name: docs for name, (docs, _, _) in loaded.items()},
                     dataset=dataset or (str(gold) if gold_path else "documents"), dataset_path=gold_path,
                     metrics=list(metrics) if metrics else None,
@@ -177,7 +177,3 @@ def run(models: Sequence[str] = ("rexel", "pipeline"), dataset: str = "docred-ie
     directory = run_job(settings, progress=progress)
     return Report(json.loads((directory / "metrics.json").read_text(encoding="utf-8")), directory)
 
-
-def load_model(spec: str, **options: Any) -> Model:
-    """A registered model by name (``rexel``, ``pipeline``, ``rexel:<checkpoint>``, ``file:<path>``...)."""
-    return _load_model(spec, **options)
