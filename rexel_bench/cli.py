@@ -51,24 +51,25 @@ SkipBadGoldOption = Annotated[bool, typer.Option(
 
 
 def reports_errors(func: F) -> F:
-    """Turn toolkit errors into one red line and exit status 2."""
+    """Turn toolkit errors, knowledge-base errors and failed reads or writes into one red line and exit status 2."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except RexelBenchError as exc:
-            err_console.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except sqlite3.Error as exc:  # a knowledge base that cannot be read or written (disk full, damaged file)
-            err_console.print(Text.assemble(("error:", "bold red"), f" knowledge base: {exc}"), highlight=False,
+        except (RexelBenchError, sqlite3.Error, OSError) as exc:
+            err_console.print(Text.assemble(("error:", "bold red"), f" {_error_line(exc)}"), highlight=False,
                               soft_wrap=True)
             raise typer.Exit(2) from None
-        except OSError as exc:  # disk full, file too large, permission denied: nothing half-written is kept
-            where = f": {exc.filename}" if exc.filename else ""
-            err_console.print(Text.assemble(("error:", "bold red"), f" cannot read or write{where}: "
-                                            f"{exc.strerror or exc}"), highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
     return wrapper  # type: ignore[return-value]
+
+
+def _error_line(exc: Exception) -> str:
+    """What went wrong, in one line: a toolkit error names file, document and field itself."""
+    if isinstance(exc, sqlite3.Error):  # a knowledge base that cannot be read or written (disk full, damaged)
+        return f"knowledge base: {exc}"
+    if isinstance(exc, OSError):  # disk full, file too large, permission denied: nothing half-written is kept
+        return f"cannot read or write{f': {exc.filename}' if exc.filename else ''}: {exc.strerror or exc}"
+    return str(exc)
 
 
 def _version(value: bool) -> None:
