@@ -28,6 +28,8 @@ from rexel_bench.data.model import Document
 from rexel_bench.data.registry import resolve
 from rexel_bench.models.base import load_model
 from rexel_bench.scoring.api import ScoreResult
+from rexel_bench.scoring.io import load_predictions, read_train_facts
+from rexel_bench.scoring.relations import TrainFacts, train_facts
 
 __all__ = ["Documents", "Report", "compare", "load", "load_model", "run", "score"]
 
@@ -53,13 +55,20 @@ def _gold(source: Documents, format: str, data_dir: str | Path | None, skip_bad:
 
 def _predictions(source: Documents, gold: data_io.Gold, lenient: bool, data_dir: str | Path | None
                  ) -> tuple[list[Document], list[str], str | None]:
-    from rexel_bench.scoring.io import load_predictions
-
     if isinstance(source, (str, Path)):
         path = resolve(source, data_dir)
         docs, notes = load_predictions(path, gold.documents, lenient=lenient, left_out=gold.left_out)
         return docs, notes, str(path)
     return list(source), [], None
+
+
+def _train_facts(source: Documents | None, data_dir: str | Path | None) -> TrainFacts | None:
+    """What Ign F1 ignores, from a training file (read for its facts only) or training documents."""
+    if source is None:
+        return None
+    if isinstance(source, (str, Path)):
+        return read_train_facts(resolve(source, data_dir))
+    return train_facts(source)
 
 
 def score(gold: Documents, pred: Documents, *, metrics: Sequence[str] | None = None, train: Documents | None = None,
@@ -76,8 +85,7 @@ def score(gold: Documents, pred: Documents, *, metrics: Sequence[str] | None = N
     gold_data = _gold(gold, format, data_dir, skip_bad_gold)
     pred_docs, pred_notes, pred_file = _predictions(pred, gold_data, lenient, data_dir)
     result = score_documents(gold_data.documents, pred_docs, metrics=list(metrics) if metrics else None,
-                             train=load(train, data_dir=data_dir) if train is not None else None,
-                             lenient=lenient, pred_file=pred_file)
+                             train=_train_facts(train, data_dir), lenient=lenient, pred_file=pred_file)
     result.notes[:0] = gold_data.notes + pred_notes
     return result
 
@@ -151,7 +159,7 @@ def compare(gold: Documents, predictions: Mapping[str, Documents], *, bootstrap:
     data = evaluate(gold_data.documents, {name: docs for name, (docs, _, _) in loaded.items()},
                     dataset=dataset or (str(gold) if gold_path else "documents"), dataset_path=gold_path,
                     metrics=list(metrics) if metrics else None,
-                    train=load(train, data_dir=data_dir) if train is not None else None, n_resamples=bootstrap,
+                    train=_train_facts(train, data_dir), n_resamples=bootstrap,
                     seed=seed, randomization_rounds=randomization, lenient=lenient,
                     sources={name: file for name, (_, _, file) in loaded.items() if file}, data_notes=gold_data.notes)
     for name, (_, notes, _) in loaded.items():

@@ -24,6 +24,7 @@ from rexel_bench.data.relations import repo_root, with_name
 from rexel_bench.scoring.api import ScoreResult, score_documents
 from rexel_bench.scoring.base import prf
 from rexel_bench.scoring.linking import EXCLUSION_RULE
+from rexel_bench.scoring.relations import TrainFacts
 from rexel_bench.stats.bootstrap import metric_counts_from_scores
 from rexel_bench.stats.buckets import bucket_scores
 from rexel_bench.stats.compare import compare_systems
@@ -98,7 +99,7 @@ def evaluate(
     dataset: str,
     dataset_path: str | Path | None = None,
     metrics: Sequence[str] | None = None,
-    train: Sequence[Document] | None = None,
+    train: Sequence[Document] | TrainFacts | None = None,
     n_resamples: int = 10_000,
     seed: int = 0,
     randomization_rounds: int = 1000,

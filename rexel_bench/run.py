@@ -37,6 +37,7 @@ from rexel_bench.kb.provenance import LinkingSetting, classify, declared
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.base import Model, load_model, takes_option
 from rexel_bench.progress import progress_bar
+from rexel_bench.scoring.io import read_train_facts
 
 try:
     import tomllib
@@ -304,7 +305,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
             plan = LinkingPlan([(None, gold)], LinkingSetting("unknown", 0, len(gold)))
         predictions[spec], speed[spec], notes[spec], settings[spec] = predict_model(
             spec, options, plan, gold, dataset_sha, config, progress)
-    train = data_io.load(resolve(config.train, config.data_dir)).documents if config.train else None
+    train = read_train_facts(resolve(config.train, config.data_dir)) if config.train else None
     report = evaluate(gold, predictions, dataset=config.dataset_name, dataset_path=data_path, metrics=config.metrics,
                       train=train, n_resamples=config.bootstrap, seed=config.seed,
                       randomization_rounds=config.randomization, speed=speed, data_notes=gold_data.notes,

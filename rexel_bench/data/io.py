@@ -26,6 +26,7 @@ from rexel_bench.data.problems import Problem, ProblemLog
 from rexel_bench.data.relations import inventory_for, read_inventory
 from rexel_bench.data.validate import check_documents
 from rexel_bench.errors import DataError
+from rexel_bench.perf import paused_gc
 
 #: Format name → reader/writer module. The DocRED dialects share one module.
 FORMATS: dict[str, ModuleType] = {
@@ -198,9 +199,10 @@ def load(
     """
     path = Path(path)
     log = ProblemLog(str(path), strict=strict)
-    raws = read_raw(path, log)
-    fmt = _format_for(raws, format, path)
-    docs, files = parse_raw(raws, fmt, log)
+    with paused_gc():
+        raws = read_raw(path, log)
+        fmt = _format_for(raws, format, path)
+        docs, files = parse_raw(raws, fmt, log)
     if relations is not None:
         inventory, source = read_inventory(relations), str(relations)
     else:

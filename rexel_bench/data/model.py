@@ -77,9 +77,10 @@ class Mention:
     char_span: tuple[int, int] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
-    @property
+    @cached_property
     def span(self) -> tuple[int, int, int]:
-        """The mention's identity for scoring: ``(sent, start, end)``; char offsets when text is absent."""
+        """The mention's identity for scoring: ``(sent, start, end)``; char offsets when text is absent
+        (computed once: every scorer reads it, several times per mention)."""
         if self.sent == NO_TEXT and self.char_span is not None:
             return (NO_TEXT, *self.char_span)
         return (self.sent, self.start, self.end)

@@ -8,16 +8,15 @@ result, so that significance testing resamples documents without re-scoring.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rexel_bench.data.io import parse_json
-from rexel_bench.data.model import Document, Entity, Relation
+from rexel_bench.data.model import Document, Entity
 from rexel_bench.errors import PredictionError
+from rexel_bench.perf import paused_gc
 from rexel_bench.scoring import coref, linking, mentions, relations
 from rexel_bench.scoring.base import (
     UNKNOWN_DOCUMENT,
@@ -283,16 +282,19 @@ def score_pairs(pairs: Sequence[tuple[Document, Document]] | Sequence[DocPair],
     """Per-document counts and aggregates of every metric over aligned (gold, prediction) pairs."""
     doc_pairs = [p if isinstance(p, DocPair) else DocPair(*p) for p in pairs]
     out: dict[str, MetricResult] = {}
-    for metric in metrics:
-        if isinstance(metric, ClassedMetric):
-            for result in _classed_results(metric, doc_pairs):
-                out[result.name] = result
-            continue
-        size = len(metric.count_names)
-        matrix = np.array([as_vector(metric.counts(p), size) for p in doc_pairs]).reshape(len(doc_pairs), size)
-        out[metric.name] = MetricResult(metric.name, metric.version, metric.description, metric.family,
-                                        metric.count_names, matrix, metric.aggregate, metric.headline)
+    with paused_gc():
+        for metric in metrics:
+            out.update(_metric_results(metric, doc_pairs))
     return out
+
+
+def _metric_results(metric: Metric | ClassedMetric, doc_pairs: Sequence[DocPair]) -> dict[str, MetricResult]:
+    if isinstance(metric, ClassedMetric):
+        return {result.name: result for result in _classed_results(metric, doc_pairs)}
+    size = len(metric.count_names)
+    matrix = np.array([as_vector(metric.counts(p), size) for p in doc_pairs]).reshape(len(doc_pairs), size)
+    return {metric.name: MetricResult(metric.name, metric.version, metric.description, metric.family,
+                                      metric.count_names, matrix, metric.aggregate, metric.headline)}
 
 
 def score_documents(
@@ -300,17 +302,25 @@ def score_documents(
     pred: Sequence[Document],
     *,
     metrics: Iterable[str] | None = None,
-    train: Sequence[Document] | None = None,
+    train: Sequence[Document] | relations.TrainFacts | None = None,
     lenient: bool = False,
     pred_file: str | None = None,
 ) -> ScoreResult:
     """Score predictions against gold on every (or the requested) metric.
 
     DocRED-protocol metrics need the prediction to keep the gold entities; when it does not they
-    are left out with a note (or, if asked for by name, an error). ``train`` enables Ign F1.
+    are left out with a note (or, if asked for by name, an error). ``train`` (training documents, or their
+    facts from :func:`rexel_bench.scoring.io.read_train_facts`) enables Ign F1.
     """
+    with paused_gc():
+        return _score_documents(gold, pred, metrics, train, lenient, pred_file)
+
+
+def _score_documents(gold: Sequence[Document], pred: Sequence[Document], metrics: Iterable[str] | None,
+                     train: Sequence[Document] | relations.TrainFacts | None, lenient: bool, pred_file: str | None
+                     ) -> ScoreResult:
     pairs, notes = align(gold, pred, file=pred_file, lenient=lenient)
-    facts = relations.train_facts(train) if train is not None else None
+    facts = train if isinstance(train, frozenset) or train is None else relations.train_facts(train)
     chosen = select_metrics(all_metrics(facts), metrics)
     if any(m.family == "docred" for m in chosen) and not uses_gold_entities(pairs):
         if metrics and "docred" in {m.strip() for m in metrics}:
@@ -361,45 +371,4 @@ def _repeat_notes(pairs: Sequence[DocPair]) -> list[str]:
         notes.append(f"{duplicated_facts} repeated predicted fact(s): counted once in DocRED and hard end-to-end "
                      "scores (as the official script and JEREX), once per copy in the soft score (as Linked-DocRED)")
     return notes
-
-
-def is_docred_submission(value: Any) -> bool:
-    """Whether parsed JSON is a DocRED ``result.json``: a list of ``{title, h_idx, t_idx, r}``."""
-    return isinstance(value, list) and (not value or (isinstance(value[0], dict) and {"title", "h_idx", "t_idx", "r"}
-                                                      <= set(value[0])))
-
-
-def read_docred_submission(path: str | Path, gold: Sequence[Document], *, lenient: bool = False,
-                           left_out: Collection[str] = frozenset()) -> list[Document]:
-    """Predictions from DocRED's submission format, on the gold documents' entities.
-
-    Each entry names a gold document by title; an unknown title is an error, or with ``lenient``
-    becomes a prediction on an empty document (counted as wrong), as the official script counts it.
-    """
-    path = Path(path)
-    entries = parse_json(path.read_text(encoding="utf-8"), str(path))
-    by_title = {d.title: d for d in gold}
-    facts: dict[str, list] = {d.title: [] for d in gold}
-    orphans: dict[str, list] = {}
-    for i, entry in enumerate(entries):
-        for key in ("title", "h_idx", "t_idx", "r"):
-            if key not in entry:
-                raise PredictionError("", file=str(path), doc_index=i, field=key, expected=f"field '{key}'",
-                                      found="nothing")
-        for key in ("h_idx", "t_idx"):
-            if not isinstance(entry[key], int) or isinstance(entry[key], bool):
-                raise PredictionError("", file=str(path), doc_index=i, doc_title=str(entry["title"]), field=key,
-                                      expected="an entity index (integer)", found=repr(entry[key]))
-        title = entry["title"]
-        if title not in by_title and title not in left_out and not lenient:
-            raise PredictionError(f"title {title!r} is not in the gold data (--lenient counts it as wrong)",
-                                  file=str(path), doc_index=i, doc_title=title, field="title")
-        evidence = entry.get("evidence")
-        rel = Relation(head=entry["h_idx"], tail=entry["t_idx"], label=entry["r"],
-                       evidence=tuple(evidence) if evidence is not None else None)
-        target = facts if title in by_title else orphans
-        target.setdefault(title, []).append(rel)
-    out = [replace(d, relations=tuple(facts[d.title])) for d in gold]
-    out += [Document(id=t, title=t, sentences=(), relations=tuple(r)) for t, r in orphans.items()]
-    return out
 

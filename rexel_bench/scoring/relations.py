@@ -38,16 +38,17 @@ from rexel_bench.data.model import Document
 from rexel_bench.scoring.base import ClassedMetric, DocPair, Metric, set_counts
 
 Fact = tuple[int, int, str]
+#: What Ign F1 ignores: (head mention name, tail mention name, relation) of every training fact.
+TrainFacts = frozenset[tuple[str, str, str]]
 
 
-def train_facts(train_docs: Iterable[Document]) -> frozenset[tuple[str, str, str]]:
+def train_facts(train_docs: Iterable[Document]) -> TrainFacts:
     """(head mention name, tail mention name, relation) of every fact of a training set, for Ign F1."""
-    out = set()
+    out: set[tuple[str, str, str]] = set()
     for doc in train_docs:
+        names = [{m.text for m in e.mentions} for e in doc.entities]
         for rel in doc.relations:
-            for h in doc.entities[rel.head].mentions:
-                for t in doc.entities[rel.tail].mentions:
-                    out.add((h.text, t.text, rel.label))
+            out.update((h, t, rel.label) for h in names[rel.head] for t in names[rel.tail])
     return frozenset(out)
 
 
@@ -141,35 +142,35 @@ def hard_counts_by_relation(pair: DocPair, typed: bool = False) -> dict[str, tup
     return _classed_set_counts(_cluster_facts(pair.pred, typed), _cluster_facts(pair.gold, typed))
 
 
-def _mention_pairs(doc: Document, head: int, tail: int) -> list[tuple]:
-    """(head span, head type, tail span, tail type) for every pair of the two entities' mentions,
-    a repeated mention counted once per copy (Linked-DocRED's ``generate_relation_mentions``)."""
-    h, t = doc.entities[head], doc.entities[tail]
-    return [(hm.span, h.type, tm.span, t.type) for hm in h.mentions for tm in t.mentions]
+def fact_mention_pairs(doc: Document) -> list[tuple[str, list[tuple]]]:
+    """Each fact's relation and its (head span, head type, tail span, tail type) for every pair of the two
+    entities' mentions, a repeated mention counted once per copy (Linked-DocRED's
+    ``generate_relation_mentions``)."""
+    typed = [[(m.span, e.type) for m in e.mentions] for e in doc.entities]
+    return [(rel.label, [h + t for h in typed[rel.head] for t in typed[rel.tail]]) for rel in doc.relations]
 
 
-def _soft_credit(doc: Document, other: Mapping[str, set[tuple]]) -> float:
+def _soft_credit(facts: list[tuple[str, list[tuple]]], other: Mapping[str, set[tuple]]) -> float:
     """Sum over the facts of one side of the share of their mention pairs found on the other side."""
     credit = 0.0
-    for rel in doc.relations:
-        pairs = _mention_pairs(doc, rel.head, rel.tail)
+    for label, pairs in facts:
         if pairs:
-            found = other.get(rel.label, set())
+            found = other.get(label, set())
             credit += sum(p in found for p in pairs) / len(pairs)
     return credit
 
 
-def _pairs_by_label(doc: Document) -> dict[str, set[tuple]]:
+def _pairs_by_label(facts: list[tuple[str, list[tuple]]]) -> dict[str, set[tuple]]:
     out: dict[str, set[tuple]] = defaultdict(set)
-    for rel in doc.relations:
-        out[rel.label].update(_mention_pairs(doc, rel.head, rel.tail))
+    for label, pairs in facts:
+        out[label].update(pairs)
     return out
 
 
 def soft_counts(pair: DocPair) -> tuple[float, int, float, int]:
     """Linked-DocRED entity-centric soft relation counts: (tp_p, predicted, tp_g, gold)."""
-    return (_soft_credit(pair.pred, _pairs_by_label(pair.gold)), len(pair.pred.relations),
-            _soft_credit(pair.gold, _pairs_by_label(pair.pred)), len(pair.gold.relations))
+    pred, gold = fact_mention_pairs(pair.pred), fact_mention_pairs(pair.gold)
+    return _soft_credit(pred, _pairs_by_label(gold)), len(pred), _soft_credit(gold, _pairs_by_label(pred)), len(gold)
 
 
 def linked_facts(doc: Document) -> tuple[set[tuple[str, str, str]], int]:

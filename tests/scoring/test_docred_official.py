@@ -18,9 +18,10 @@ import random
 import pytest
 
 from rexel_bench.data import io as data_io
-from rexel_bench.errors import PredictionError
+from rexel_bench.errors import DataError, PredictionError
 from rexel_bench.scoring.api import score_documents
-from rexel_bench.scoring.io import load_predictions
+from rexel_bench.scoring.io import load_predictions, read_train_facts
+from rexel_bench.scoring.relations import train_facts
 
 
 def official_scores(truth: list[dict], submission: list[dict], train: list[dict]) -> dict[str, float]:
@@ -101,8 +102,8 @@ def test_matches_official_evaluation_on_re_docred(shared, tmp_path, seed, hostil
 
     gold = data_io.load(truth_path).documents
     pred, _ = load_predictions(tmp_path / "result.json", gold, lenient=hostile)
-    result = score_documents(gold, pred, metrics=["docred"], train=data_io.load(train_path).documents,
-                             lenient=hostile)
+    train_source = read_train_facts(train_path) if seed % 2 else data_io.load(train_path).documents
+    result = score_documents(gold, pred, metrics=["docred"], train=train_source, lenient=hostile)
     expected = official_scores(truth, submission, train)
     got = {"f1": result.metrics["docred_re"].values["f1"], "ign_f1": result.metrics["docred_re_ign"].values["f1"],
            "evidence_f1": result.metrics["docred_evidence"].values["f1"],
@@ -203,3 +204,47 @@ def test_unknown_title_is_an_error_or_counted_wrong_when_lenient(shared, tmp_pat
     n_gold0 = len({(r.head, r.tail, r.label) for r in gold[0].relations})
     assert totals["p_den"] == len(entries) and totals["p_num"] == n_gold0  # the orphan counts as a wrong fact
     assert any("No such page" in note for note in result.notes)
+
+
+def test_training_facts_read_alone_equal_those_of_the_loaded_documents(shared):
+    """``read_train_facts`` reads only names and labels; it must find exactly the facts of the full load."""
+    path = shared("re-docred/test_revised.json")
+    facts = read_train_facts(path)
+    assert len(facts) > 20_000
+    assert facts == train_facts(data_io.load(path).documents)
+
+
+@pytest.mark.parametrize(("change", "field", "expected"), [
+    (lambda doc: doc["labels"][0].update(h=99), "labels[0].h", "an entity index in 0.."),
+    (lambda doc: doc["labels"][0].update(r=7), "labels[0].r", "a string"),
+    (lambda doc: doc["vertexSet"][1][0].pop("name"), "vertexSet[1][0].name", "field 'name'"),
+    (lambda doc: doc["vertexSet"].__setitem__(0, "Paris"), "vertexSet[0]", "a list of mentions"),
+])
+def test_a_broken_training_file_names_file_document_and_field(shared, tmp_path, change, field, expected):
+    docs = json.loads(shared("re-docred/test_revised.json").read_text(encoding="utf-8"))[:3]
+    change(docs[2])
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps(docs), encoding="utf-8")
+    with pytest.raises(DataError) as error:
+        read_train_facts(path)
+    assert (error.value.file, error.value.doc_index, error.value.doc_title, error.value.field) == (
+        str(path), 2, docs[2]["title"], field)
+    assert expected in error.value.expected
+
+
+@pytest.mark.parametrize(("entry", "field"), [
+    ("not an object", ""),
+    ({"title": "T", "h_idx": 0, "t_idx": 1}, "r"),
+    ({"title": "T", "h_idx": 0, "t_idx": 1, "r": 17}, "r"),
+    ({"title": "T", "h_idx": True, "t_idx": 1, "r": "P17"}, "h_idx"),
+    ({"title": "T", "h_idx": 0, "t_idx": 1, "r": "P17", "evidence": "0"}, "evidence"),
+    ({"title": "T", "h_idx": 0, "t_idx": 1, "r": "P17", "evidence": [0.5]}, "evidence"),
+    ({"title": ["T"], "h_idx": 0, "t_idx": 1, "r": "P17"}, "title"),
+])
+def test_a_bad_submission_entry_names_its_position_and_field(shared, tmp_path, entry, field):
+    gold = data_io.load(shared("re-docred/dev_revised.json")).documents[:2]
+    good = {"title": gold[0].title, "h_idx": 0, "t_idx": 1, "r": "P17", "evidence": [0]}
+    with pytest.raises(PredictionError) as error:
+        load_predictions(_write(tmp_path, [good, good, entry]), gold)
+    assert (error.value.file, error.value.doc_index, error.value.field) == (str(tmp_path / "result.json"), 2,
+                                                                            field or None)

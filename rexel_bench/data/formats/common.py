@@ -9,6 +9,7 @@ from typing import Any
 
 from rexel_bench.errors import DataError
 
+_STR, _INT = {str}, {int}  # the element types a list of tokens or of indices may hold (bool is not int here)
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "an object", float: "a number"}
 
 
@@ -21,6 +22,10 @@ def describe(value: Any, limit: int = 60) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _accepts_bool(kind: type | tuple[type, ...]) -> bool:
+    return kind is bool or (isinstance(kind, tuple) and bool in kind)
 
 
 class _Missing:
@@ -45,23 +50,27 @@ class Where:
 
     def get(self, obj: Any, key: str, kind: type | tuple[type, ...], field: str, *, optional: bool = False,
             default: Any = None) -> Any:
-        """``obj[key]`` checked against ``kind``; a located :class:`DataError` if missing or mistyped."""
-        if not isinstance(obj, dict):  # parsed JSON objects are dicts (a plain type check: this runs per field)
+        """``obj[key]`` checked against ``kind``; a located :class:`DataError` if missing or mistyped.
+
+        This runs for every field of every mention, so the accepted case is a dict lookup and one
+        ``isinstance``; a bool never passes for an int (JSON ``true`` is not a sentence index).
+        """
+        if not isinstance(obj, dict):
             raise self.fail(field.rsplit(".", 1)[0] if "." in field else field, "an object", obj)
         value = obj.get(key, _MISSING)
-        if value is _MISSING or (value is None and optional):
-            if optional:
-                return default
+        if isinstance(value, kind) and (value.__class__ is not bool or _accepts_bool(kind)):
+            return value
+        if optional and (value is _MISSING or value is None):
+            return default
+        if value is _MISSING:
             raise self.fail(field, f"field '{key}'", _MISSING)
         kinds = kind if isinstance(kind, tuple) else (kind,)
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            raise self.fail(field, " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds), value)
-        return value
+        raise self.fail(field, " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds), value)
 
     def span(self, obj: Any, key: str, field: str) -> tuple[int, int]:
         """A ``[start, end]`` pair of integers."""
         value = self.get(obj, key, list, field)
-        if len(value) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        if len(value) != 2 or value[0].__class__ is not int or value[1].__class__ is not int:
             raise self.fail(field, "[start, end] integers", value)
         return value[0], value[1]
 
@@ -70,7 +79,7 @@ class Where:
         value = self.get(obj, key, list, field, optional=optional)
         if value is None:
             return None
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        if not set(map(type, value)) <= _INT:
             raise self.fail(field, "a list of integers", value)
         return tuple(value)
 
@@ -79,11 +88,13 @@ class Where:
         if not isinstance(value, list):
             raise self.fail(field, "a list of sentences", value)
         for i, sent in enumerate(value):
-            if not isinstance(sent, list) or not all(isinstance(t, str) for t in sent):
+            if type(sent) is not list or not set(map(type, sent)) <= _STR:
                 raise self.fail(f"{field}[{i}]", "a list of string tokens", sent)
         return tuple(tuple(s) for s in value)
 
 
 def rest(obj: Mapping[str, Any], known: set[str] | frozenset[str]) -> dict[str, Any]:
     """The fields of ``obj`` that a reader does not interpret, kept for lossless writing."""
+    if obj.keys() <= known:  # the common case, tested as one set comparison
+        return {}
     return {k: v for k, v in obj.items() if k not in known}
