@@ -64,16 +64,19 @@ class NeuralPipeline:
     """The four stages chained on predicted inputs, each encoding the document again.
 
     Options: ``checkpoint`` (the directory of the four stage checkpoints), ``kb``, ``batch_size``, ``device``,
-    ``max_words`` (longer documents are skipped, with why).
+    ``max_words`` (longer documents are skipped, with why), ``merge_lora`` and ``quantize`` (as REXEL's).
     """
 
     def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
-                 device: str = "cpu", max_words: int = MAX_WORDS) -> None:
+                 device: str = "cpu", max_words: int = MAX_WORDS, merge_lora: bool = True,
+                 quantize: str | None = None) -> None:
         self.max_words = max_words
         self.skipped: dict[str, str] = {}
         self.directory = Path(checkpoint) if checkpoint else DEFAULT_DIRECTORY
         self.kb = KnowledgeBase(kb or default_kb_path())
-        self.stages = {s: RexelModel.load(self.directory / s, self.kb).to(device).eval() for s in STAGES}
+        self.stages = {s: RexelModel.load(self.directory / s, self.kb).to(device) for s in STAGES}
+        self.inference = {s: m.prepare_inference(merge_lora=merge_lora, quantize=quantize, device=device)
+                          for s, m in self.stages.items()}
         self.batch_size = batch_size
         self.name = "pipeline"
         self.timings: dict[str, float] = {f"{s}_{part}": 0.0 for s in STAGES for part in ("encoder", "head")}
@@ -82,7 +85,8 @@ class NeuralPipeline:
         """The four checkpoints and their hashes."""
         return {"name": self.name, "checkpoint": str(self.directory),
                 "stages": {s: checkpoint_hash(self.directory / s) for s in STAGES}, "kb": str(self.kb.path),
-                "kb_sha256": self.kb.content_hash, "training_kb": training_kb_of(self.directory / next(iter(STAGES)))}
+                "kb_sha256": self.kb.content_hash, "training_kb": training_kb_of(self.directory / next(iter(STAGES))),
+                "inference": next(iter(self.inference.values()))}
 
     def _encode(self, stage: str, docs: Sequence[Document]) -> list:
         began = time.perf_counter()

@@ -48,6 +48,10 @@ DataDirOption = Annotated[Path | None, typer.Option(
 SkipBadGoldOption = Annotated[bool, typer.Option(
     "--skip-bad-gold", help="Score the gold documents that load and list those left out (with why) in the "
                             "output and metrics.json, instead of stopping at the gold file's first error.")]
+SchedulerOption = Annotated[str | None, typer.Option(
+    "--scheduler", help="Run on a Dask cluster: 'local' (a local cluster of --workers processes) or a "
+                        "dask.distributed scheduler address (tcp://host:8786).")]
+WorkersOption = Annotated[int, typer.Option("--workers", help="Worker processes of a local cluster (one thread each).")]
 
 
 def reports_errors(func: F) -> F:
@@ -399,15 +403,27 @@ def build_docred_ie_command(
     out: Annotated[Path, typer.Option("--out", help="Output file in the DocRED-IE format.")],
     kb: KbOption = None,
     threshold: Annotated[float, typer.Option("--threshold", help="Below this confidence an entity is NIL.")] = 0.3,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+    partition_size: Annotated[int, typer.Option("--partition-size", help="Documents per partition on a cluster.")
+                              ] = 64,
     data_dir_opt: DataDirOption = None,
 ) -> None:
-    """Silver-link every entity cluster to Wikidata (alias prior, type compatibility, relation consistency)."""
+    """Silver-link every entity cluster to Wikidata (alias prior, type compatibility, relation consistency), on
+    one process or a Dask cluster (the same bytes either way)."""
     from rexel_bench.kb.store import KnowledgeBase
-    from rexel_bench.silver.builder import LinkerConfig, build_docred_ie
+    from rexel_bench.silver.builder import LinkerConfig, build_docred_ie, build_docred_ie_on_cluster
 
     docs = data_io.load(resolve(input, data_dir_opt)).documents
-    with KnowledgeBase(_kb_path(kb)) as store:
-        linked = build_docred_ie(docs, store, LinkerConfig(threshold=threshold))
+    config = LinkerConfig(threshold=threshold)
+    if scheduler:
+        linked, cluster = build_docred_ie_on_cluster(docs, _kb_path(kb), config, workers=workers,
+                                                     scheduler=None if scheduler == "local" else scheduler,
+                                                     partition_size=partition_size)
+        _print_cluster(cluster)
+    else:
+        with KnowledgeBase(_kb_path(kb)) as store:
+            linked = build_docred_ie(docs, store, config)
     data_io.write(linked, out, "docred-ie")
     entities = [e for d in linked for e in d.entities]
     console.print(f"{len(linked)} documents, {sum(e.qid is not None for e in entities)}/{len(entities)} entities "
@@ -576,14 +592,36 @@ def predict(
     model: Annotated[str, typer.Option("--model", help="Model name.")] = "rexel",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Documents per batch.")] = 8,
     device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+    quantize: Annotated[str | None, typer.Option("--quantize", help="int8: dynamic int8 encoder on CPU (faster, "
+                                                                    "less accurate: see README).")] = None,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+    partition_size: Annotated[int, typer.Option("--partition-size", help="Documents per partition on a cluster "
+                                                                         "(rounded to whole batches).")] = 256,
+    threads: Annotated[int | None, typer.Option("--threads", help="Torch threads per predicting process (default: "
+                                                                  "torch's in one process, 1 per worker). The same "
+                                                                  "value gives the same bytes on a cluster.")] = None,
 ) -> None:
-    """Run a model on raw text: sentence splitting, tokenisation, batched streaming inference."""
+    """Run a model on raw text: sentence splitting, tokenisation, batched streaming inference, on one process or a
+    Dask cluster (the same bytes either way)."""
     from rexel_bench.predict_text import predict_file
 
-    count, skipped = predict_file(input, out, model_name=model, batch_size=batch_size, device=device)
-    console.print(f"{count} documents predicted; written to {out}")
-    for doc_id, reason in skipped.items():
+    result = predict_file(input, out, model_name=model, batch_size=batch_size, device=device,
+                          options={"quantize": quantize} if quantize else None, scheduler=scheduler, workers=workers,
+                          partition_size=partition_size, threads=threads)
+    console.print(f"{result.count} documents predicted; written to {out}")
+    for doc_id, reason in result.skipped.items():
         console.print(Text.assemble(("note:", "yellow"), f" document {doc_id!r} not predicted: {reason}"))
+    if result.cluster:
+        _print_cluster(result.cluster)
+
+
+def _print_cluster(cluster) -> None:
+    memory = ", ".join(f"{mb:,.0f} MB" for mb in cluster.peak_memory_mb.values() if mb is not None)
+    console.print(f"{cluster.partitions} partitions on {cluster.workers} workers (peak memory per worker: "
+                  f"{memory or 'unknown'})")
+    for note in cluster.notes():
+        console.print(Text.assemble(("note:", "yellow"), f" {note}"))
 
 
 if __name__ == "__main__":

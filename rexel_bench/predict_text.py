@@ -9,16 +9,21 @@ memory at a time, so memory does not grow with the file.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rexel_bench.data.formats import jsonl
 from rexel_bench.data.io import parse_json
 from rexel_bench.data.model import Document
 from rexel_bench.data.text import tokenize_with_offsets
+from rexel_bench.distributed import ClusterRun, partitions, run_partitions, worker_resource
 from rexel_bench.errors import DataError
-from rexel_bench.models.base import load_model
+from rexel_bench.models.base import Model, load_model
 from rexel_bench.progress import progress_bar
 
 
@@ -63,42 +68,101 @@ def linked_facts(doc: Document) -> list[dict[str, object]]:
 
 
 def predict_file(source: Path, out: Path, *, model_name: str = "rexel", batch_size: int = 8, device: str = "cpu",
-                 progress: bool = True) -> tuple[int, dict[str, str]]:
-    """Predict every document of ``source`` into ``out`` (JSONL); returns how many were written, and the
-    documents the model skipped (too long for its memory bound) with why."""
+                 progress: bool = True, options: Mapping[str, Any] | None = None, scheduler: str | None = None,
+                 workers: int = 2, partition_size: int = 256, threads: int | None = None) -> Prediction:
+    """Predict every document of ``source`` into ``out`` (JSONL, in input order) in one process, or with
+    ``scheduler`` (``local`` for a local cluster of ``workers`` processes, or a ``tcp://`` address) on a Dask
+    cluster in partitions of about ``partition_size`` documents. ``options`` go to the model (e.g.
+    ``quantize``).
+
+    ``threads`` is the number of torch threads of each predicting process (default: torch's own in one
+    process, 1 per worker on a cluster). Partitions are whole batches, so a cluster writes the same bytes as
+    one process with the same ``threads``; a different thread count can move a float in its last digits
+    (torch's sums are split across threads), and with it a rounded score."""
     if not source.exists():
         raise DataError("no such file", file=str(source))
-    model = load_model(model_name, device=device, batch_size=batch_size)
-    count = 0
+    options = {"device": device, "batch_size": batch_size, **(options or {})}
+    result = Prediction()
+    documents = _documents_with_text(source, result.skipped)
     tmp = out.with_name(out.name + ".part")
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with tmp.open("w", encoding="utf-8", errors="backslashreplace") as sink, \
-                progress_bar(enabled=progress) as bar:
-            task = bar.add_task(f"{model_name}: predicting", total=None)
-            batch: list[Document] = []
-            for doc_id, title, text in read_texts(source):
-                document = to_document(doc_id, title, text)
-                if document.has_text:
-                    batch.append(document)
-                if len(batch) == batch_size:
-                    count += _flush(model, batch, sink)
-                    bar.advance(task, len(batch))
-                    batch = []
-            count += _flush(model, batch, sink)
+        with tmp.open("w", encoding="utf-8", errors="backslashreplace") as sink:
+            def write(lines_and_skipped: tuple[list[str], dict[str, str]]) -> None:
+                lines, skipped = lines_and_skipped
+                sink.writelines(lines)
+                result.count += len(lines)
+                result.skipped.update(skipped)
+            if scheduler:
+                size = max(1, round(partition_size / batch_size)) * batch_size
+                task = functools.partial(_predict_partition, model_name, tuple(sorted(options.items())), threads or 1)
+                result.cluster = run_partitions(task, partitions(documents, size), write, workers=workers,
+                                                scheduler=None if scheduler == "local" else scheduler,
+                                                progress=progress)
+            else:
+                model = load_model(model_name, **options)
+                with torch_threads(threads), progress_bar(enabled=progress) as bar:
+                    bar_task = bar.add_task(f"{model_name}: predicting", total=None)
+                    for part in partitions(documents, batch_size):
+                        write(predicted_lines(model, part, batch_size))
+                        bar.advance(bar_task, len(part))
         tmp.replace(out)
     except BaseException:
         tmp.unlink(missing_ok=True)  # never leave a half-written output behind
         raise
-    return count, dict(getattr(model, "skipped", None) or {})
+    return result
 
 
-def _flush(model, batch: list[Document], sink) -> int:
-    if not batch:
-        return 0
-    predicted = model.predict(batch)
-    for pred in predicted:
-        line = jsonl.dump(pred)
-        line["meta"] = {**line.get("meta", {}), "facts": linked_facts(pred)}
-        sink.write(json.dumps(line, ensure_ascii=False) + "\n")
-    return len(predicted)
+@dataclass
+class Prediction:
+    """What ``predict`` did: documents written, documents not predicted (id → why), and on a cluster, what
+    happened there."""
+
+    count: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+    cluster: ClusterRun | None = None
+
+
+def _documents_with_text(source: Path, skipped: dict[str, str]) -> Iterator[Document]:
+    for doc_id, title, text in read_texts(source):
+        document = to_document(doc_id, title, text)
+        if document.has_text:
+            yield document
+        else:
+            skipped[doc_id] = "its text has no word to predict on"
+
+
+def predicted_lines(model: Model, docs: Sequence[Document], batch_size: int) -> tuple[list[str], dict[str, str]]:
+    """The JSONL lines of a model's predictions of ``docs``, batch by batch from the first document (so that
+    every batch is the same wherever this runs), and the documents the model skipped, with why."""
+    lines = []
+    for start in range(0, len(docs), batch_size):
+        for pred in model.predict(docs[start:start + batch_size]):
+            line = jsonl.dump(pred)
+            line["meta"] = {**line.get("meta", {}), "facts": linked_facts(pred)}
+            lines.append(json.dumps(line, ensure_ascii=False) + "\n")
+    return lines, dict(getattr(model, "skipped", None) or {})
+
+
+def _predict_partition(model_name: str, options: tuple[tuple[str, Any], ...], threads: int, docs: list[Document]
+                       ) -> tuple[list[str], dict[str, str]]:
+    """Run on a worker: predict a partition with the worker's model (loaded once per worker)."""
+    model = worker_resource("model", model_name, options)
+    if hasattr(model, "skipped"):
+        model.skipped.clear()  # report this partition's skipped documents only
+    with torch_threads(threads):
+        return predicted_lines(model, docs, dict(options)["batch_size"])
+
+
+@contextmanager
+def torch_threads(count: int | None) -> Iterator[None]:
+    """torch's intra-op thread count set to ``count`` for the block (unchanged when None), then restored."""
+    import torch
+
+    before = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -211,3 +211,49 @@ def test_a_registered_model_loads_another_checkpoint_by_spec(model, kb, tmp_path
     assert loaded.model.config.hidden == 32  # the tiny model, not the default checkpoint
     with pytest.raises(ConfigError, match="no checkpoint"):
         load_model(f"rexel:{tmp_path / 'missing'}")
+
+
+@pytest.fixture()
+def trained_lora_checkpoint(tiny_encoder, real_docs, kb, tmp_path):
+    """A LoRA checkpoint whose adapters are far from their zero start (random A and B), so that merging them
+    changes the encoder's weights."""
+    torch.manual_seed(0)
+    config = RexelConfig(encoder=str(tiny_encoder), window=64, stride=16, hidden=32, attention_heads=2,
+                         lora_rank=4, lora_dropout=0.0)
+    model = RexelModel(config, Vocabulary.from_documents(real_docs, ["P17", "P131"]), kb)
+    with torch.no_grad():
+        for name, weight in model.named_parameters():
+            if ".lora_" in name:
+                weight.normal_(0, 0.5)
+    return model.save(tmp_path / "lora")
+
+
+def test_merged_lora_gives_the_adapters_numbers(trained_lora_checkpoint, real_docs, kb):
+    adapters = RexelModel.load(trained_lora_checkpoint, kb)
+    merged = RexelModel.load(trained_lora_checkpoint, kb)
+    assert adapters.prepare_inference(merge_lora=False) == {"lora": "adapters", "quantize": None}
+    assert merged.prepare_inference() == {"lora": "merged", "quantize": None}
+    assert not any(".lora_" in name for name, _ in merged.named_parameters())
+    plain = RexelModel.load(trained_lora_checkpoint, kb).encoder.model.get_base_model()
+    merged_weight = dict(merged.encoder.model.named_parameters())["encoder.layer.0.attention.self.query.weight"]
+    assert not torch.allclose(merged_weight, plain.encoder.layer[0].attention.self.query.weight)  # adapters folded in
+    with torch.no_grad():
+        for a, m in zip(adapters.encode(real_docs[:4]), merged.encode(real_docs[:4]), strict=True):
+            torch.testing.assert_close(m.tokens, a.tokens, rtol=0, atol=1e-5)
+            torch.testing.assert_close(merged.mention_head(m.words), adapters.mention_head(a.words), rtol=0,
+                                       atol=1e-5)
+    assert merged.predict_documents(real_docs[:4]) == adapters.predict_documents(real_docs[:4])
+
+
+def test_int8_is_opt_in_cpu_only_and_leaves_no_checkpoint_to_save(trained_lora_checkpoint, real_docs, kb, tmp_path):
+    model = RexelModel.load(trained_lora_checkpoint, kb)
+    with pytest.raises(ConfigError, match="CPU only"):
+        model.prepare_inference(quantize="int8", device="cuda")
+    with pytest.raises(ConfigError, match="unknown quantize option 'int4'"):
+        model.prepare_inference(quantize="int4")
+    assert model.prepare_inference(quantize="int8") == {"lora": "merged", "quantize": "int8"}
+    layer = model.encoder.model.encoder.layer[0].attention.self.query
+    assert isinstance(layer, torch.ao.nn.quantized.dynamic.Linear)
+    assert len(model.predict_documents(real_docs[:2])) == 2
+    with pytest.raises(ConfigError, match="cannot be saved"):
+        model.save(tmp_path / "again")

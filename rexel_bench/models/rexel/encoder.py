@@ -85,6 +85,26 @@ class WindowedEncoder(nn.Module):
         except ValueError as exc:
             raise ConfigError(f"LoRA cannot be applied to this encoder: {exc}", file=self.directory) from exc
 
+    def merge_lora(self) -> bool:
+        """Fold the LoRA adapters into the weights they adapt (W + (alpha/r)·BA), for inference: the same
+        function without the adapters' extra matrix products. False when there are no adapters."""
+        from peft import PeftModel
+
+        if not isinstance(self.model, PeftModel):
+            return False
+        with third_party_quiet():
+            self.model = self.model.merge_and_unload()
+        return True
+
+    def quantize_int8(self) -> None:
+        """Dynamic int8 quantization of the encoder's linear layers (CPU): weights stored as int8,
+        activations quantized batch by batch. Inference only; merge LoRA adapters first."""
+        with warnings.catch_warnings():  # torch's notices that this API moves to torchao one day (it works in 2.13)
+            warnings.filterwarnings("ignore", message=".*quantize_per_tensor", category=UserWarning)
+            warnings.filterwarnings("ignore", message="torch.ao.quantization is deprecated",
+                                    category=DeprecationWarning)
+            self.model = torch.ao.quantization.quantize_dynamic(self.model, {nn.Linear}, dtype=torch.qint8)
+
     @property
     def hidden_size(self) -> int:
         """Width of the embeddings."""

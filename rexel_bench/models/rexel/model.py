@@ -203,6 +203,7 @@ class RexelModel(nn.Module):
         self._candidate_cache: dict[tuple[str, ...], tuple[torch.Tensor, torch.Tensor]] = {}
         self.timings: dict[str, float] = {"encoder": 0.0, "heads": 0.0}
         self.pruning = Counter()
+        self.inference_form: dict[str, Any] = {}  # set by prepare_inference
 
     # --- shared pieces ------------------------------------------------------------------------
     def encode(self, docs: Sequence[Document]) -> list[EncodedDocument]:
@@ -532,8 +533,27 @@ class RexelModel(nn.Module):
         own directory."""
         return {k: v.detach().contiguous() for k, v in self.state_dict().items() if self.is_trained_weight(k)}
 
+    def prepare_inference(self, *, merge_lora: bool = True, quantize: str | None = None, device: str = "cpu"
+                          ) -> dict[str, Any]:
+        """Put the model in its inference form and say which: LoRA adapters merged into the encoder's weights
+        (same function, fewer products), and optionally the encoder's linear layers quantized to int8 (CPU
+        only; it changes the numbers, so it is opt-in and reported). Such a model can no longer be saved."""
+        if quantize not in QUANTIZATIONS:
+            raise ConfigError(f"unknown quantize option {quantize!r}; choose {', '.join(map(str, QUANTIZATIONS))}")
+        if quantize and device != "cpu":
+            raise ConfigError(f"int8 dynamic quantization runs on the CPU only, not on {device!r}; use --device cpu")
+        self.eval()
+        merged = merge_lora and self.encoder.merge_lora()
+        if quantize == "int8":
+            self.encoder.quantize_int8()
+        self.inference_form = {"lora": "merged" if merged else ("adapters" if self.config.lora_rank else "none"),
+                               "quantize": quantize}
+        return self.inference_form
+
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
         """Write config.json, vocab.json and model.safetensors atomically (a staged folder, then renamed)."""
+        if self.inference_form:
+            raise ConfigError(f"a model prepared for inference ({self.inference_form}) cannot be saved as a checkpoint")
         directory = Path(directory)
         with data_io.staged_directory(directory, marker="config.json") as staging:
             save_file(self.trainable_state(), str(staging / "model.safetensors"))
@@ -576,20 +596,30 @@ def checkpoint_hash(directory: str | Path) -> str:
     return digest.hexdigest()
 
 
+#: ``quantize`` options of :meth:`RexelModel.prepare_inference`: none (fp32) or dynamic int8 on CPU.
+QUANTIZATIONS = (None, "int8")
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "rexel-minilm-lora"
 
 
 @register("rexel")
 class Rexel:
-    """The registered ``rexel`` model: a checkpoint plus a KB, behind the common ``predict`` interface."""
+    """The registered ``rexel`` model: a checkpoint plus a KB, behind the common ``predict`` interface.
+
+    Options: ``checkpoint``, ``kb``, ``batch_size``, ``device``, ``max_words`` (longer documents are skipped,
+    with why), ``merge_lora`` (default true: adapters folded into the encoder at load time) and ``quantize``
+    (``int8``: dynamic int8 encoder on CPU, opt-in; ``benchmarks/bench_run.py`` measures its speed and F1).
+    """
 
     def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None, batch_size: int = 8,
-                 device: str = "cpu", max_words: int = MAX_WORDS) -> None:
+                 device: str = "cpu", max_words: int = MAX_WORDS, merge_lora: bool = True,
+                 quantize: str | None = None) -> None:
         from rexel_bench.kb.build import default_kb_path
 
         self.checkpoint = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
         self.kb = KnowledgeBase(kb or default_kb_path())
         self.model = RexelModel.load(self.checkpoint, self.kb).to(device)
+        self.trainable_parameters = sum(v.numel() for v in self.model.trainable_state().values())
+        self.model.prepare_inference(merge_lora=merge_lora, quantize=quantize, device=device)
         self.batch_size = batch_size
         self.max_words = max_words
         self.name = "rexel"
@@ -607,9 +637,9 @@ class Rexel:
         return self.model.predict_documents(kept, self.batch_size)
 
     def describe(self) -> dict[str, Any]:
-        """Checkpoint, its hash, encoder and sizes."""
-        trainable = sum(v.numel() for v in self.model.trainable_state().values())
+        """Checkpoint, its hash, encoder, sizes and inference form (LoRA merged, quantization)."""
         return {"name": self.name, "checkpoint": str(self.checkpoint), "sha256": checkpoint_hash(self.checkpoint),
-                "encoder": self.model.config.encoder, "trainable_parameters": trainable,
+                "encoder": self.model.config.encoder, "trainable_parameters": self.trainable_parameters,
+                "inference": self.model.inference_form,
                 "kb": str(self.kb.path), "kb_sha256": self.kb.content_hash,
                 "training_kb": training_kb_of(self.checkpoint), "pruning": dict(self.model.pruning)}

@@ -1,0 +1,188 @@
+"""Work on documents in partitions on a Dask cluster, with results in input order.
+
+``predict --scheduler`` and ``build-docred-ie --scheduler`` run here: documents travel to the workers in
+partitions (a whole number of batches, so that every batch, and so every number, is what one process
+would compute); each worker loads its model or KB once and keeps it (:func:`worker_resource`); at most
+``2 × workers`` partitions are in flight, so memory stays bounded on both sides; results come back as
+partitions finish and are handed on (written) in input order. A partition whose task fails is
+resubmitted up to ``retries`` times, and every failure is recorded in the :class:`ClusterRun`; one that
+fails every time stops the job with the partition, its first document and the error.
+
+The cluster is a local one (``workers`` processes of one thread) unless a ``dask.distributed`` scheduler
+address (``tcp://host:8786``) is given; remote workers need rexel-bench installed and the model's files
+(checkpoint, KB) at the same paths.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rexel_bench.errors import ConfigError
+from rexel_bench.progress import progress_bar
+
+#: A task run on a worker: it takes a partition's items and returns the partition's result (picklable: a
+#: module-level function, or a ``functools.partial`` of one).
+PartitionTask = Callable[[list[Any]], Any]
+
+
+@dataclass
+class ClusterRun:
+    """What happened on the cluster: partitions done, failed tries (partition → errors), workers, and each
+    worker's peak memory (MB)."""
+
+    partitions: int = 0
+    failures: dict[int, list[str]] = field(default_factory=dict)
+    workers: int = 0
+    peak_memory_mb: dict[str, float | None] = field(default_factory=dict)
+
+    def notes(self) -> list[str]:
+        """One line per partition that needed a retry (printed and recorded by the commands)."""
+        return [f"partition {p} failed {len(errors)} time(s) and was retried: {errors[0]}"
+                for p, errors in sorted(self.failures.items())]
+
+
+def partitions(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Consecutive lists of ``size`` items (the last may be shorter), read lazily."""
+    if size < 1:
+        raise ConfigError(f"partition size must be at least 1, not {size}")
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@functools.lru_cache(maxsize=4)
+def worker_resource(kind: str, *args: Any) -> Any:
+    """A model or KB built once per worker process and kept for every partition it runs.
+
+    ``kind`` ``"model"``: ``args`` are the model spec and its options as sorted (name, value) pairs;
+    ``"kb"``: the KB path.
+    """
+    if kind == "model":
+        from rexel_bench.models.base import load_model
+
+        spec, options = args
+        return load_model(spec, **dict(options))
+    if kind == "kb":
+        from rexel_bench.kb.store import KnowledgeBase
+
+        return KnowledgeBase(args[0])
+    raise ValueError(f"unknown worker resource {kind!r}")
+
+
+def _peak_memory() -> float | None:
+    from rexel_bench.run import peak_memory_mb
+
+    return peak_memory_mb()
+
+
+def _reset_memory() -> None:
+    from rexel_bench.run import _reset_peak_memory
+
+    _reset_peak_memory()
+
+
+@dataclass
+class _Cluster:
+    scheduler: str | None
+    workers: int
+
+    def __enter__(self):
+        from dask.distributed import Client, LocalCluster
+
+        self.local = None if self.scheduler else LocalCluster(
+            n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        try:
+            self.client = Client(self.scheduler or self.local)
+        except (OSError, TimeoutError) as exc:
+            if self.local is not None:
+                self.local.close()
+            raise ConfigError(f"cannot reach the Dask scheduler {self.scheduler!r}: {exc}") from exc
+        return self.client
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.client.close()
+        if self.local is not None:
+            self.local.close()
+
+
+def map_partitions(task: PartitionTask, parts: Iterable[list[Any]], *, scheduler: str | None = None,
+                   workers: int = 2, retries: int = 2, progress: bool = False, total: int | None = None
+                   ) -> Iterator[Any]:
+    """Run ``task`` on every partition on a Dask cluster; yield the results partition by partition, in input
+    order. After the last partition, the generator's return value (``StopIteration.value``) is a
+    :class:`ClusterRun`; use :func:`run_partitions` to get it."""
+    from dask.distributed import wait
+
+    record = ClusterRun()
+    with _Cluster(scheduler, workers) as client, progress_bar(enabled=progress) as bar:
+        client.run(_reset_memory)
+        record.workers = len(client.scheduler_info()["workers"])
+        window = 2 * max(1, record.workers)
+        bar_task = bar.add_task("partitions", total=total)
+        pending: dict[int, tuple[list[Any], Any]] = {}
+        done: dict[int, Any] = {}
+        source = enumerate(parts)
+        next_out, exhausted = 0, False
+        while True:
+            while not exhausted and len(pending) + len(done) < window:
+                item = next(source, None)
+                if item is None:
+                    exhausted = True
+                    break
+                index, part = item
+                pending[index] = (part, client.submit(task, part, pure=False))
+            if not pending and not done:
+                break
+            if next_out not in done:
+                wait([future for _, future in pending.values()], return_when="FIRST_COMPLETED")
+                for index in [i for i, (_, f) in pending.items() if f.done()]:
+                    part, future = pending.pop(index)
+                    if future.status == "finished":
+                        done[index] = future.result()
+                        continue
+                    errors = record.failures.setdefault(index, [])
+                    errors.append(_error_of(future))
+                    if len(errors) > retries:
+                        raise RuntimeError(f"partition {index} (first item {_first_id(part)!r}) failed "
+                                           f"{len(errors)} times; last error: {errors[-1]}")
+                    pending[index] = (part, client.submit(task, part, pure=False))
+                continue
+            result = done.pop(next_out)
+            record.partitions += 1
+            bar.advance(bar_task)
+            yield result
+            next_out += 1
+        record.peak_memory_mb = client.run(_peak_memory)
+    return record
+
+
+def _error_of(future: Any) -> str:
+    try:
+        exc = future.exception()
+    except Exception as lost:
+        exc = lost
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _first_id(part: Sequence[Any]) -> str:
+    return str(getattr(part[0], "id", part[0])) if part else ""
+
+
+def run_partitions(task: PartitionTask, parts: Iterable[list[Any]], sink: Callable[[Any], None],
+                   **options: Any) -> ClusterRun:
+    """:func:`map_partitions`, each partition's results handed to ``sink`` in input order; returns the
+    :class:`ClusterRun`."""
+    results = map_partitions(task, parts, **options)
+    while True:
+        try:
+            sink(next(results))
+        except StopIteration as stop:
+            return stop.value

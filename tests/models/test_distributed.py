@@ -1,0 +1,94 @@
+"""Prediction and silver-linking on a local Dask cluster (2 workers) give the bytes one process gives; a
+partition that fails is retried and reported; one that always fails stops the job and names itself."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import cloudpickle
+import pytest
+import torch
+
+from rexel_bench.data import io as data_io
+from rexel_bench.data.registry import resolve
+from rexel_bench.distributed import map_partitions, partitions, run_partitions
+from rexel_bench.kb.build import default_kb_path
+from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.models.rexel.config import RexelConfig
+from rexel_bench.models.rexel.model import RexelModel, Vocabulary
+from rexel_bench.predict_text import predict_file
+from rexel_bench.silver.builder import build_docred_ie, build_docred_ie_on_cluster
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers run this module's tasks
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tiny_encoder, real_docs, tmp_path_factory):
+    torch.manual_seed(0)
+    config = RexelConfig(encoder=str(tiny_encoder), window=64, stride=16, hidden=32, attention_heads=2,
+                         lora_rank=4, lora_dropout=0.0)
+    with KnowledgeBase(default_kb_path()) as kb:
+        model = RexelModel(config, Vocabulary.from_documents(real_docs, ["P17", "P131"]), kb)
+        with torch.no_grad():
+            for name, weight in model.named_parameters():
+                if ".lora_" in name or name.startswith("relation_head"):
+                    weight.normal_(0, 0.3)
+        return model.save(tmp_path_factory.mktemp("tiny-rexel") / "ckpt")
+
+
+def test_cluster_predictions_are_byte_identical_to_one_process(tiny_checkpoint, real_docs, tmp_path):
+    text = tmp_path / "docs.txt"
+    lines = [" ".join(" ".join(s) for s in d.sentences) for d in real_docs] * 2
+    text.write_text("\n".join([*lines[:5], "", " . ", *lines[5:]]) + "\n", encoding="utf-8")
+    spec = f"rexel:{tiny_checkpoint}"
+    one = predict_file(text, tmp_path / "one.jsonl", model_name=spec, batch_size=2, threads=1, progress=False)
+    many = predict_file(text, tmp_path / "many.jsonl", model_name=spec, batch_size=2, scheduler="local",
+                        workers=2, partition_size=3, progress=False)
+    assert one.count == many.count == len(lines) + 1  # " . " is a document too; the empty line is not
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "many.jsonl").read_bytes()
+    assert many.cluster.partitions == 5 and many.cluster.workers == 2  # 17 documents, partitions of 2 batches
+    assert not many.cluster.failures
+    assert all(mb and mb > 0 for mb in many.cluster.peak_memory_mb.values())
+
+
+def test_cluster_silver_links_equal_one_process():
+    docs = data_io.load(resolve("re-docred:dev")).documents[:24]
+    with KnowledgeBase(default_kb_path()) as kb:
+        expected = build_docred_ie(docs, kb, progress=False)
+    linked, cluster = build_docred_ie_on_cluster(docs, default_kb_path(), workers=2, partition_size=5,
+                                                 progress=False)
+    assert linked == expected and [d.id for d in linked] == [d.id for d in docs]
+    assert cluster.partitions == 5
+
+
+def _fails_once_per_marker(marker_dir: str, items: list[int]) -> list[int]:
+    """Fails the first time it sees a partition holding 7 (a marker file remembers), then succeeds."""
+    marker = Path(marker_dir) / f"seen-{items[0]}"
+    if 7 in items and not marker.exists():
+        marker.touch()
+        raise OSError("worker disk hiccup")
+    return [i * 10 for i in items]
+
+
+def _always_fails(items: list[int]) -> list[int]:
+    if 7 in items:
+        raise ValueError("bad partition")
+    return items
+
+
+def test_a_partition_that_fails_once_is_retried_and_reported(tmp_path):
+    import functools
+
+    out: list[int] = []
+    task = functools.partial(_fails_once_per_marker, str(tmp_path))
+    cluster = run_partitions(task, partitions(range(20), 4), out.extend, workers=2)
+    assert out == [i * 10 for i in range(20)]  # in input order, nothing lost
+    assert cluster.failures == {1: ["OSError: worker disk hiccup"]}
+    assert cluster.notes() == ["partition 1 failed 1 time(s) and was retried: OSError: worker disk hiccup"]
+
+
+def test_a_partition_that_always_fails_stops_the_job_naming_it():
+    with pytest.raises(RuntimeError, match=r"partition 1 \(first item '4'\) failed 3 times; last error: "
+                                           r"ValueError: bad partition"):
+        list(map_partitions(_always_fails, partitions(range(12), 4), workers=2, retries=2))
