@@ -51,7 +51,8 @@ SkipBadGoldOption = Annotated[bool, typer.Option(
 SchedulerOption = Annotated[str | None, typer.Option(
     "--scheduler", help="Run on a Dask cluster: 'local' (a local cluster of --workers processes) or a "
                         "dask.distributed scheduler address (tcp://host:8786).")]
-WorkersOption = Annotated[int, typer.Option("--workers", help="Worker processes of a local cluster (one thread each).")]
+WorkersOption = Annotated[int, typer.Option("--workers", min=1,
+                                            help="Worker processes of a local cluster (one thread each).")]
 
 
 def reports_errors(func: F) -> F:
@@ -405,7 +406,7 @@ def build_docred_ie_command(
     threshold: Annotated[float, typer.Option("--threshold", help="Below this confidence an entity is NIL.")] = 0.3,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = 2,
-    partition_size: Annotated[int, typer.Option("--partition-size", help="Documents per partition on a cluster.")
+    partition_size: Annotated[int, typer.Option("--partition-size", min=1, help="Documents per partition on a cluster.")
                               ] = 64,
     data_dir_opt: DataDirOption = None,
 ) -> None:
@@ -596,7 +597,7 @@ def predict(
                                                                     "less accurate: see README).")] = None,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = 2,
-    partition_size: Annotated[int, typer.Option("--partition-size", help="Documents per partition on a cluster "
+    partition_size: Annotated[int, typer.Option("--partition-size", min=1, help="Documents per partition on a cluster "
                                                                          "(rounded to whole batches).")] = 256,
     threads: Annotated[int | None, typer.Option("--threads", help="Torch threads per predicting process (default: "
                                                                   "torch's in one process, 1 per worker). The same "

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rexel_bench.errors import ConfigError
+from rexel_bench.errors import ClusterError
 from rexel_bench.progress import progress_bar
 
 #: A task run on a worker: it takes a partition's items and returns the partition's result (picklable: a
@@ -47,7 +47,7 @@ class ClusterRun:
 def partitions(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     """Consecutive lists of ``size`` items (the last may be shorter), read lazily."""
     if size < 1:
-        raise ConfigError(f"partition size must be at least 1, not {size}")
+        raise ValueError(f"partition size must be at least 1, not {size}")
     chunk: list[Any] = []
     for item in items:
         chunk.append(item)
@@ -104,7 +104,7 @@ class _Cluster:
         except (OSError, TimeoutError) as exc:
             if self.local is not None:
                 self.local.close()
-            raise ConfigError(f"cannot reach the Dask scheduler {self.scheduler!r}: {exc}") from exc
+            raise ClusterError(f"cannot reach the Dask scheduler {self.scheduler!r}: {exc}") from exc
         return self.client
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -119,49 +119,73 @@ def map_partitions(task: PartitionTask, parts: Iterable[list[Any]], *, scheduler
     """Run ``task`` on every partition on a Dask cluster; yield the results partition by partition, in input
     order. After the last partition, the generator's return value (``StopIteration.value``) is a
     :class:`ClusterRun`; use :func:`run_partitions` to get it."""
-    from dask.distributed import wait
-
-    record = ClusterRun()
     with _Cluster(scheduler, workers) as client, progress_bar(enabled=progress) as bar:
         client.run(_reset_memory)
-        record.workers = len(client.scheduler_info()["workers"])
-        window = 2 * max(1, record.workers)
+        flow = _InOrder(client, task, enumerate(parts), retries)
         bar_task = bar.add_task("partitions", total=total)
-        pending: dict[int, tuple[list[Any], Any]] = {}
-        done: dict[int, Any] = {}
-        source = enumerate(parts)
-        next_out, exhausted = 0, False
-        while True:
-            while not exhausted and len(pending) + len(done) < window:
-                item = next(source, None)
-                if item is None:
-                    exhausted = True
-                    break
-                index, part = item
-                pending[index] = (part, client.submit(task, part, pure=False))
-            if not pending and not done:
-                break
-            if next_out not in done:
-                wait([future for _, future in pending.values()], return_when="FIRST_COMPLETED")
-                for index in [i for i, (_, f) in pending.items() if f.done()]:
-                    part, future = pending.pop(index)
-                    if future.status == "finished":
-                        done[index] = future.result()
-                        continue
-                    errors = record.failures.setdefault(index, [])
-                    errors.append(_error_of(future))
-                    if len(errors) > retries:
-                        raise RuntimeError(f"partition {index} (first item {_first_id(part)!r}) failed "
-                                           f"{len(errors)} times; last error: {errors[-1]}")
-                    pending[index] = (part, client.submit(task, part, pure=False))
-                continue
-            result = done.pop(next_out)
-            record.partitions += 1
+        while (result := flow.next_result()) is not _END:
             bar.advance(bar_task)
             yield result
-            next_out += 1
-        record.peak_memory_mb = client.run(_peak_memory)
-    return record
+        flow.record.peak_memory_mb = client.run(_peak_memory)
+    return flow.record
+
+
+_END = object()
+
+
+class _InOrder:
+    """Partitions submitted a few at a time (two per worker in flight), results handed out in input order,
+    a failed partition resubmitted up to ``retries`` times."""
+
+    def __init__(self, client: Any, task: PartitionTask, source: Iterator[tuple[int, list[Any]]], retries: int
+                 ) -> None:
+        self.client, self.task, self.source, self.retries = client, task, source, retries
+        self.record = ClusterRun(workers=len(client.scheduler_info()["workers"]))
+        self.window = 2 * max(1, self.record.workers)
+        self.pending: dict[int, tuple[list[Any], Any]] = {}
+        self.done: dict[int, Any] = {}
+        self.next_out = 0
+        self.exhausted = False
+
+    def next_result(self) -> Any:
+        """The result of the next partition in input order (waiting for it), or ``_END``."""
+        while True:
+            self._fill()
+            if self.next_out in self.done:
+                self.record.partitions += 1
+                self.next_out += 1
+                return self.done.pop(self.next_out - 1)
+            if not self.pending:
+                return _END
+            self._collect()
+
+    def _fill(self) -> None:
+        while not self.exhausted and len(self.pending) + len(self.done) < self.window:
+            item = next(self.source, None)
+            if item is None:
+                self.exhausted = True
+                return
+            index, part = item
+            self._submit(index, part)
+
+    def _submit(self, index: int, part: list[Any]) -> None:
+        self.pending[index] = (part, self.client.submit(self.task, part, pure=False))
+
+    def _collect(self) -> None:
+        from dask.distributed import wait
+
+        wait([future for _, future in self.pending.values()], return_when="FIRST_COMPLETED")
+        for index in [i for i, (_, future) in self.pending.items() if future.done()]:
+            part, future = self.pending.pop(index)
+            if future.status == "finished":
+                self.done[index] = future.result()
+                continue
+            errors = self.record.failures.setdefault(index, [])
+            errors.append(_error_of(future))
+            if len(errors) > self.retries:
+                raise ClusterError(f"partition {index} (first item {_first_id(part)!r}) failed {len(errors)} times; "
+                                   f"last error: {errors[-1]}")
+            self._submit(index, part)
 
 
 def _error_of(future: Any) -> str:

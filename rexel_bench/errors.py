@@ -59,3 +59,7 @@ class PredictionError(RexelBenchError):
 
 class ConfigError(RexelBenchError):
     """A configuration, option or registry name is invalid."""
+
+
+class ClusterError(RexelBenchError):
+    """Work on a Dask cluster failed: a partition failed every try, or the scheduler cannot be reached."""

@@ -13,6 +13,7 @@ import torch
 from rexel_bench.data import io as data_io
 from rexel_bench.data.registry import resolve
 from rexel_bench.distributed import map_partitions, partitions, run_partitions
+from rexel_bench.errors import ClusterError
 from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.rexel.config import RexelConfig
@@ -89,6 +90,6 @@ def test_a_partition_that_fails_once_is_retried_and_reported(tmp_path):
 
 
 def test_a_partition_that_always_fails_stops_the_job_naming_it():
-    with pytest.raises(RuntimeError, match=r"partition 1 \(first item '4'\) failed 3 times; last error: "
+    with pytest.raises(ClusterError, match=r"partition 1 \(first item '4'\) failed 3 times; last error: "
                                            r"ValueError: bad partition"):
         list(map_partitions(_always_fails, partitions(range(12), 4), workers=2, retries=2))
