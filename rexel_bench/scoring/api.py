@@ -180,11 +180,12 @@ def _check_prediction(pred: Document, gold: Document, index: int, file: str | No
             raise error
         problems.append(f"{error} (counted as wrong)")
 
+    lengths = [len(sentence) for sentence in gold.sentences] if gold.has_text else None
     for e, entity in enumerate(pred.entities):
         for i, m in enumerate(entity.mentions):
-            if not gold.has_text:
+            if lengths is None:
                 continue
-            if not 0 <= m.sent < len(gold.sentences) or not 0 <= m.start < m.end <= len(gold.sentences[m.sent]):
+            if not 0 <= m.sent < len(lengths) or not 0 <= m.start < m.end <= lengths[m.sent]:
                 complain(f"entities[{e}].mentions[{i}]",
                          f"a span inside the gold document, found sentence {m.sent} tokens [{m.start}, {m.end})")
     n = len(pred.entities)

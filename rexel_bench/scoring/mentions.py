@@ -23,22 +23,20 @@ def md_counts(pair: DocPair) -> tuple[int, int, int, int]:
     return set_counts(pair.pred_spans, pair.gold_spans)
 
 
-def _overlaps(span: Span, others_by_sent: dict[int, list[Span]]) -> bool:
-    return any(o[1] < span[2] and span[1] < o[2] for o in others_by_sent.get(span[0], ()))
+def _covered(spans: set[Span]) -> set[tuple[int, int]]:
+    """Every (sentence, token) that some span covers (token offsets, end exclusive)."""
+    return {(sent, token) for sent, start, end in spans for token in range(start, end)}
 
 
-def _by_sentence(spans: set[Span]) -> dict[int, list[Span]]:
-    out: dict[int, list[Span]] = defaultdict(list)
-    for span in spans:
-        out[span[0]].append(span)
-    return out
+def _overlapping(spans: set[Span], covered: set[tuple[int, int]]) -> int:
+    """How many spans share at least one token with the covered tokens."""
+    return sum(any((sent, token) in covered for token in range(start, end)) for sent, start, end in spans)
 
 
 def md_partial_counts(pair: DocPair) -> tuple[int, int, int, int]:
     """Partial-overlap mention detection counts (precision and recall credited separately)."""
-    gold_by_sent, pred_by_sent = _by_sentence(pair.gold_spans), _by_sentence(pair.pred_spans)
-    p_num = sum(_overlaps(s, gold_by_sent) for s in pair.pred_spans)
-    r_num = sum(_overlaps(s, pred_by_sent) for s in pair.gold_spans)
+    p_num = _overlapping(pair.pred_spans, _covered(pair.gold_spans))
+    r_num = _overlapping(pair.gold_spans, _covered(pair.pred_spans))
     return p_num, len(pair.pred_spans), r_num, len(pair.gold_spans)
 
 

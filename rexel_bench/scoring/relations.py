@@ -156,7 +156,7 @@ def _soft_credit(facts: list[tuple[str, list[tuple]]], other: Mapping[str, set[t
     for label, pairs in facts:
         if pairs:
             found = other.get(label, set())
-            credit += sum(p in found for p in pairs) / len(pairs)
+            credit += sum(map(found.__contains__, pairs)) / len(pairs)
     return credit
 
 
