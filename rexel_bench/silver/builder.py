@@ -180,7 +180,7 @@ def build_docred_ie_on_cluster(docs: Sequence[Document], kb_path: str | Path, co
     """:func:`build_docred_ie` on a Dask cluster (each worker opens the KB once; documents travel in
     partitions; the result is in input order and equal to one process's), with what happened there."""
     out: list[Document] = []
-    task = functools.partial(_link_partition, str(kb_path), config)
+    task = functools.partial(_link_partition, str(Path(kb_path).resolve()), config)
     cluster = run_partitions(task, partitions(docs, partition_size), out.extend, scheduler=scheduler,
                              workers=workers, progress=progress, total=math.ceil(len(docs) / partition_size))
     return out, cluster
