@@ -561,6 +561,9 @@ def run_command(
                                                         "held-out (cross-fitted) linking when the default KB holds "
                                                         "them, else the default KB.")] = None,
     folds: Annotated[int | None, typer.Option("--folds", help="Folds of held-out linking (default 5).")] = None,
+    scheduler: SchedulerOption = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Worker processes of a local cluster "
+                                                                         "(one thread each; default 2).")] = None,
     skip_bad_gold: SkipBadGoldOption = False,
     data_dir_opt: DataDirOption = None,
 ) -> None:
@@ -574,7 +577,8 @@ def run_command(
     overrides = {"models": models.split(",") if models else None, "dataset": dataset, "split": split,
                  "metrics": metrics.split(",") if metrics else None, "bootstrap": bootstrap, "seed": seed,
                  "device": device, "batch_size": batch_size, "limit": limit, "out": str(out) if out else None,
-                 "name": name, "data_dir": str(data_dir_opt) if data_dir_opt else None, "kb": kb, "folds": folds}
+                 "name": name, "data_dir": str(data_dir_opt) if data_dir_opt else None, "kb": kb, "folds": folds,
+                 "scheduler": scheduler, "workers": workers}
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None},
                                    **({"cache": False} if no_cache else {}),
                                    **({"skip_bad_gold": True} if skip_bad_gold else {}))

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+from rexel_bench.data.model import Document
 from rexel_bench.errors import ClusterError
+from rexel_bench.perf import torch_threads
 from rexel_bench.progress import progress_bar
 
 #: A task run on a worker: it takes a partition's items and returns the partition's result (picklable: a
@@ -58,7 +61,7 @@ def partitions(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)  # a run predicts one fold's KB after another
 def worker_resource(kind: str, *args: Any) -> Any:
     """A model or KB built once per worker process and kept for every partition it runs.
 
@@ -77,6 +80,23 @@ def worker_resource(kind: str, *args: Any) -> Any:
     raise ValueError(f"unknown worker resource {kind!r}")
 
 
+def predict_partition(spec: str, options: tuple[tuple[str, Any], ...], threads: int, docs: list[Document]
+                      ) -> tuple[list[Document], dict[str, str], dict[str, float]]:
+    """Run on a worker: a partition's predictions by the worker's model (loaded once per worker, predicting
+    in the same batches as one process, with ``threads`` torch threads), the documents it skipped (with
+    why) and the seconds its stages took."""
+    from rexel_bench.models.base import predict_in_batches
+
+    model = worker_resource("model", spec, options)
+    skipped, timings = getattr(model, "skipped", None), getattr(model, "timings", None) or {}
+    if skipped is not None:
+        skipped.clear()  # this partition's skipped documents only
+    before = dict(timings)
+    with torch_threads(threads):
+        predicted = predict_in_batches(model, docs, dict(options)["batch_size"])
+    return predicted, dict(skipped or {}), {k: v - before.get(k, 0.0) for k, v in timings.items()}
+
+
 def _peak_memory() -> float | None:
     from rexel_bench.run import peak_memory_mb
 
@@ -89,37 +109,35 @@ def _reset_memory() -> None:
     _reset_peak_memory()
 
 
-@dataclass
-class _Cluster:
-    scheduler: str | None
-    workers: int
+@contextmanager
+def cluster(scheduler: str | None = None, workers: int = 2) -> Iterator[Any]:
+    """A ``dask.distributed`` client: of a local cluster of ``workers`` one-thread processes (started and
+    stopped here), or of the scheduler at ``scheduler``."""
+    from dask.distributed import Client, LocalCluster
 
-    def __enter__(self):
-        from dask.distributed import Client, LocalCluster
-
-        self.local = None if self.scheduler else LocalCluster(
-            n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    local = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                dashboard_address=None)
+    try:
         try:
-            self.client = Client(self.scheduler or self.local)
+            client = Client(scheduler or local)
         except (OSError, TimeoutError) as exc:
-            if self.local is not None:
-                self.local.close()
-            raise ClusterError(f"cannot reach the Dask scheduler {self.scheduler!r}: {exc}") from exc
-        return self.client
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.client.close()
-        if self.local is not None:
-            self.local.close()
+            raise ClusterError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from exc
+        with client:
+            yield client
+    finally:
+        if local is not None:
+            local.close()
 
 
-def map_partitions(task: PartitionTask, parts: Iterable[list[Any]], *, scheduler: str | None = None,
-                   workers: int = 2, retries: int = 2, progress: bool = False, total: int | None = None
-                   ) -> Iterator[Any]:
-    """Run ``task`` on every partition on a Dask cluster; yield the results partition by partition, in input
-    order. After the last partition, the generator's return value (``StopIteration.value``) is a
-    :class:`ClusterRun`; use :func:`run_partitions` to get it."""
-    with _Cluster(scheduler, workers) as client, progress_bar(enabled=progress) as bar:
+def map_partitions(task: PartitionTask, parts: Iterable[list[Any]], *, client: Any = None,
+                   scheduler: str | None = None, workers: int = 2, retries: int = 2, progress: bool = False,
+                   total: int | None = None) -> Iterator[Any]:
+    """Run ``task`` on every partition on a Dask cluster (``client``'s, or one opened for the call with
+    :func:`cluster`); yield the results partition by partition, in input order. After the last partition, the
+    generator's return value (``StopIteration.value``) is a :class:`ClusterRun`; use :func:`run_partitions`
+    to get it."""
+    with (nullcontext(client) if client else cluster(scheduler, workers)) as client, \
+            progress_bar(enabled=progress) as bar:
         client.run(_reset_memory)
         flow = _InOrder(client, task, enumerate(parts), retries)
         bar_task = bar.add_task("partitions", total=total)

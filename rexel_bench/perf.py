@@ -23,3 +23,21 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextmanager
+def torch_threads(count: int | None) -> Iterator[None]:
+    """torch's intra-op thread count set to ``count`` for the block (unchanged when None), then restored.
+
+    A model's floats depend in their last digits on how its sums are split over threads, so runs that must
+    give the same bytes (one process, a cluster's workers) predict with the same count.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

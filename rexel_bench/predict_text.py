@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,10 @@ from rexel_bench.data.formats import jsonl
 from rexel_bench.data.io import parse_json
 from rexel_bench.data.model import Document
 from rexel_bench.data.text import tokenize_with_offsets
-from rexel_bench.distributed import ClusterRun, partitions, run_partitions, worker_resource
+from rexel_bench.distributed import ClusterRun, partitions, predict_partition, run_partitions
 from rexel_bench.errors import DataError
-from rexel_bench.models.base import Model, load_model
+from rexel_bench.models.base import load_model
+from rexel_bench.perf import torch_threads
 from rexel_bench.progress import progress_bar
 
 
@@ -88,14 +88,13 @@ def predict_file(source: Path, out: Path, *, model_name: str = "rexel", batch_si
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         with tmp.open("w", encoding="utf-8", errors="backslashreplace") as sink:
-            def write(lines_and_skipped: tuple[list[str], dict[str, str]]) -> None:
-                lines, skipped = lines_and_skipped
-                sink.writelines(lines)
-                result.count += len(lines)
-                result.skipped.update(skipped)
+            def write(predicted: tuple[list[Document], dict[str, str], Any]) -> None:
+                sink.writelines(predicted_lines(predicted[0]))
+                result.count += len(predicted[0])
+                result.skipped.update(predicted[1])
             if scheduler:
                 size = max(1, round(partition_size / batch_size)) * batch_size
-                task = functools.partial(_predict_partition, model_name, tuple(sorted(options.items())), threads or 1)
+                task = functools.partial(predict_partition, model_name, tuple(sorted(options.items())), threads or 1)
                 result.cluster = run_partitions(task, partitions(documents, size), write, workers=workers,
                                                 scheduler=None if scheduler == "local" else scheduler,
                                                 progress=progress)
@@ -104,7 +103,7 @@ def predict_file(source: Path, out: Path, *, model_name: str = "rexel", batch_si
                 with torch_threads(threads), progress_bar(enabled=progress) as bar:
                     bar_task = bar.add_task(f"{model_name}: predicting", total=None)
                     for part in partitions(documents, batch_size):
-                        write(predicted_lines(model, part, batch_size))
+                        write((model.predict(part), dict(getattr(model, "skipped", None) or {}), None))
                         bar.advance(bar_task, len(part))
         tmp.replace(out)
     except BaseException:
@@ -132,37 +131,11 @@ def _documents_with_text(source: Path, skipped: dict[str, str]) -> Iterator[Docu
             skipped[doc_id] = "its text has no word to predict on"
 
 
-def predicted_lines(model: Model, docs: Sequence[Document], batch_size: int) -> tuple[list[str], dict[str, str]]:
-    """The JSONL lines of a model's predictions of ``docs``, batch by batch from the first document (so that
-    every batch is the same wherever this runs), and the documents the model skipped, with why."""
+def predicted_lines(predictions: Sequence[Document]) -> list[str]:
+    """The JSONL lines of predicted documents, each with its linked facts under ``meta.facts``."""
     lines = []
-    for start in range(0, len(docs), batch_size):
-        for pred in model.predict(docs[start:start + batch_size]):
-            line = jsonl.dump(pred)
-            line["meta"] = {**line.get("meta", {}), "facts": linked_facts(pred)}
-            lines.append(json.dumps(line, ensure_ascii=False) + "\n")
-    return lines, dict(getattr(model, "skipped", None) or {})
-
-
-def _predict_partition(model_name: str, options: tuple[tuple[str, Any], ...], threads: int, docs: list[Document]
-                       ) -> tuple[list[str], dict[str, str]]:
-    """Run on a worker: predict a partition with the worker's model (loaded once per worker)."""
-    model = worker_resource("model", model_name, options)
-    if hasattr(model, "skipped"):
-        model.skipped.clear()  # report this partition's skipped documents only
-    with torch_threads(threads):
-        return predicted_lines(model, docs, dict(options)["batch_size"])
-
-
-@contextmanager
-def torch_threads(count: int | None) -> Iterator[None]:
-    """torch's intra-op thread count set to ``count`` for the block (unchanged when None), then restored."""
-    import torch
-
-    before = torch.get_num_threads()
-    if count:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    for pred in predictions:
+        line = jsonl.dump(pred)
+        line["meta"] = {**line.get("meta", {}), "facts": linked_facts(pred)}
+        lines.append(json.dumps(line, ensure_ascii=False) + "\n")
+    return lines

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import sys
@@ -31,6 +32,7 @@ from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document
 from rexel_bench.data.registry import resolve
 from rexel_bench.data.relations import cache_root
+from rexel_bench.distributed import cluster, partitions, predict_partition, run_partitions
 from rexel_bench.errors import ConfigError, PredictionError
 from rexel_bench.evaluate import evaluate, sha256_of
 from rexel_bench.kb.provenance import LinkingSetting, classify, declared
@@ -69,6 +71,9 @@ class RunConfig:
     folds: int = 5
     train: str | None = None  # training file for Ign F1
     data_dir: str | None = None
+    # predict on a Dask cluster: "local" (a local cluster of ``workers`` one-thread processes) or an address
+    scheduler: str | None = None
+    workers: int = 2
     model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -112,6 +117,50 @@ def peak_memory_mb() -> float | None:
     return None
 
 
+class ClusterModel:
+    """A model whose documents are predicted on a Dask cluster, behind the ``Model`` interface: each worker
+    loads the model once, documents travel in partitions of whole batches, and the predictions are those of
+    one process with one torch thread (what each worker uses). ``describe()`` is the model's own (a copy
+    loaded here), so the cache and the report identify the same predictions."""
+
+    #: batches per partition, and partitions handed to the cluster per ``predict`` call per worker
+    PARTITION_BATCHES, PARTITIONS_PER_WORKER = 4, 4
+
+    def __init__(self, local: Model, spec: str, options: dict[str, Any], client: Any) -> None:
+        self.local, self.spec, self.client = local, spec, client
+        self.options = tuple(sorted(options.items()))
+        self.batch_size = int(options["batch_size"])
+        self.name = local.name
+        self.skipped: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
+        self.notes: list[str] = []
+        self.workers = len(client.scheduler_info()["workers"])
+
+    @property
+    def chunk_size(self) -> int:
+        """Documents per ``predict`` call: enough partitions to keep every worker busy."""
+        return self.batch_size * self.PARTITION_BATCHES * self.PARTITIONS_PER_WORKER * max(1, self.workers)
+
+    def describe(self) -> dict[str, Any]:
+        """The model's own description (it identifies the predictions)."""
+        return self.local.describe()
+
+    def predict(self, docs: Sequence[Document]) -> list[Document]:
+        """Predictions of ``docs``, computed on the cluster, in input order."""
+        out: list[Document] = []
+
+        def collect(result: tuple[list[Document], dict[str, str], dict[str, float]]) -> None:
+            out.extend(result[0])
+            self.skipped.update(result[1])
+            for stage, seconds in result[2].items():
+                self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+        task = functools.partial(predict_partition, self.spec, self.options, 1)
+        run = run_partitions(task, partitions(list(docs), self.batch_size * self.PARTITION_BATCHES), collect,
+                             client=self.client)
+        self.notes += run.notes()
+        return out
+
+
 def predict_with_cache(model: Model, docs: Sequence[Document], cache: PredictionCache | None, batch_size: int,
                        progress: bool = True) -> tuple[list[Document], dict[str, Any]]:
     """Predictions for every document (cached ones reused) and the speed measured on the others."""
@@ -129,8 +178,9 @@ def predict_with_cache(model: Model, docs: Sequence[Document], cache: Prediction
                TextColumn("{task.fields[rate]} docs/s"), TimeRemainingColumn())
     with progress_bar(*columns, enabled=progress) as bar:
         task = bar.add_task(f"{model.name}: predicting", total=len(todo), rate="–")
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start:start + batch_size]
+        step = getattr(model, "chunk_size", batch_size)  # a cluster takes many batches at once
+        for start in range(0, len(todo), step):
+            batch = todo[start:start + step]
             by_id = {d.id: d for d in batch}
             for pred in model.predict(batch):
                 found[pred.id] = pred
@@ -203,23 +253,32 @@ def linking_with(kb_path: Path, gold: list[Document]) -> LinkingPlan:
 
 
 def predict_model(spec: str, options: dict[str, Any], plan: LinkingPlan, gold: list[Document], dataset_sha: str,
-                  config: RunConfig, progress: bool) -> tuple[list[Document], dict[str, Any], list[str],
-                                                              LinkingSetting]:
+                  config: RunConfig, progress: bool, client: Any = None
+                  ) -> tuple[list[Document], dict[str, Any], list[str], LinkingSetting]:
     """One system's predictions of every document (each with its part's KB), the merged speed, notes and the
-    system's linking setting. A model that uses no KB predicts all documents at once."""
+    system's linking setting. A model that uses no KB predicts all documents at once. With a Dask ``client``
+    the documents are predicted on its cluster (:class:`ClusterModel`)."""
+    import torch
+
     found: dict[str, Document] = {}
     measures: list[dict[str, Any]] = []
     notes: list[str] = []
     setting = plan.setting
     for kb_path, docs in plan.parts:
-        model = load_model(spec, **options, **({"kb": kb_path} if kb_path else {}))
+        part_options = {**options, **({"kb": kb_path} if kb_path else {})}
+        model: Model = load_model(spec, **part_options)
+        if client is not None:
+            model = ClusterModel(model, spec, part_options, client)
         description = model.describe()
         if "kb" not in description:
             docs, setting = gold, declared(str(description.get("linking", "unknown")), gold)
-        cache = PredictionCache(cache_root() / "predictions",
-                                cache_key(spec, description, dataset_sha, options)) if config.cache else None
+        # the floats of a prediction depend on the torch thread count (a cluster's workers use one)
+        threads = 1 if client is not None else torch.get_num_threads()
+        cache = PredictionCache(cache_root() / "predictions", cache_key(
+            spec, description, dataset_sha, {**options, "torch_threads": threads})) if config.cache else None
         preds, measured = predict_with_cache(model, docs, cache, config.batch_size, progress)
         notes += [f"document {doc_id!r} not predicted: {reason}" for doc_id, reason in measured["skipped"].items()]
+        notes += getattr(model, "notes", [])
         measured = {"describe": model.describe(), **measured}  # after predicting: with what was measured
         if cache is not None:
             if measured.get("docs_per_s"):
@@ -294,17 +353,25 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     speed: dict[str, dict[str, Any]] = {}
     notes: dict[str, list[str]] = {}
     settings: dict[str, LinkingSetting] = {}
-    for spec in config.models:
-        options = {"device": config.device, "batch_size": config.batch_size, **config.model_options.get(spec, {})}
-        if "kb" in options:  # a model given its own KB links every document with it
-            plan = linking_with(Path(options.pop("kb")), gold)
-        elif takes_option(spec, "kb"):
-            shared = shared or plan_linking(config, gold)
-            plan = shared
-        else:
-            plan = LinkingPlan([(None, gold)], LinkingSetting("unknown", 0, len(gold)))
-        predictions[spec], speed[spec], notes[spec], settings[spec] = predict_model(
-            spec, options, plan, gold, dataset_sha, config, progress)
+    with cluster(None if config.scheduler == "local" else config.scheduler, config.workers) \
+            if config.scheduler else contextlib.nullcontext() as client:
+        for spec in config.models:
+            options = {"device": config.device, "batch_size": config.batch_size,
+                       **config.model_options.get(spec, {})}
+            if "kb" in options:  # a model given its own KB links every document with it
+                plan = linking_with(Path(options.pop("kb")), gold)
+            elif takes_option(spec, "kb"):
+                shared = shared or plan_linking(config, gold)
+                plan = shared
+            else:
+                plan = LinkingPlan([(None, gold)], LinkingSetting("unknown", 0, len(gold)))
+            predictions[spec], speed[spec], notes[spec], settings[spec] = predict_model(
+                spec, options, plan, gold, dataset_sha, config, progress, client)
+            if client is not None and speed[spec].get("documents"):
+                workers = len(client.scheduler_info()["workers"])
+                speed[spec]["cluster_workers"] = workers
+                notes[spec].append(f"predicted on a Dask cluster of {workers} workers × 1 thread: docs/s is the "
+                                   "cluster's throughput, not one process's")
     train = read_train_facts(resolve(config.train, config.data_dir)) if config.train else None
     report = evaluate(gold, predictions, dataset=config.dataset_name, dataset_path=data_path, metrics=config.metrics,
                       train=train, n_resamples=config.bootstrap, seed=config.seed,

@@ -56,6 +56,16 @@ def split_too_long(docs: Sequence[Document], max_words: int, model_name: str
     return kept, skipped
 
 
+def predict_in_batches(model: Model, docs: Sequence[Document], batch_size: int) -> list[Document]:
+    """A model's predictions of ``docs``, batch by batch from the first document. Batches change the
+    numbers (padding, shapes), so wherever documents are predicted in pieces (a cluster's partitions, the
+    run's cache misses) the pieces are whole batches and the batches are these."""
+    out: list[Document] = []
+    for start in range(0, len(docs), batch_size):
+        out += model.predict(docs[start:start + batch_size])
+    return out
+
+
 _REGISTRY: dict[str, Callable[..., Model]] = {}
 
 

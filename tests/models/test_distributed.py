@@ -93,3 +93,21 @@ def test_a_partition_that_always_fails_stops_the_job_naming_it():
     with pytest.raises(ClusterError, match=r"partition 1 \(first item '4'\) failed 3 times; last error: "
                                            r"ValueError: bad partition"):
         list(map_partitions(_always_fails, partitions(range(12), 4), workers=2, retries=2))
+
+
+def test_a_run_on_a_cluster_scores_what_one_process_scores(tiny_checkpoint, tmp_path, monkeypatch):
+    from rexel_bench import api
+    from rexel_bench.perf import torch_threads
+
+    monkeypatch.setenv("REXEL_BENCH_CACHE", str(tmp_path / "cache"))
+    models = [f"rexel:{tiny_checkpoint}", "pipeline-heuristic"]
+    common = {"limit": 10, "bootstrap": 100, "kb": "oracle", "batch_size": 2, "progress": False}
+    with torch_threads(1):  # what each worker uses
+        alone = api.run(models, out=str(tmp_path / "alone"), **common).to_dict()
+    spread = api.run(models, out=str(tmp_path / "spread"), scheduler="local", workers=2, **common).to_dict()
+    for model in models:
+        assert {m: v["values"] for m, v in spread["systems"][model]["metrics"].items()} == \
+            {m: v["values"] for m, v in alone["systems"][model]["metrics"].items()}
+        assert spread["systems"][model]["speed"]["cluster_workers"] == 2
+        assert any("Dask cluster of 2 workers" in note for note in spread["systems"][model]["notes"])
+    assert spread["systems"][models[0]]["speed"]["stages"]["encoder"] > 0  # the workers' stage timers come back
