@@ -235,7 +235,8 @@ def score(
         cells = [f"{100 * values[k]:.2f}" if k in values else "" for k in ("p", "r")]
         table.add_row(name, *cells, f"{100 * values[m.headline]:.2f}", m.description)
     console.print(table)
-    console.print(result.to_dict()["ed_exclusion_rule"], style="dim")
+    if any(m.family == "linking" for m in result.metrics.values()):  # the rule is about ED scores only
+        console.print(result.to_dict()["ed_exclusion_rule"], style="dim")
     for convention in result.conventions:
         console.print(f"convention: {convention}", style="dim", highlight=False, soft_wrap=True)
     for note in result.notes:

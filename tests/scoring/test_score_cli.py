@@ -35,6 +35,9 @@ def test_score_jsonl_predictions_and_json_output(tmp_path):
     assert scores["metrics"]["md"]["values"]["f1"] == 1.0
     assert scores["metrics"]["docred_re"]["values"]["p"] == 1.0
     assert len(scores["metrics"]["docred_re"]["per_document"]) == 5
+    only_docred = runner.invoke(app, ["score", str(gold_path), str(tmp_path / "pred.jsonl"), "-m", "docred"])
+    assert only_docred.exit_code == 0 and "docred_re" in only_docred.output
+    assert "ED excludes" not in only_docred.output  # the ED rule is printed with ED scores only
 
 
 def test_bad_prediction_is_an_error_naming_file_document_and_field(tmp_path):
