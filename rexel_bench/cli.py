@@ -12,7 +12,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import typer.core
@@ -26,6 +26,9 @@ from rexel_bench.data import io as data_io
 from rexel_bench.data.registry import DATASETS, data_dir, resolve, spec_path
 from rexel_bench.data.statistics import corpus_statistics
 from rexel_bench.errors import ConfigError, RexelBenchError
+
+if TYPE_CHECKING:
+    from rexel_bench.distributed import ClusterRun
 
 app = typer.Typer(
     name="rexel-bench",
@@ -622,7 +625,8 @@ def predict(
         _print_cluster(result.cluster)
 
 
-def _print_cluster(cluster) -> None:
+def _print_cluster(cluster: ClusterRun) -> None:
+    """Partitions, workers, their peak memory, and a note for every partition that needed a retry."""
     memory = ", ".join(f"{mb:,.0f} MB" for mb in cluster.peak_memory_mb.values() if mb is not None)
     console.print(f"{cluster.partitions} partitions on {cluster.workers} workers (peak memory per worker: "
                   f"{memory or 'unknown'})")
