@@ -415,7 +415,7 @@ def build_docred_ie_command(
     data_dir_opt: DataDirOption = None,
 ) -> None:
     """Silver-link every entity cluster to Wikidata (alias prior, type compatibility, relation consistency), on
-    one process or a Dask cluster (the same bytes either way)."""
+    one process or a Dask cluster (the same bytes either way: linking has no floats that threads split)."""
     from rexel_bench.kb.store import KnowledgeBase
     from rexel_bench.silver.builder import LinkerConfig, build_docred_ie, build_docred_ie_on_cluster
 
@@ -601,8 +601,8 @@ def predict(
     model: Annotated[str, typer.Option("--model", help="Model name.")] = "rexel",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Documents per batch.")] = 8,
     device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
-    quantize: Annotated[str | None, typer.Option("--quantize", help="int8: dynamic int8 encoder on CPU (faster, "
-                                                                    "less accurate: see README).")] = None,
+    quantize: Annotated[str | None, typer.Option("--quantize", help="int8: dynamic int8 encoder on CPU (opt-in; "
+                                                                    "its speed and F1 change: see README).")] = None,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = 2,
     partition_size: Annotated[int, typer.Option("--partition-size", min=1, help="Documents per partition on a cluster "
@@ -612,7 +612,7 @@ def predict(
                                                                   "value gives the same bytes on a cluster.")] = None,
 ) -> None:
     """Run a model on raw text: sentence splitting, tokenisation, batched streaming inference, on one process or a
-    Dask cluster (the same bytes either way)."""
+    Dask cluster (the same bytes as one process with the same --threads)."""
     from rexel_bench.predict_text import predict_file
 
     result = predict_file(input, out, model_name=model, batch_size=batch_size, device=device,
