@@ -1,7 +1,7 @@
 """Training REXEL: AdamW with warm-up, gradient accumulation, early stopping on dev end-to-end F1,
 atomic checkpoints, resume after interruption, and any number of GPUs or nodes through Accelerate.
 
-Run ``rexel-bench train --config configs/rexel-minilm-lora.yaml`` on one machine, or
+Run ``rexel-bench train --config configs/rexel-minilm-lora-factfree.yaml`` on one machine, or
 ``accelerate launch -m rexel_bench.cli train --config ...`` on several GPUs or nodes: the same code
 runs under DDP, each process taking its share of every batch. The training step goes through the DDP
 wrapper's forward (``RexelModel.forward``) so that gradients are averaged, and the processes' final
