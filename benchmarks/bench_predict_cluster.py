@@ -24,8 +24,8 @@ from rich.table import Table
 
 from rexel_bench.data import io as data_io
 from rexel_bench.data.registry import resolve
+from rexel_bench.perf import peak_memory_mb, reset_peak_memory
 from rexel_bench.predict_text import predict_file
-from rexel_bench.run import _reset_peak_memory, peak_memory_mb
 
 
 def write_input(path: Path, n: int) -> None:
@@ -61,7 +61,7 @@ def main() -> None:
         }
         outputs = {}
         for i, (label, options) in enumerate(runs.items()):
-            _reset_peak_memory()
+            reset_peak_memory()
             began = time.perf_counter()
             result = predict_file(root / "input.jsonl", root / f"out-{i}.jsonl", progress=False, **options)
             seconds = time.perf_counter() - began

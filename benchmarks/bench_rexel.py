@@ -21,7 +21,7 @@ from rexel_bench.data.registry import resolve
 from rexel_bench.models.base import load_model
 from rexel_bench.models.rexel.heads import entity_embeddings, span_embeddings
 from rexel_bench.models.rexel.model import doc_spans
-from rexel_bench.run import _reset_peak_memory, peak_memory_mb
+from rexel_bench.perf import peak_memory_mb, reset_peak_memory
 
 
 @torch.no_grad()
@@ -67,7 +67,7 @@ def main() -> None:
     rexel.predict(docs[:8])  # warm-up
     rexel.model.timings.update(encoder=0.0, heads=0.0)
     rexel.model.pruning.clear()
-    _reset_peak_memory()
+    reset_peak_memory()
     began = time.perf_counter()
     rexel.predict(docs)
     seconds = time.perf_counter() - began

@@ -28,7 +28,7 @@ from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document
 from rexel_bench.data.registry import resolve
 from rexel_bench.models.base import load_model
-from rexel_bench.run import _reset_peak_memory, peak_memory_mb
+from rexel_bench.perf import peak_memory_mb, reset_peak_memory
 
 #: (label, model, options); the first form of each model is the one the others are compared with.
 FORMS = (
@@ -55,7 +55,7 @@ def measure(model_name: str, options: dict[str, Any], docs: list[Document], warm
     model.predict(docs[:warmup])
     for key in model.timings:
         model.timings[key] = 0.0
-    _reset_peak_memory()
+    reset_peak_memory()
     began = time.perf_counter()
     predicted = model.predict(docs)
     seconds = time.perf_counter() - began

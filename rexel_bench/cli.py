@@ -423,7 +423,7 @@ def build_docred_ie_command(
     config = LinkerConfig(threshold=threshold)
     if scheduler:
         linked, cluster = build_docred_ie_on_cluster(docs, _kb_path(kb), config, workers=workers,
-                                                     scheduler=None if scheduler == "local" else scheduler,
+                                                     scheduler=scheduler,
                                                      partition_size=partition_size)
         _print_cluster(cluster)
     else:

@@ -23,8 +23,11 @@ from typing import Any
 
 from rexel_bench.data.model import Document
 from rexel_bench.errors import ClusterError
-from rexel_bench.perf import torch_threads
+from rexel_bench.perf import peak_memory_mb, reset_peak_memory, torch_threads
 from rexel_bench.progress import progress_bar
+
+#: The ``--scheduler`` value that asks for a local cluster.
+LOCAL = "local"
 
 #: A task run on a worker: it takes a partition's items and returns the partition's result (picklable: a
 #: module-level function, or a ``functools.partial`` of one).
@@ -97,29 +100,18 @@ def predict_partition(spec: str, options: tuple[tuple[str, Any], ...], threads: 
     return predicted, dict(skipped or {}), {k: v - before.get(k, 0.0) for k, v in timings.items()}
 
 
-def _peak_memory() -> float | None:
-    from rexel_bench.run import peak_memory_mb
-
-    return peak_memory_mb()
-
-
-def _reset_memory() -> None:
-    from rexel_bench.run import _reset_peak_memory
-
-    _reset_peak_memory()
-
-
 @contextmanager
 def cluster(scheduler: str | None = None, workers: int = 2) -> Iterator[Any]:
     """A ``dask.distributed`` client: of a local cluster of ``workers`` one-thread processes (started and
-    stopped here), or of the scheduler at ``scheduler``."""
+    stopped here) when ``scheduler`` is None or ``"local"``, else of the scheduler at that address."""
     from dask.distributed import Client, LocalCluster
 
-    local = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                dashboard_address=None)
+    address = None if scheduler in (None, LOCAL) else scheduler
+    local = None if address else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                              dashboard_address=None)
     try:
         try:
-            client = Client(scheduler or local)
+            client = Client(address or local)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from exc
         with client:
@@ -138,13 +130,13 @@ def map_partitions(task: PartitionTask, parts: Iterable[list[Any]], *, client: A
     to get it."""
     with (nullcontext(client) if client else cluster(scheduler, workers)) as client, \
             progress_bar(enabled=progress) as bar:
-        client.run(_reset_memory)
+        client.run(reset_peak_memory)
         flow = _InOrder(client, task, enumerate(parts), retries)
         bar_task = bar.add_task("partitions", total=total)
         while (result := flow.next_result()) is not _END:
             bar.advance(bar_task)
             yield result
-        flow.record.peak_memory_mb = client.run(_peak_memory)
+        flow.record.peak_memory_mb = client.run(peak_memory_mb)
     return flow.record
 
 

@@ -1,10 +1,12 @@
-"""Speed helpers shared by the loaders and the scorers."""
+"""Speed and memory helpers shared by the loaders, the scorers, the run and the cluster workers."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 @contextmanager
@@ -41,3 +43,20 @@ def torch_threads(count: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def reset_peak_memory() -> None:
+    """Restart this process's peak-memory count (Linux; elsewhere nothing happens)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")  # resets the VmHWM high-water mark
+
+
+def peak_memory_mb() -> float | None:
+    """Peak resident memory of this process since the last reset, in MB (Linux), else None."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None

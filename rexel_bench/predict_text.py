@@ -96,7 +96,7 @@ def predict_file(source: Path, out: Path, *, model_name: str = "rexel", batch_si
                 size = max(1, round(partition_size / batch_size)) * batch_size
                 task = functools.partial(predict_partition, model_name, tuple(sorted(options.items())), threads or 1)
                 result.cluster = run_partitions(task, partitions(documents, size), write, workers=workers,
-                                                scheduler=None if scheduler == "local" else scheduler,
+                                                scheduler=scheduler,
                                                 progress=progress)
             else:
                 model = load_model(model_name, **options)

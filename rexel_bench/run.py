@@ -38,6 +38,7 @@ from rexel_bench.evaluate import evaluate, sha256_of
 from rexel_bench.kb.provenance import LinkingSetting, classify, declared
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.base import Model, load_model, takes_option
+from rexel_bench.perf import peak_memory_mb, reset_peak_memory
 from rexel_bench.progress import progress_bar
 from rexel_bench.scoring.io import read_train_facts
 
@@ -101,22 +102,6 @@ class RunConfig:
         return yaml.safe_dump(dataclasses.asdict(self), sort_keys=False)
 
 
-def _reset_peak_memory() -> None:
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")  # resets the VmHWM high-water mark (Linux)
-
-
-def peak_memory_mb() -> float | None:
-    """Peak resident memory of this process since the last reset, in MB (Linux), else None."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 class ClusterModel:
     """A model whose documents are predicted on a Dask cluster, behind the ``Model`` interface: each worker
     loads the model once, documents travel in partitions of whole batches, and the predictions are those of
@@ -172,7 +157,7 @@ def predict_with_cache(model: Model, docs: Sequence[Document], cache: Prediction
                 found[d.id] = hit
     todo = [d for d in docs if d.id not in found]
     stages_before = dict(getattr(model, "timings", {}) or {})
-    _reset_peak_memory()
+    reset_peak_memory()
     began = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]} docs/s"), TimeRemainingColumn())
@@ -353,8 +338,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     speed: dict[str, dict[str, Any]] = {}
     notes: dict[str, list[str]] = {}
     settings: dict[str, LinkingSetting] = {}
-    with cluster(None if config.scheduler == "local" else config.scheduler, config.workers) \
-            if config.scheduler else contextlib.nullcontext() as client:
+    with cluster(config.scheduler, config.workers) if config.scheduler else contextlib.nullcontext() as client:
         for spec in config.models:
             options = {"device": config.device, "batch_size": config.batch_size,
                        **config.model_options.get(spec, {})}
