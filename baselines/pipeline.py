@@ -75,8 +75,8 @@ class NeuralPipeline:
         self.directory = Path(checkpoint) if checkpoint else DEFAULT_DIRECTORY
         self.kb = KnowledgeBase(kb or default_kb_path())
         self.stages = {s: RexelModel.load(self.directory / s, self.kb).to(device) for s in STAGES}
-        self.inference = {s: m.prepare_inference(merge_lora=merge_lora, quantize=quantize, device=device)
-                          for s, m in self.stages.items()}
+        for stage in self.stages.values():
+            stage.prepare_inference(merge_lora=merge_lora, quantize=quantize, device=device)
         self.batch_size = batch_size
         self.name = "pipeline"
         self.timings: dict[str, float] = {f"{s}_{part}": 0.0 for s in STAGES for part in ("encoder", "head")}
@@ -86,7 +86,7 @@ class NeuralPipeline:
         return {"name": self.name, "checkpoint": str(self.directory),
                 "stages": {s: checkpoint_hash(self.directory / s) for s in STAGES}, "kb": str(self.kb.path),
                 "kb_sha256": self.kb.content_hash, "training_kb": training_kb_of(self.directory / next(iter(STAGES))),
-                "inference": next(iter(self.inference.values()))}
+                "inference": self.stages["md"].inference_form}
 
     def _encode(self, stage: str, docs: Sequence[Document]) -> list:
         began = time.perf_counter()

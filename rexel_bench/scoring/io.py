@@ -128,14 +128,13 @@ def read_train_facts(path: str | Path) -> TrainFacts:
     path = Path(path)
     with paused_gc():
         raws = data_io.read_raw(path, ProblemLog(str(path), strict=True))
-    if not all(docred.looks_like(raw.value) for raw in raws):
-        return train_facts(data_io.load_gold(path).documents)
-    facts: set[tuple[str, str, str]] = set()
-    with paused_gc():
-        for raw in raws:
-            try:
-                facts.update(docred.named_facts(raw.value, raw.index))
-            except DataError as exc:
-                exc.file = str(path)
-                raise
-    return frozenset(facts)
+        if all(docred.looks_like(raw.value) for raw in raws):
+            facts: set[tuple[str, str, str]] = set()
+            for raw in raws:
+                try:
+                    facts.update(docred.named_facts(raw.value, raw.index))
+                except DataError as exc:
+                    exc.file = str(path)
+                    raise
+            return frozenset(facts)
+    return train_facts(data_io.load_gold(path).documents)
