@@ -19,7 +19,7 @@ from rexel_bench.models.rexel.heads import (
     adaptive_threshold_predict,
     linear_of_concat,
 )
-from rexel_bench.models.rexel.model import RexelModel, Vocabulary, bio_labels, link_target
+from rexel_bench.models.rexel.model import RexelModel, Vocabulary, bio_labels, link_target, sampled_pair_rows
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +67,21 @@ def test_adaptive_threshold_loss_and_prediction():
     loss.backward()
     assert loss.item() > 0 and logits.grad is not None
     assert adaptive_threshold_predict(logits).tolist() == [[True, False], [False, False]]
+
+
+def test_negative_pair_sampling_keeps_every_related_pair_and_the_asked_share_of_the_others():
+    related = torch.zeros(700, dtype=torch.bool)
+    related[torch.arange(3, 700, 28)] = True  # 25 related pairs of 700, as in a DWIE document
+    assert sampled_pair_rows(related, 0).tolist() == list(range(700))  # 0: every pair, ATLOP's loss as is
+    torch.manual_seed(0)
+    rows = sampled_pair_rows(related, 2)
+    assert set(torch.nonzero(related).flatten().tolist()) <= set(rows.tolist())
+    assert len(rows) == 25 + 50 and rows.tolist() == sorted(set(rows.tolist()))
+    torch.manual_seed(0)
+    assert sampled_pair_rows(related, 2).tolist() == rows.tolist()  # the seed decides the sample
+    none = torch.zeros(10, dtype=torch.bool)
+    assert len(sampled_pair_rows(none, 3)) == 3  # no related pair: still a few unrelated ones to learn from
+    assert len(sampled_pair_rows(related[:8], 8)) == 8  # 1 related, 8 unrelated asked, 7 there: all 8 pairs
 
 
 def test_linear_of_concat_equals_the_layer_on_the_concatenation():

@@ -47,6 +47,8 @@ class RexelConfig:
     coref_threshold: float = 0.5  # pairwise probability above which two mentions corefer
     coarse_threshold: float = 0.05  # pairs whose coarse relation probability is below are pruned
     coref_uses_links: bool = True  # the "same predicted QID" pair feature (REXEL chains ED into coreference)
+    rc_negatives_per_positive: float = 0.0  # > 0: the fine relation loss sees each document's related pairs and
+    # this many unrelated pairs per related one, sampled anew each step (JEREX samples negatives too); 0: all pairs
     relation_head: str = "cross-attention"  # REXEL's; "localized-context" is the ATLOP-style head of the pipeline
     loss_weights: LossWeights = field(default_factory=LossWeights)
     # training
