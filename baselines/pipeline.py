@@ -31,7 +31,7 @@ from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.base import MAX_WORDS, register, split_too_long
 from rexel_bench.models.rexel.config import LossWeights, RexelConfig
 from rexel_bench.models.rexel.heads import span_embeddings
-from rexel_bench.models.rexel.model import RexelModel, checkpoint_hash, training_kb_of
+from rexel_bench.models.rexel.model import RexelModel, checkpoint_hash, trained_parameters, training_kb_of
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / "checkpoints" / "pipeline-minilm-lora-factfree"
 STAGES: dict[str, dict[str, Any]] = {
@@ -82,11 +82,17 @@ class NeuralPipeline:
         self.timings: dict[str, float] = {f"{s}_{part}": 0.0 for s in STAGES for part in ("encoder", "head")}
 
     def describe(self) -> dict[str, Any]:
-        """The four checkpoints and their hashes."""
+        """The four checkpoints and their hashes, inference form and trained parameters."""
         return {"name": self.name, "checkpoint": str(self.directory),
                 "stages": {s: checkpoint_hash(self.directory / s) for s in STAGES}, "kb": str(self.kb.path),
                 "kb_sha256": self.kb.content_hash, "training_kb": training_kb_of(self.directory / next(iter(STAGES))),
-                "inference": self.stages["md"].inference_form}
+                "inference": self.stages["md"].inference_form, "trained_parameters": self.trained_parameters(),
+                "encoder_passes": len(STAGES)}
+
+    def trained_parameters(self) -> dict[str, int]:
+        """The four stages' trained parameters together (each stage has its own adapters and heads)."""
+        counts = [trained_parameters(self.directory / s) for s in STAGES]
+        return {part: sum(c[part] for c in counts) for part in ("encoder", "heads")}
 
     def _encode(self, stage: str, docs: Sequence[Document]) -> list:
         began = time.perf_counter()

@@ -319,6 +319,15 @@ def training_kb_summary(description: dict[str, Any], data_path: Path) -> dict[st
             "holds_evaluated_dataset": Path(data_path).name in datasets}
 
 
+def capacity_of(description: dict[str, Any]) -> dict[str, Any] | None:
+    """Trained parameters (encoder adapters or encoder, heads) and encoder passes per document of a system
+    that records them, so that a report says whether a comparison is capacity-matched; None otherwise."""
+    if not description.get("trained_parameters"):
+        return None
+    return {"trained_parameters": description["trained_parameters"],
+            "encoder_passes": description.get("encoder_passes")}
+
+
 def run(config: RunConfig, *, progress: bool = True, command: str | None = None) -> Path:
     """Execute a run and write its report directory; returns the directory."""
     from rexel_bench.reports.errors import write_error_analysis
@@ -365,6 +374,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
         report["systems"][spec]["notes"] = extra + report["systems"][spec]["notes"]
         report["systems"][spec]["linking"] = settings[spec].to_dict()
         report["systems"][spec]["training_kb"] = training_kb_summary(speed[spec]["describe"], data_path)
+        report["systems"][spec]["capacity"] = capacity_of(speed[spec]["describe"])
     out = Path(config.out) if config.out else Path("reports") / f"{datetime.now():%Y%m%d-%H%M%S}-{config.name}"
     with data_io.staged_directory(out) as staging:
         write_report(report, staging)

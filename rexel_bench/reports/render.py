@@ -54,7 +54,8 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
              f"- command: `{run['command']}`",
              f"- {run['bootstrap']['n_resamples']:,} paired bootstrap resamples over documents; "
              f"{run['bootstrap']['correction']}",
-             f"- linking setting: {linking_summary(run)}", *_training_kb_lines(run), "", *_oracle_banner(run),
+             f"- linking setting: {linking_summary(run)}", *_training_kb_lines(run), *_capacity_lines(run), "",
+             *_oracle_banner(run),
              *_training_leak_banner(run),
              "## Scores (%, 95% percentile interval)", "",
              "Bold: best; †: the gap to the best is significant (Holm-adjusted p < 0.05).", "",
@@ -101,6 +102,18 @@ def _training_kb_lines(run: Mapping[str, Any]) -> list[str]:
     parts = [f"{s}: {', '.join(k.get('contributes') or ['?'])} of {', '.join(k['datasets']) or 'no documents'}"
              f" ({k.get('facts', 0):,} facts)" for s, k in recorded.items()]
     return [f"- training KB (silver links of the training data): {' · '.join(parts)}"]
+
+
+def _capacity_lines(run: Mapping[str, Any]) -> list[str]:
+    recorded = {s: e["capacity"] for s, e in run["systems"].items() if e.get("capacity")}
+    if not recorded:
+        return []
+    parts = [f"{s}: {c['trained_parameters']['encoder']:,} in the encoder + {c['trained_parameters']['heads']:,} "
+             f"in the heads, {c.get('encoder_passes') or '?'} encoder pass(es)" for s, c in recorded.items()]
+    encoder = {c["trained_parameters"]["encoder"] for c in recorded.values()}
+    verdict = "" if len(recorded) < 2 else (" — encoder capacity matched" if len(encoder) == 1 else
+                                            " — encoder capacity NOT matched")
+    return [f"- trained parameters (LoRA adapters or a fine-tuned encoder; heads): {' · '.join(parts)}{verdict}"]
 
 
 def _training_leak_banner(run: Mapping[str, Any]) -> list[str]:

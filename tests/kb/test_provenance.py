@@ -147,3 +147,23 @@ def test_reports_show_a_checkpoint_trained_with_the_evaluated_documents_kb(tmp_p
     report = (out / "report.md").read_text()
     assert "TRAINING USED THE EVALUATED DOCUMENTS" in report and "2,843 facts" in report
     assert "rexel: entities,aliases,classes of dev_joint_qcode.json (0 facts)" in report
+    assert systems["rexel"]["capacity"] == {"trained_parameters": {"encoder": 73728, "heads": 2005279},
+                                            "encoder_passes": 1}
+    assert "rexel: 73,728 in the encoder + 2,005,279 in the heads, 1 encoder pass(es)" in report
+    assert "encoder capacity matched" in report  # both checkpoints: rank-8 adapters on the same encoder
+
+
+def test_reports_say_whether_rexel_and_the_pipeline_had_the_same_capacity():
+    """The default pipeline trains four sets of rank-8 adapters (4 × 73,728), REXEL one: not matched."""
+    from baselines.pipeline import NeuralPipeline
+    from rexel_bench.models.rexel.model import Rexel
+    from rexel_bench.reports.render import _capacity_lines
+    from rexel_bench.run import capacity_of
+
+    pipeline = capacity_of(NeuralPipeline().describe())
+    assert pipeline["trained_parameters"]["encoder"] == 4 * 73728 and pipeline["encoder_passes"] == 4
+    run_record = {"systems": {"rexel": {"capacity": capacity_of(Rexel().describe())},
+                              "pipeline": {"capacity": pipeline}, "pipeline-heuristic": {"capacity": None}}}
+    (line,) = _capacity_lines(run_record)
+    assert "pipeline: 294,912 in the encoder" in line and line.endswith("encoder capacity NOT matched")
+    assert "pipeline-heuristic" not in line  # a system without trained parameters is left out, not shown as 0

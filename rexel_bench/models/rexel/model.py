@@ -605,6 +605,20 @@ def training_kb_of(checkpoint: str | Path) -> dict[str, Any] | None:
     return (config.get("training") or {}).get("training_kb")
 
 
+def trained_parameters(checkpoint: str | Path) -> dict[str, int]:
+    """How many parameters a checkpoint trained, read from its weights file: ``encoder`` (LoRA adapters, or
+    the whole encoder when it was fine-tuned) and ``heads``. Reports show it, so that a comparison says
+    whether the systems had the same capacity."""
+    from safetensors import safe_open
+
+    counts = {"encoder": 0, "heads": 0}
+    with safe_open(str(Path(checkpoint) / "model.safetensors"), "pt") as weights:
+        for key in weights.keys():  # noqa: SIM118 (a safetensors file is not a mapping)
+            part = "encoder" if key.startswith("encoder.") else "heads"
+            counts[part] += math.prod(weights.get_slice(key).get_shape())
+    return counts
+
+
 def checkpoint_hash(directory: str | Path) -> str:
     """SHA-256 over a checkpoint's files, identifying its predictions (for caches and reports)."""
     digest = hashlib.sha256()
@@ -635,7 +649,6 @@ class Rexel:
         self.checkpoint = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
         self.kb = KnowledgeBase(kb or default_kb_path())
         self.model = RexelModel.load(self.checkpoint, self.kb).to(device)
-        self.trainable_parameters = sum(v.numel() for v in self.model.trainable_state().values())
         self.model.prepare_inference(merge_lora=merge_lora, quantize=quantize, device=device)
         self.batch_size = batch_size
         self.max_words = max_words
@@ -656,7 +669,8 @@ class Rexel:
     def describe(self) -> dict[str, Any]:
         """Checkpoint, its hash, encoder, sizes and inference form (LoRA merged, quantization)."""
         return {"name": self.name, "checkpoint": str(self.checkpoint), "sha256": checkpoint_hash(self.checkpoint),
-                "encoder": self.model.config.encoder, "trainable_parameters": self.trainable_parameters,
+                "encoder": self.model.config.encoder, "trained_parameters": trained_parameters(self.checkpoint),
+                "encoder_passes": 1,
                 "inference": self.model.inference_form,
                 "kb": str(self.kb.path), "kb_sha256": self.kb.content_hash,
                 "training_kb": training_kb_of(self.checkpoint), "pruning": dict(self.model.pruning)}
