@@ -18,6 +18,7 @@ from rexel_bench.models.rexel.heads import (
     adaptive_threshold_loss,
     adaptive_threshold_predict,
     linear_of_concat,
+    span_embeddings,
 )
 from rexel_bench.models.rexel.model import RexelModel, Vocabulary, bio_labels, link_target, sampled_pair_rows
 
@@ -104,6 +105,30 @@ def test_linking_targets_gold_candidate_nil_or_nothing():
     assert link_target(Entity(mentions=(), type="TIME"), found) is None  # dates are never linked
     # DWIE: a gold Wikipedia title without a known QID is an unknown link, not a NIL example
     assert link_target(Entity(mentions=(), type="type_location", link="Berlin"), found) is None
+
+
+def test_the_batched_linking_loss_is_the_mean_of_each_mentions_cross_entropy(model, real_docs):
+    """Training scores all mentions' candidates in one batch (padded, masked); the loss must be what scoring
+    each mention alone gives: the mean cross-entropy over mentions with a known target."""
+    checked = 0
+    for doc in real_docs[:4]:
+        prepared = model.prepare(doc)
+        (encoded,) = model.encode([doc])
+        mentions = span_embeddings(encoded.words, prepared.spans)
+        fine_probs = torch.sigmoid(model.typing_head(mentions)[1])
+        texts = [" ".join(doc.tokens[s:e]) for s, e in prepared.spans]
+        terms = []
+        for i, (text, owner) in enumerate(zip(texts, prepared.owner, strict=True)):
+            found = model.candidates(text)
+            target = link_target(doc.entities[owner], found)
+            if found and target is not None:
+                features, ids = model._candidate_tensors(found)
+                logits = model.linking_head(mentions[i], fine_probs[i], features, ids)
+                terms.append(torch.nn.functional.cross_entropy(logits.unsqueeze(0), torch.tensor([target])))
+        expected = torch.stack(terms).mean() if terms else torch.tensor(0.0)
+        assert torch.allclose(model.loss(prepared, encoded)["ed"], expected, atol=1e-6)
+        checked += len(terms)
+    assert checked > 20  # real mentions with candidates in the default KB were compared
 
 
 def test_every_loss_is_finite_and_the_total_goes_down(model, real_docs):

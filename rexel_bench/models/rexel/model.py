@@ -252,10 +252,28 @@ class RexelModel(nn.Module):
         assert features.shape[1] == CANDIDATE_FEATURES
         return features, ids
 
-    def link_logits(self, mention: torch.Tensor, fine_probs: torch.Tensor, found: list[Candidate]) -> torch.Tensor:
-        """NIL + candidate logits of one mention."""
-        features, ids = self._candidate_tensors(found)
-        return self.linking_head(mention, fine_probs, features, ids)
+    def link_scores(self, mentions: torch.Tensor, fine_probs: torch.Tensor, found: Sequence[list[Candidate]]
+                    ) -> tuple[torch.Tensor, list[int], list[str | None]]:
+        """NIL + candidate logits of every mention that has candidates, in one batch: ``[n_rows, 1 + width]``
+        (columns past a mention's candidates are -inf), the mention index of each row, and each mention's
+        best QID (None: NIL or no candidate). Training and prediction both score links here."""
+        rows = [i for i, f in enumerate(found) if f]
+        qids: list[str | None] = [None] * len(found)
+        if not rows:
+            return mentions.new_zeros(0, 1), rows, qids
+        width = max(len(found[i]) for i in rows)
+        features = torch.zeros(len(rows), width, CANDIDATE_FEATURES)
+        class_ids = torch.zeros(len(rows), width, MAX_CLASSES, dtype=torch.long)
+        mask = torch.ones(len(rows), 1 + width, dtype=torch.bool)
+        for r, i in enumerate(rows):
+            f, ids = self._candidate_tensors(found[i])
+            features[r, : len(found[i])], class_ids[r, : len(found[i])] = f, ids
+            mask[r, 1 + len(found[i]):] = False
+        logits = self.linking_head(mentions[rows], fine_probs[rows], features, class_ids).masked_fill(
+            ~mask, float("-inf"))
+        for r, best in enumerate(logits.argmax(-1).tolist()):
+            qids[rows[r]] = found[rows[r]][best - 1].qid if best else None
+        return logits, rows, qids
 
     @staticmethod
     def _mention_codes(texts: list[str], qids: list[str | None], types: list[int]) -> torch.Tensor:
@@ -314,22 +332,13 @@ class RexelModel(nn.Module):
         texts = span_texts(doc, spans)
         weights = self.config.loss_weights
         needs_links = weights.ed > 0 or (weights.coref > 0 and self.config.coref_uses_links)
-        ed_terms, predicted_qids = [], []
-        for i, (entity, text) in enumerate(zip(entity_of, texts, strict=True)):
-            if not needs_links:  # a single-task stage skips the heads it does not train
-                predicted_qids.append(None)
-                continue
-            found = self.candidates(text)
-            target = link_target(entity, found)
-            if not found:
-                predicted_qids.append(None)
-                continue
-            logits = self.link_logits(mentions[i], fine_probs[i], found)
-            best = int(logits.argmax())
-            predicted_qids.append(found[best - 1].qid if best else None)
-            if target is not None:
-                ed_terms.append(F.cross_entropy(logits.unsqueeze(0), torch.tensor([target])))
-        losses["ed"] = torch.stack(ed_terms).mean() if ed_terms else words.new_zeros(())
+        # a single-task stage skips the heads it does not train
+        found = [self.candidates(t) for t in texts] if needs_links else [[] for _ in texts]
+        link_logits, rows, predicted_qids = self.link_scores(mentions, fine_probs, found)
+        targets = [(r, link_target(entity_of[i], found[i])) for r, i in enumerate(rows)]
+        targets = [(r, t) for r, t in targets if t is not None]
+        losses["ed"] = F.cross_entropy(link_logits[[r for r, _ in targets]], torch.tensor([t for _, t in targets])) \
+            if targets else words.new_zeros(())
         n = len(spans)
         if n > 1 and weights.coref > 0:
             pairs = torch.combinations(torch.arange(n), 2)
@@ -424,23 +433,7 @@ class RexelModel(nn.Module):
         """The QID (or None for NIL, numbers and dates) of each detected mention, all mentions in one batch."""
         found = [[] if is_value_type(self.vocab.coarse[c]) else self.candidates(t)
                  for t, c in zip(detected.texts, detected.coarse, strict=True)]
-        rows = [i for i, f in enumerate(found) if f]
-        qids: list[str | None] = [None] * len(found)
-        if not rows:
-            return qids
-        width = max(len(found[i]) for i in rows)
-        features = torch.zeros(len(rows), width, CANDIDATE_FEATURES)
-        class_ids = torch.zeros(len(rows), width, MAX_CLASSES, dtype=torch.long)
-        mask = torch.ones(len(rows), 1 + width, dtype=torch.bool)
-        for r, i in enumerate(rows):
-            f, ids = self._candidate_tensors(found[i])
-            features[r, : len(found[i])], class_ids[r, : len(found[i])] = f, ids
-            mask[r, 1 + len(found[i]):] = False
-        logits = self.linking_head(mentions[rows], detected.fine_probs[rows], features, class_ids)
-        best = logits.masked_fill(~mask, float("-inf")).argmax(-1).tolist()
-        for r, i in enumerate(rows):
-            qids[i] = found[i][best[r] - 1].qid if best[r] else None
-        return qids
+        return self.link_scores(mentions, detected.fine_probs, found)[2]
 
     def assemble(self, doc: Document, detected: Detected, qids: list[str | None], clusters: list[list[int]],
                  relations: list[Relation]) -> Document:
