@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from rexel_bench.data import io as data_io
@@ -19,7 +20,9 @@ def make_tiny_encoder(directory: Path, words: set[str], max_positions: int = 64)
     BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True).save_pretrained(directory)
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=max_positions)
-    BertModel(config).save_pretrained(directory)
+    with torch.random.fork_rng():  # the same weights whichever test builds it first
+        torch.manual_seed(0)
+        BertModel(config).save_pretrained(directory)
     return directory
 
 

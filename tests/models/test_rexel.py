@@ -282,7 +282,16 @@ def test_merged_lora_gives_the_adapters_numbers(trained_lora_checkpoint, real_do
             torch.testing.assert_close(m.tokens, a.tokens, rtol=0, atol=1e-5)
             torch.testing.assert_close(merged.mention_head(m.words), adapters.mention_head(a.words), rtol=0,
                                        atol=1e-5)
-    assert merged.predict_documents(real_docs[:4]) == adapters.predict_documents(real_docs[:4])
+    # the same decisions; a relation's score (rounded to 4 decimals) may differ in its last digit
+    merged_docs, adapter_docs = merged.predict_documents(real_docs[:4]), adapters.predict_documents(real_docs[:4])
+    assert [unscored(d) for d in merged_docs] == [unscored(d) for d in adapter_docs]
+    for m, a in zip(merged_docs, adapter_docs, strict=True):
+        assert all(abs(x.score - y.score) <= 2e-4 for x, y in zip(m.relations, a.relations, strict=True))
+
+
+def unscored(doc):
+    """The document with its relations' scores left out."""
+    return replace(doc, relations=tuple(replace(r, score=None) for r in doc.relations))
 
 
 def test_int8_is_opt_in_cpu_only_and_leaves_no_checkpoint_to_save(trained_lora_checkpoint, real_docs, kb, tmp_path):
