@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -109,3 +110,18 @@ def test_ties_in_dev_f1_are_broken_by_the_dev_loss(tmp_path, tiny_encoder, real_
     assert [h["dev_loss"] for h in saved["history"]] == [3.0, 1.0]  # saved at epoch 2, the lowest loss
     state = training.load_resume_state(tmp_path / "ckpt.state" / "state.pt")
     assert tuple(state["best"]) == (0.0, -1.0) and len(state["history"]) == 3
+
+
+def test_a_run_stopped_by_patience_does_not_train_on_when_started_again(tmp_path, tiny_encoder, real_docs,
+                                                                        monkeypatch):
+    """Early stopping is final: starting the same config again (as datasets/dwie_experiment.py does) returns
+    the best checkpoint without training further epochs, which could otherwise replace it."""
+    config = dataclasses.replace(_config(tmp_path, tiny_encoder, real_docs, epochs=5), patience=1)
+    scores = iter([(0.5, -1.0), (0.4, -1.0)])  # epoch 2 is worse: patience 1 stops the run there
+    monkeypatch.setattr(training, "dev_score", lambda model, dev: next(scores))
+    training.train(config, progress=False)
+    assert len(training.load_resume_state(tmp_path / "ckpt.state" / "state.pt")["history"]) == 2
+    monkeypatch.setattr(training, "dev_score", lambda model, dev: pytest.fail("trained on after early stopping"))
+    before = (tmp_path / "ckpt" / "model.safetensors").read_bytes()
+    training.train(config, progress=False)
+    assert (tmp_path / "ckpt" / "model.safetensors").read_bytes() == before

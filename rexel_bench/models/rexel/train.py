@@ -201,6 +201,8 @@ def train(config: RexelConfig, *, progress: bool = True, limit: int | None = Non
             start_epoch, best, stale, history = state["epoch"] + 1, tuple(state["best"]), state["stale"], \
                 state["history"]
             torch.set_rng_state(state["rng"])
+            if stale >= config.patience:  # the run had already stopped early: nothing is left to train
+                start_epoch = config.epochs
     began = time.perf_counter()
     for epoch in range(start_epoch, config.epochs):
         model.train()
