@@ -95,8 +95,13 @@ def linking_label(entry: Mapping[str, Any]) -> str:
     return (entry.get("linking") or {}).get("label", "unknown")
 
 
+def _recorded(run: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """Each system's ``key`` entry, for the systems that record one."""
+    return {s: e[key] for s, e in run["systems"].items() if e.get(key)}
+
+
 def _training_kb_lines(run: Mapping[str, Any]) -> list[str]:
-    recorded = {s: e["training_kb"] for s, e in run["systems"].items() if e.get("training_kb")}
+    recorded = _recorded(run, "training_kb")
     if not recorded:
         return []
     parts = [f"{s}: {', '.join(k.get('contributes') or ['?'])} of {', '.join(k['datasets']) or 'no documents'}"
@@ -105,7 +110,7 @@ def _training_kb_lines(run: Mapping[str, Any]) -> list[str]:
 
 
 def _capacity_lines(run: Mapping[str, Any]) -> list[str]:
-    recorded = {s: e["capacity"] for s, e in run["systems"].items() if e.get("capacity")}
+    recorded = _recorded(run, "capacity")
     if not recorded:
         return []
     parts = [f"{s}: {c['trained_parameters']['encoder']:,} in the encoder + {c['trained_parameters']['heads']:,} "
