@@ -86,13 +86,9 @@ class NeuralPipeline:
         return {"name": self.name, "checkpoint": str(self.directory),
                 "stages": {s: checkpoint_hash(self.directory / s) for s in STAGES}, "kb": str(self.kb.path),
                 "kb_sha256": self.kb.content_hash, "training_kb": training_kb_of(self.directory / next(iter(STAGES))),
-                "inference": self.stages["md"].inference_form, "trained_parameters": self.trained_parameters(),
+                "inference": self.stages["md"].inference_form,
+                "trained_parameters": trained_parameters(*(self.directory / s for s in STAGES)),
                 "encoder_passes": len(STAGES)}
-
-    def trained_parameters(self) -> dict[str, int]:
-        """The four stages' trained parameters together (each stage has its own adapters and heads)."""
-        counts = [trained_parameters(self.directory / s) for s in STAGES]
-        return {part: sum(c[part] for c in counts) for part in ("encoder", "heads")}
 
     def _encode(self, stage: str, docs: Sequence[Document]) -> list:
         began = time.perf_counter()

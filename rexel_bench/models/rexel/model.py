@@ -598,17 +598,18 @@ def training_kb_of(checkpoint: str | Path) -> dict[str, Any] | None:
     return (config.get("training") or {}).get("training_kb")
 
 
-def trained_parameters(checkpoint: str | Path) -> dict[str, int]:
-    """How many parameters a checkpoint trained, read from its weights file: ``encoder`` (LoRA adapters, or
-    the whole encoder when it was fine-tuned) and ``heads``. Reports show it, so that a comparison says
-    whether the systems had the same capacity."""
+def trained_parameters(*checkpoints: str | Path) -> dict[str, int]:
+    """How many parameters the checkpoints trained together (a pipeline's stages, or one model), read from
+    their weights files: ``encoder`` (LoRA adapters, or the whole encoder when it was fine-tuned) and
+    ``heads``. Reports show it, so that a comparison says whether the systems had the same capacity."""
     from safetensors import safe_open
 
     counts = {"encoder": 0, "heads": 0}
-    with safe_open(str(Path(checkpoint) / "model.safetensors"), "pt") as weights:
-        for key in weights.keys():  # noqa: SIM118 (a safetensors file is not a mapping)
-            part = "encoder" if key.startswith("encoder.") else "heads"
-            counts[part] += math.prod(weights.get_slice(key).get_shape())
+    for checkpoint in checkpoints:
+        with safe_open(str(Path(checkpoint) / "model.safetensors"), "pt") as weights:
+            for key in weights.keys():  # noqa: SIM118 (a safetensors file is not a mapping)
+                part = "encoder" if key.startswith("encoder.") else "heads"
+                counts[part] += math.prod(weights.get_slice(key).get_shape())
     return counts
 
 
