@@ -115,10 +115,23 @@ def _capacity_lines(run: Mapping[str, Any]) -> list[str]:
         return []
     parts = [f"{s}: {c['trained_parameters']['encoder']:,} in the encoder + {c['trained_parameters']['heads']:,} "
              f"in the heads, {c.get('encoder_passes') or '?'} encoder pass(es)" for s, c in recorded.items()]
-    encoder = {c["trained_parameters"]["encoder"] for c in recorded.values()}
-    verdict = "" if len(recorded) < 2 else (" — encoder capacity matched" if len(encoder) == 1 else
-                                            " — encoder capacity NOT matched")
-    return [f"- trained parameters (LoRA adapters or a fine-tuned encoder; heads): {' · '.join(parts)}{verdict}"]
+    return [f"- trained parameters (LoRA adapters or a fine-tuned encoder; heads): {' · '.join(parts)}"
+            f"{_capacity_verdict(recorded)}"]
+
+
+def _capacity_verdict(recorded: Mapping[str, Any]) -> str:
+    """Which systems train as many encoder parameters as each other: all of them, some groups, or none."""
+    groups: dict[int, list[str]] = {}
+    for system, capacity in recorded.items():
+        groups.setdefault(capacity["trained_parameters"]["encoder"], []).append(system)
+    if len(recorded) < 2:
+        return ""
+    if len(groups) == 1:
+        return " — encoder capacity matched"
+    matched = [f"{' = '.join(systems)} ({count:,} each)" for count, systems in groups.items() if len(systems) > 1]
+    if not matched:
+        return " — encoder capacity NOT matched"
+    return f" — encoder capacity matched only within: {'; '.join(matched)}"
 
 
 def _training_leak_banner(run: Mapping[str, Any]) -> list[str]:

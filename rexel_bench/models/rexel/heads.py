@@ -225,6 +225,7 @@ def adaptive_threshold_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch
     return (positive + negative).mean()
 
 
-def adaptive_threshold_predict(logits: torch.Tensor) -> torch.Tensor:
-    """Multi-hot ``[n_pairs, n_relations]``: relations whose logit beats the threshold class."""
-    return logits[:, 1:] > logits[:, :1]
+def adaptive_threshold_predict(logits: torch.Tensor, margin: float = 0.0) -> torch.Tensor:
+    """Multi-hot ``[n_pairs, n_relations]``: relations whose logit beats the threshold class by more than
+    ``margin`` (0: ATLOP's rule; a positive margin trades recall for precision)."""
+    return logits[:, 1:] > logits[:, :1] + margin

@@ -517,7 +517,7 @@ class RexelModel(nn.Module):
 
     def _classify(self, entities: torch.Tensor, tokens: torch.Tensor, kept: torch.Tensor) -> list[Relation]:
         logits = self.relation_head.fine(entities, tokens, kept)
-        chosen = adaptive_threshold_predict(logits)
+        chosen = adaptive_threshold_predict(logits, self.config.relation_margin)
         rows, labels = torch.nonzero(chosen, as_tuple=True)  # only the predicted (pair, relation) cells
         scores = logits[:, 1:][rows, labels].tolist()
         heads_tails = kept[rows].tolist()
@@ -623,7 +623,7 @@ def checkpoint_hash(directory: str | Path) -> str:
 
 #: ``quantize`` options of :meth:`RexelModel.prepare_inference`: none (fp32) or dynamic int8 on CPU.
 QUANTIZATIONS = (None, "int8")
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "rexel-md1-factfree"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "rexel-md1-r32-factfree"
 
 
 @register("rexel")

@@ -1,0 +1,101 @@
+"""Sweep REXEL's inference thresholds on the held-out part of its training documents, never on an evaluation set.
+
+For a checkpoint, the held-out documents are the ones its own training config held out (``dev: holdout:<share>``,
+the same documents ``training.best_dev`` was measured on), linked with its training KB. They are encoded once;
+then, for every pair of ``coarse_threshold`` (coarse-to-fine pruning) and ``relation_margin`` (how far a relation's
+logit must beat the adaptive-threshold class), the heads predict again and the end-to-end scorers score the result.
+The table gives e2e hard, soft and linked F1; the chosen pair is the best on linked F1 (the key training selects
+epochs on), ties going to the values the checkpoint already has. Nothing is changed: set the chosen values in the
+config (and the checkpoint's ``config.json``) by hand, and say so in ``docs/results.md``.
+
+The pipeline's relation stage gets the same margin sweep (``--system pipeline``), so that both systems have
+the same optimisation. Run: ``python datasets/heldout_thresholds.py [--system rexel|pipeline] [--checkpoint DIR]
+[--out FILE.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+
+from baselines.pipeline import DEFAULT_DIRECTORY as PIPELINE_DIRECTORY
+from baselines.pipeline import NeuralPipeline
+from rexel_bench.kb.build import training_kb_path
+from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.models.rexel.model import DEFAULT_CHECKPOINT, RexelModel
+from rexel_bench.models.rexel.train import load_training_data
+from rexel_bench.scoring.api import score_documents
+
+METRICS = ("e2e_hard", "e2e_soft", "e2e_linked")
+
+
+def heldout_sweep(system: str, checkpoint: Path, coarse: list[float], margins: list[float]
+                  ) -> list[dict[str, float]]:
+    """One row per (coarse threshold, margin): the held-out e2e F1s (%) of the system's predictions.
+
+    ``system`` ``rexel``: the documents are encoded once and the heads predict again per setting; ``pipeline``:
+    the four stages predict again per setting, the margin set on the relation stage (it prunes nothing, so
+    the coarse threshold does not apply to it).
+    """
+    config_file = checkpoint / ("rc" if system == "pipeline" else "") / "config.json"
+    probe = json.loads(config_file.read_text())
+    kb_path = Path(probe["kb"]) if probe.get("kb") else training_kb_path()
+    kb = KnowledgeBase(kb_path)
+    pipeline = NeuralPipeline(checkpoint=checkpoint, kb=kb_path) if system == "pipeline" else None
+    model = pipeline.stages["rc"] if pipeline else RexelModel.load(checkpoint, kb).eval()
+    _, heldout, info = load_training_data(model.config, kb, kb_path)
+    print(f"{checkpoint}: {info['dev']} held-out documents ({model.config.dev}) of {info['loaded']} loaded")
+    base = model.config
+    rows = []
+    with torch.no_grad():
+        encoded = None if pipeline else model.encode(heldout)
+        for threshold in coarse if not pipeline else [base.coarse_threshold]:
+            for margin in margins:
+                model.config = dataclasses.replace(base, coarse_threshold=threshold, relation_margin=margin)
+                predicted = pipeline.predict(heldout) if pipeline else model.predict_encoded(heldout, encoded)
+                result = score_documents(heldout, predicted, metrics=["end-to-end"])
+                rows.append({"coarse_threshold": threshold, "relation_margin": margin,
+                             **{m: 100 * result.metrics[m].values["f1"] for m in METRICS if m in result.metrics}})
+    model.config = base
+    return rows
+
+
+def chosen(rows: list[dict[str, float]], current: tuple[float, float]) -> dict[str, float]:
+    """The best row on linked F1 (hard F1 where nothing is linked); a tie keeps the current values."""
+    key = "e2e_linked" if "e2e_linked" in rows[0] else "e2e_hard"
+    return max(rows, key=lambda r: (round(r[key], 6), (r["coarse_threshold"], r["relation_margin"]) == current))
+
+
+def main() -> None:
+    """Print the sweep's table and the chosen values; optionally write the rows as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--system", choices=["rexel", "pipeline"], default="rexel")
+    parser.add_argument("--checkpoint", type=Path, help="default: the system's default checkpoint")
+    parser.add_argument("--coarse", type=float, nargs="+", default=[0.0, 0.02, 0.05, 0.1, 0.2])
+    parser.add_argument("--margins", type=float, nargs="+", default=[-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0])
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    checkpoint = args.checkpoint or (PIPELINE_DIRECTORY if args.system == "pipeline" else DEFAULT_CHECKPOINT)
+    config = json.loads((checkpoint / ("rc" if args.system == "pipeline" else "") / "config.json").read_text())
+    current = (config.get("coarse_threshold", 0.05), config.get("relation_margin", 0.0))
+    rows = heldout_sweep(args.system, checkpoint, args.coarse, args.margins)
+    names = [m for m in METRICS if m in rows[0]]
+    print("| coarse threshold | relation margin | " + " | ".join(names) + " |")
+    print("|---:|---:|" + "---:|" * len(names))
+    for row in rows:
+        print(f"| {row['coarse_threshold']:g} | {row['relation_margin']:+g} | "
+              + " | ".join(f"{row[m]:.1f}" for m in names) + " |")
+    best = chosen(rows, current)
+    print(f"current: coarse {current[0]:g}, margin {current[1]:+g}; chosen on held-out: "
+          f"coarse {best['coarse_threshold']:g}, margin {best['relation_margin']:+g}")
+    if args.out:
+        record = {"system": args.system, "checkpoint": str(checkpoint), "rows": rows, "chosen": best}
+        args.out.write_text(json.dumps(record, indent=1))
+
+
+if __name__ == "__main__":
+    main()
