@@ -135,10 +135,12 @@ def test_embedded_defaults_are_like_for_like_and_predict(real_docs):
 
 
 def test_the_held_out_relation_thresholds_reach_predictions_and_a_higher_margin_keeps_a_subset(real_docs):
-    """The defaults carry the thresholds chosen on the held-out split (datasets/heldout_thresholds.py); the
+    """The checkpoints carry the thresholds chosen on the held-out split (datasets/heldout_thresholds.py); the
     relation margin acts on predictions: raising it only removes facts, lowering it only adds some."""
     rexel, pipeline = load_model("rexel"), load_model("pipeline")
-    assert (rexel.model.config.coarse_threshold, rexel.model.config.relation_margin) == (0.2, -0.25)
+    cross_attention = RexelModel.load("checkpoints/rexel-md1-r32-factfree", rexel.kb)
+    assert (cross_attention.config.coarse_threshold, cross_attention.config.relation_margin) == (0.2, -0.25)
+    assert (rexel.model.config.relation_head, rexel.model.config.relation_margin) == ("localized-context", 0.0)
     assert pipeline.stages["rc"].config.relation_margin == -0.25
     model, docs = rexel.model, real_docs[:4]
     base = model.config

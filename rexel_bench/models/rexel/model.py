@@ -623,7 +623,7 @@ def checkpoint_hash(directory: str | Path) -> str:
 
 #: ``quantize`` options of :meth:`RexelModel.prepare_inference`: none (fp32) or dynamic int8 on CPU.
 QUANTIZATIONS = (None, "int8")
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "rexel-md1-r32-factfree"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "rexel-md1-r32-lc-factfree"
 
 
 @register("rexel")
