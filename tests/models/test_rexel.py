@@ -14,6 +14,7 @@ from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import Candidate, KnowledgeBase
 from rexel_bench.models.rexel.config import RexelConfig
 from rexel_bench.models.rexel.heads import (
+    LocalizedContextRelationHead,
     MentionHead,
     adaptive_threshold_loss,
     adaptive_threshold_predict,
@@ -97,6 +98,29 @@ def test_linear_of_concat_equals_the_layer_on_the_concatenation():
     assert torch.allclose(got, expected, atol=1e-6)
     with pytest.raises(ValueError, match="cover 10 input features, the layer takes 13"):
         linear_of_concat(layer, [(entities, pairs[:, 0]), (entities, pairs[:, 1])])
+
+
+def test_localized_context_head_equals_atlop_pooling_written_per_pair():
+    """The head gathers per-entity attention and projections; the logits equal ATLOP's pooling computed pair by
+    pair (each pair's own softmaxes over the tokens, its own concatenations), gradients included."""
+    torch.manual_seed(0)
+    head = LocalizedContextRelationHead(hidden=16, n_relations=5, width=8)
+    entities, tokens = torch.randn(6, 16, requires_grad=True), torch.randn(40, 16)
+    pairs = torch.tensor([[i, j] for i in range(6) for j in range(6) if i != j])
+    expected = []
+    for h_index, t_index in pairs.tolist():
+        h, t = entities[h_index], entities[t_index]
+        weights = torch.softmax(tokens @ h / 4.0, 0) * torch.softmax(tokens @ t / 4.0, 0)
+        context = (weights / weights.sum()) @ tokens
+        zh = torch.tanh(head.head_proj(torch.cat([h, context])))
+        zt = torch.tanh(head.tail_proj(torch.cat([t, context])))
+        expected.append(head.classify(torch.cat([zh, zt, zh * zt])))
+    expected = torch.stack(expected)
+    got = head.fine(entities, tokens, pairs)
+    assert torch.allclose(got, expected, atol=1e-5)
+    (grad_got,) = torch.autograd.grad(got.sum(), entities)
+    (grad_expected,) = torch.autograd.grad(expected.sum(), entities)
+    assert torch.allclose(grad_got, grad_expected, atol=1e-5)
 
 
 def test_linking_targets_gold_candidate_nil_or_nothing():
