@@ -54,7 +54,8 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
              f"- command: `{run['command']}`",
              f"- {run['bootstrap']['n_resamples']:,} paired bootstrap resamples over documents; "
              f"{run['bootstrap']['correction']}",
-             f"- linking setting: {linking_summary(run)}", *_training_kb_lines(run), *_capacity_lines(run), "",
+             f"- linking setting: {linking_summary(run)}", *_training_kb_lines(run), *_capacity_lines(run),
+             *_relation_lines(run), "",
              *_oracle_banner(run),
              *_training_leak_banner(run),
              "## Scores (%, 95% percentile interval)", "",
@@ -117,6 +118,16 @@ def _capacity_lines(run: Mapping[str, Any]) -> list[str]:
              f"in the heads, {c.get('encoder_passes') or '?'} encoder pass(es)" for s, c in recorded.items()]
     return [f"- trained parameters (LoRA adapters or a fine-tuned encoder; heads): {' · '.join(parts)}"
             f"{_capacity_verdict(recorded)}"]
+
+
+def _relation_lines(run: Mapping[str, Any]) -> list[str]:
+    """Each system's relation head and the thresholds its facts passed (systems that record them)."""
+    recorded = _recorded(run, "relations")
+    if not recorded:
+        return []
+    parts = [f"{s}: {r['head']}" + (f", coarse threshold {r['coarse_threshold']:g}" if r.get("coarse_threshold")
+                                    is not None else "") + f", margin {r['margin']:+g}" for s, r in recorded.items()]
+    return [f"- relation head and thresholds: {' · '.join(parts)}"]
 
 
 def _capacity_verdict(recorded: Mapping[str, Any]) -> str:

@@ -142,6 +142,9 @@ def test_the_held_out_relation_thresholds_reach_predictions_and_a_higher_margin_
     assert (cross_attention.config.coarse_threshold, cross_attention.config.relation_margin) == (0.2, -0.25)
     assert (rexel.model.config.relation_head, rexel.model.config.relation_margin) == ("localized-context", 0.0)
     assert pipeline.stages["rc"].config.relation_margin == -0.25
+    assert rexel.describe()["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": 0.0}
+    assert pipeline.describe()["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": -0.25}
+    assert cross_attention.relation_decision() == {"head": "cross-attention", "coarse_threshold": 0.2, "margin": -0.25}
     model, docs = rexel.model, real_docs[:4]
     base = model.config
     with torch.no_grad():

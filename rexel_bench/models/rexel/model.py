@@ -515,6 +515,13 @@ class RexelModel(nn.Module):
                 relations += self._classify(entities, tokens, kept_pairs[start:start + step])
         return relations
 
+    def relation_decision(self) -> dict[str, Any]:
+        """The relation head and the thresholds its predictions pass, for reports: two checkpoints of one
+        architecture can differ only there (the coarse threshold applies to the pruning head only)."""
+        prunes = self.config.relation_head == "cross-attention"
+        return {"head": self.config.relation_head, "coarse_threshold": self.config.coarse_threshold if prunes else None,
+                "margin": self.config.relation_margin}
+
     def _classify(self, entities: torch.Tensor, tokens: torch.Tensor, kept: torch.Tensor) -> list[Relation]:
         logits = self.relation_head.fine(entities, tokens, kept)
         chosen = adaptive_threshold_predict(logits, self.config.relation_margin)
@@ -661,10 +668,10 @@ class Rexel:
         return self.model.predict_documents(kept, self.batch_size)
 
     def describe(self) -> dict[str, Any]:
-        """Checkpoint, its hash, encoder, sizes and inference form (LoRA merged, quantization)."""
+        """Checkpoint, its hash, encoder, sizes, inference form (LoRA merged, quantization) and relation decision."""
         return {"name": self.name, "checkpoint": str(self.checkpoint), "sha256": checkpoint_hash(self.checkpoint),
                 "encoder": self.model.config.encoder, "trained_parameters": trained_parameters(self.checkpoint),
                 "encoder_passes": 1,
-                "inference": self.model.inference_form,
+                "inference": self.model.inference_form, "relations": self.model.relation_decision(),
                 "kb": str(self.kb.path), "kb_sha256": self.kb.content_hash,
                 "training_kb": training_kb_of(self.checkpoint), "pruning": dict(self.model.pruning)}
