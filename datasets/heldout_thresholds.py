@@ -34,12 +34,13 @@ METRICS = ("e2e_hard", "e2e_soft", "e2e_linked")
 
 
 def heldout_sweep(system: str, checkpoint: Path, coarse: list[float], margins: list[float]
-                  ) -> list[dict[str, float]]:
-    """One row per (coarse threshold, margin): the held-out e2e F1s (%) of the system's predictions.
+                  ) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """One row per (coarse threshold, margin): the held-out e2e F1s (%) of the system's predictions; and the
+    checkpoint's own values of the two.
 
     ``system`` ``rexel``: the documents are encoded once and the heads predict again per setting; ``pipeline``:
-    the four stages predict again per setting, the margin set on the relation stage (it prunes nothing, so
-    the coarse threshold does not apply to it).
+    the four stages predict again per setting, the margin set on the relation stage. A relation head that
+    prunes nothing (localized context) is swept over the margin only: the coarse threshold does not apply.
     """
     config_file = checkpoint / ("rc" if system == "pipeline" else "") / "config.json"
     probe = json.loads(config_file.read_text())
@@ -49,11 +50,11 @@ def heldout_sweep(system: str, checkpoint: Path, coarse: list[float], margins: l
     model = pipeline.stages["rc"] if pipeline else RexelModel.load(checkpoint, kb).eval()
     _, heldout, info = load_training_data(model.config, kb, kb_path)
     print(f"{checkpoint}: {info['dev']} held-out documents ({model.config.dev}) of {info['loaded']} loaded")
-    base = model.config
+    base, current = model.config, model.relation_decision()
     rows = []
     with torch.no_grad():
         encoded = None if pipeline else model.encode(heldout)
-        for threshold in coarse if not pipeline else [base.coarse_threshold]:
+        for threshold in coarse if current["coarse_threshold"] is not None else [base.coarse_threshold]:
             for margin in margins:
                 model.config = dataclasses.replace(base, coarse_threshold=threshold, relation_margin=margin)
                 predicted = pipeline.predict(heldout) if pipeline else model.predict_encoded(heldout, encoded)
@@ -61,7 +62,7 @@ def heldout_sweep(system: str, checkpoint: Path, coarse: list[float], margins: l
                 rows.append({"coarse_threshold": threshold, "relation_margin": margin,
                              **{m: 100 * result.metrics[m].values["f1"] for m in METRICS if m in result.metrics}})
     model.config = base
-    return rows
+    return rows, {"coarse_threshold": base.coarse_threshold, "relation_margin": base.relation_margin}
 
 
 def chosen(rows: list[dict[str, float]], current: tuple[float, float]) -> dict[str, float]:
@@ -80,9 +81,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     checkpoint = args.checkpoint or (PIPELINE_DIRECTORY if args.system == "pipeline" else DEFAULT_CHECKPOINT)
-    config = json.loads((checkpoint / ("rc" if args.system == "pipeline" else "") / "config.json").read_text())
-    current = (config.get("coarse_threshold", 0.05), config.get("relation_margin", 0.0))
-    rows = heldout_sweep(args.system, checkpoint, args.coarse, args.margins)
+    rows, values = heldout_sweep(args.system, checkpoint, args.coarse, args.margins)
+    current = (values["coarse_threshold"], values["relation_margin"])
     names = [m for m in METRICS if m in rows[0]]
     print("| coarse threshold | relation margin | " + " | ".join(names) + " |")
     print("|---:|---:|" + "---:|" * len(names))

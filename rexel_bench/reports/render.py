@@ -132,11 +132,11 @@ def _relation_lines(run: Mapping[str, Any]) -> list[str]:
 
 def _capacity_verdict(recorded: Mapping[str, Any]) -> str:
     """Which systems train as many encoder parameters as each other: all of them, some groups, or none."""
+    if len(recorded) < 2:
+        return ""
     groups: dict[int, list[str]] = {}
     for system, capacity in recorded.items():
         groups.setdefault(capacity["trained_parameters"]["encoder"], []).append(system)
-    if len(recorded) < 2:
-        return ""
     if len(groups) == 1:
         return " — encoder capacity matched"
     matched = [f"{' = '.join(systems)} ({count:,} each)" for count, systems in groups.items() if len(systems) > 1]
