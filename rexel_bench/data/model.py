@@ -17,8 +17,9 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
+
+from rexel_bench.perf import cached_value
 
 #: Sentence index used by mentions of documents whose text is absent (DWIE annotations only).
 NO_TEXT = -1
@@ -77,7 +78,7 @@ class Mention:
     char_span: tuple[int, int] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
-    @cached_property
+    @cached_value
     def span(self) -> tuple[int, int, int]:
         """The mention's identity for scoring: ``(sent, start, end)``; char offsets when text is absent
         (computed once: every scorer reads it, several times per mention)."""
@@ -113,7 +114,7 @@ class Entity:
         """True when the mentions do not all carry the same QID (two QIDs, or a QID and none)."""
         return len(set(self.mention_qids)) > 1
 
-    @cached_property
+    @cached_value
     def spans(self) -> frozenset[tuple[int, int, int]]:
         """The set of mention spans, the cluster's identity for coreference and strict matching."""
         return frozenset(m.span for m in self.mentions)
@@ -156,7 +157,7 @@ class Document:
         """Whether the document carries its tokens (False for DWIE annotations without text)."""
         return bool(self.sentences)
 
-    @cached_property
+    @cached_value
     def sentence_starts(self) -> tuple[int, ...]:
         """Document-level token offset at which each sentence starts."""
         starts, total = [], 0

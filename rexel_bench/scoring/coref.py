@@ -35,6 +35,7 @@ from math import comb
 
 import numpy as np
 
+from rexel_bench.scoring.assignment import max_weight_matching
 from rexel_bench.scoring.base import DocPair, Metric, Span, canonical_order, f1, prf, ratio
 
 Clusters = list[list[Span]]
@@ -150,13 +151,9 @@ def _ceaf(chains: Chains, entity_based: bool) -> tuple[float, ...]:
         p_den, r_den = sum(map(len, response)), sum(map(len, key))
     if not table:
         return 0.0, p_den, 0.0, r_den
-    similarity = np.zeros((len(key), len(response)))
-    for (i, j), n in table.items():
-        similarity[i, j] = 2 * n / (len(key[i]) + len(response[j])) if entity_based else n
-    from scipy.optimize import linear_sum_assignment  # imported here: scipy.optimize costs 0.4 s to import
-
-    rows, cols = linear_sum_assignment(similarity, maximize=True)
-    best = float(similarity[rows, cols].sum())
+    similarity = {(i, j): 2 * n / (len(key[i]) + len(response[j])) if entity_based else float(n)
+                  for (i, j), n in table.items()}
+    best = max_weight_matching(similarity)
     return best, p_den, best, r_den
 
 
