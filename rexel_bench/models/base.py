@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -91,10 +90,18 @@ def _builtin() -> None:
         importlib.import_module(name)
 
 
+def _plugin_entry_points() -> list[Any]:
+    """Models that installed packages register (imported here: ``importlib.metadata`` costs every command
+    that never looks for a plugin, such as ``score``, 15 ms)."""
+    from importlib import metadata
+
+    return list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
 def available_models() -> list[str]:
     """Registered model names, built-in and plugins."""
     _builtin()
-    plugins = [ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
+    plugins = [ep.name for ep in _plugin_entry_points()]
     return sorted(set(_REGISTRY) | set(plugins))
 
 
@@ -133,7 +140,7 @@ def _factory(spec: str) -> tuple[Callable[..., Model], dict[str, Any]]:
         if not Path(checkpoint).exists():
             raise ConfigError(f"model {spec!r}: no checkpoint at {checkpoint!r}")
         return _REGISTRY[name], {"checkpoint": Path(checkpoint)}
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for ep in _plugin_entry_points():
         if ep.name == spec:
             return ep.load(), {}
     raise ConfigError(f"unknown model {spec!r}; available: {', '.join(available_models())}, or file:<path>")

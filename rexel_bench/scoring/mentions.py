@@ -23,14 +23,17 @@ def md_counts(pair: DocPair) -> tuple[int, int, int, int]:
     return set_counts(pair.pred_spans, pair.gold_spans)
 
 
-def _covered(spans: set[Span]) -> set[tuple[int, int]]:
-    """Every (sentence, token) that some span covers (token offsets, end exclusive)."""
-    return {(sent, token) for sent, start, end in spans for token in range(start, end)}
+def _covered(spans: set[Span]) -> dict[int, set[int]]:
+    """For each sentence, every token that some span covers (token offsets, end exclusive)."""
+    out: dict[int, set[int]] = defaultdict(set)
+    for sent, start, end in spans:
+        out[sent].update(range(start, end))
+    return out
 
 
-def _overlapping(spans: set[Span], covered: set[tuple[int, int]]) -> int:
+def _overlapping(spans: set[Span], covered: dict[int, set[int]]) -> int:
     """How many spans share at least one token with the covered tokens."""
-    return sum(any((sent, token) in covered for token in range(start, end)) for sent, start, end in spans)
+    return sum(1 for sent, start, end in spans if sent in covered and not covered[sent].isdisjoint(range(start, end)))
 
 
 def md_partial_counts(pair: DocPair) -> tuple[int, int, int, int]:
