@@ -4,19 +4,21 @@ For a checkpoint, the held-out documents are the ones its own training config he
 the same documents ``training.best_dev`` was measured on), linked with its training KB. They are encoded once;
 then, for every pair of ``coarse_threshold`` (coarse-to-fine pruning) and ``relation_margin`` (how far a relation's
 logit must beat the adaptive-threshold class), the heads predict again and the end-to-end scorers score the result.
-The table gives e2e hard, soft and linked F1; the chosen pair is the best on linked F1 (the key training selects
-epochs on), ties going to the values the checkpoint already has. Nothing is changed: set the chosen values in the
+With ``--coref`` the coreference threshold (mention pairs joined above it) is swept too. The table gives e2e
+hard, soft and linked F1; the chosen setting is the best on linked F1 (the key training selects epochs on), ties
+going to the values the checkpoint already has. Nothing is changed: set the chosen values in the
 config (and the checkpoint's ``config.json``) by hand, and say so in ``docs/results.md``.
 
-The pipeline's relation stage gets the same margin sweep (``--system pipeline``), so that both systems have
-the same optimisation. Run: ``python datasets/heldout_thresholds.py [--system rexel|pipeline] [--checkpoint DIR]
-[--out FILE.json]``.
+The pipeline gets the same sweeps (``--system pipeline``: the margin on its relation stage, the coreference
+threshold on its coreference stage), so that both systems have the same optimisation. Run: ``python
+datasets/heldout_thresholds.py [--system rexel|pipeline] [--checkpoint DIR] [--coref T ...] [--out FILE.json]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 from pathlib import Path
 
@@ -33,10 +35,10 @@ from rexel_bench.scoring.api import score_documents
 METRICS = ("e2e_hard", "e2e_soft", "e2e_linked")
 
 
-def heldout_sweep(system: str, checkpoint: Path, coarse: list[float], margins: list[float]
-                  ) -> tuple[list[dict[str, float]], dict[str, float]]:
-    """One row per (coarse threshold, margin): the held-out e2e F1s (%) of the system's predictions; and the
-    checkpoint's own values of the two.
+def heldout_sweep(system: str, checkpoint: Path, coarse: list[float], margins: list[float],
+                  coref: list[float] | None = None) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """One row per (coreference threshold, coarse threshold, margin): the held-out e2e F1s (%) of the system's
+    predictions; and the checkpoint's own values of the three (``coref`` None: its own threshold only).
 
     ``system`` ``rexel``: the documents are encoded once and the heads predict again per setting; ``pipeline``:
     the four stages predict again per setting, the margin set on the relation stage. A relation head that
@@ -48,27 +50,36 @@ def heldout_sweep(system: str, checkpoint: Path, coarse: list[float], margins: l
     kb = KnowledgeBase(kb_path)
     pipeline = NeuralPipeline(checkpoint=checkpoint, kb=kb_path) if system == "pipeline" else None
     model = pipeline.stages["rc"] if pipeline else RexelModel.load(checkpoint, kb).eval()
+    clusterer = pipeline.stages["coref"] if pipeline else model
     _, heldout, info = load_training_data(model.config, kb, kb_path)
     print(f"{checkpoint}: {info['dev']} held-out documents ({model.config.dev}) of {info['loaded']} loaded")
     base, current = model.config, model.relation_decision()
+    cluster_base = clusterer.config
+    grid = itertools.product(coref or [cluster_base.coref_threshold],
+                             coarse if current["coarse_threshold"] is not None else [base.coarse_threshold], margins)
     rows = []
     with torch.no_grad():
         encoded = None if pipeline else model.encode(heldout)
-        for threshold in coarse if current["coarse_threshold"] is not None else [base.coarse_threshold]:
-            for margin in margins:
-                model.config = dataclasses.replace(base, coarse_threshold=threshold, relation_margin=margin)
-                predicted = pipeline.predict(heldout) if pipeline else model.predict_encoded(heldout, encoded)
-                result = score_documents(heldout, predicted, metrics=["end-to-end"])
-                rows.append({"coarse_threshold": threshold, "relation_margin": margin,
-                             **{m: 100 * result.metrics[m].values["f1"] for m in METRICS if m in result.metrics}})
-    model.config = base
-    return rows, {"coarse_threshold": base.coarse_threshold, "relation_margin": base.relation_margin}
+        for joined, threshold, margin in grid:
+            clusterer.config = dataclasses.replace(cluster_base, coref_threshold=joined)
+            model.config = dataclasses.replace(clusterer.config if clusterer is model else base,
+                                               coarse_threshold=threshold, relation_margin=margin)
+            predicted = pipeline.predict(heldout) if pipeline else model.predict_encoded(heldout, encoded)
+            result = score_documents(heldout, predicted, metrics=["end-to-end"])
+            rows.append({"coref_threshold": joined, "coarse_threshold": threshold, "relation_margin": margin,
+                         **{m: 100 * result.metrics[m].values["f1"] for m in METRICS if m in result.metrics}})
+    model.config, clusterer.config = base, cluster_base
+    return rows, {"coref_threshold": cluster_base.coref_threshold, "coarse_threshold": base.coarse_threshold,
+                  "relation_margin": base.relation_margin}
 
 
-def chosen(rows: list[dict[str, float]], current: tuple[float, float]) -> dict[str, float]:
+SETTINGS = ("coref_threshold", "coarse_threshold", "relation_margin")
+
+
+def chosen(rows: list[dict[str, float]], current: dict[str, float]) -> dict[str, float]:
     """The best row on linked F1 (hard F1 where nothing is linked); a tie keeps the current values."""
     key = "e2e_linked" if "e2e_linked" in rows[0] else "e2e_hard"
-    return max(rows, key=lambda r: (round(r[key], 6), (r["coarse_threshold"], r["relation_margin"]) == current))
+    return max(rows, key=lambda r: (round(r[key], 6), all(r[k] == current[k] for k in SETTINGS)))
 
 
 def main() -> None:
@@ -78,20 +89,23 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, help="default: the system's default checkpoint")
     parser.add_argument("--coarse", type=float, nargs="+", default=[0.0, 0.02, 0.05, 0.1, 0.2])
     parser.add_argument("--margins", type=float, nargs="+", default=[-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0])
+    parser.add_argument("--coref", type=float, nargs="+", help="coreference thresholds (default: the checkpoint's)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     checkpoint = args.checkpoint or (PIPELINE_DIRECTORY if args.system == "pipeline" else DEFAULT_CHECKPOINT)
-    rows, values = heldout_sweep(args.system, checkpoint, args.coarse, args.margins)
-    current = (values["coarse_threshold"], values["relation_margin"])
+    rows, current = heldout_sweep(args.system, checkpoint, args.coarse, args.margins, args.coref)
     names = [m for m in METRICS if m in rows[0]]
-    print("| coarse threshold | relation margin | " + " | ".join(names) + " |")
-    print("|---:|---:|" + "---:|" * len(names))
+    print("| coref threshold | coarse threshold | relation margin | " + " | ".join(names) + " |")
+    print("|---:|---:|---:|" + "---:|" * len(names))
     for row in rows:
-        print(f"| {row['coarse_threshold']:g} | {row['relation_margin']:+g} | "
+        print(f"| {row['coref_threshold']:g} | {row['coarse_threshold']:g} | {row['relation_margin']:+g} | "
               + " | ".join(f"{row[m]:.1f}" for m in names) + " |")
     best = chosen(rows, current)
-    print(f"current: coarse {current[0]:g}, margin {current[1]:+g}; chosen on held-out: "
-          f"coarse {best['coarse_threshold']:g}, margin {best['relation_margin']:+g}")
+
+    def shown(values: dict[str, float]) -> str:
+        return (f"coref {values['coref_threshold']:g}, coarse {values['coarse_threshold']:g}, "
+                f"margin {values['relation_margin']:+g}")
+    print(f"current: {shown(current)}; chosen on held-out: {shown(best)}")
     if args.out:
         record = {"system": args.system, "checkpoint": str(checkpoint), "rows": rows, "chosen": best}
         args.out.write_text(json.dumps(record, indent=1))

@@ -162,9 +162,15 @@ def test_heldout_threshold_choice_is_the_best_linked_f1_and_a_tie_keeps_the_curr
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "datasets"))
     from heldout_thresholds import chosen
 
-    rows = [{"coarse_threshold": c, "relation_margin": m, "e2e_hard": h, "e2e_linked": linked}
-            for c, m, h, linked in [(0.05, 0.0, 20.0, 48.6), (0.2, -0.25, 19.0, 51.0), (0.2, 0.0, 25.0, 50.2),
-                                    (0.3, 0.0, 18.0, 51.0)]]
-    assert chosen(rows, current=(0.05, 0.0)) == rows[1]  # the first of two equal bests, the current is not among them
-    assert chosen(rows, current=(0.3, 0.0)) == rows[3]  # a tie goes to the current values
-    assert chosen([{k: v for k, v in r.items() if k != "e2e_linked"} for r in rows], (0.05, 0.0))["e2e_hard"] == 25.0
+    rows = [{"coref_threshold": j, "coarse_threshold": c, "relation_margin": m, "e2e_hard": h, "e2e_linked": linked}
+            for j, c, m, h, linked in [(0.5, 0.05, 0.0, 20.0, 48.6), (0.5, 0.2, -0.25, 19.0, 51.0),
+                                       (0.5, 0.2, 0.0, 25.0, 50.2), (0.5, 0.3, 0.0, 18.0, 51.0),
+                                       (0.6, 0.3, 0.0, 18.0, 51.0)]]
+
+    def current(coref: float, coarse: float, margin: float) -> dict[str, float]:
+        return {"coref_threshold": coref, "coarse_threshold": coarse, "relation_margin": margin}
+    assert chosen(rows, current(0.5, 0.05, 0.0)) == rows[1]  # the first of equal bests, the current not among them
+    assert chosen(rows, current(0.5, 0.3, 0.0)) == rows[3]  # a tie goes to the current values
+    assert chosen(rows, current(0.6, 0.3, 0.0)) == rows[4]  # the coreference threshold is part of the current values
+    unlinked = [{k: v for k, v in r.items() if k != "e2e_linked"} for r in rows]
+    assert chosen(unlinked, current(0.5, 0.05, 0.0))["e2e_hard"] == 25.0
