@@ -295,7 +295,13 @@ def _metric_results(metric: Metric | ClassedMetric, doc_pairs: Sequence[DocPair]
     if isinstance(metric, ClassedMetric):
         return {result.name: result for result in _classed_results(metric, doc_pairs)}
     size = len(metric.count_names)
-    matrix = np.array([as_vector(metric.counts(p), size) for p in doc_pairs]).reshape(len(doc_pairs), size)
+    counts = [metric.counts(p) for p in doc_pairs]
+    try:  # one conversion for all documents; row by row (which names the bad length) only if that fails
+        matrix = np.array(counts, dtype=float)
+        if matrix.shape != (len(doc_pairs), size):
+            raise ValueError(matrix.shape)
+    except ValueError:
+        matrix = np.array([as_vector(c, size) for c in counts]).reshape(len(doc_pairs), size)
     return {metric.name: MetricResult(metric.name, metric.version, metric.description, metric.family,
                                       metric.count_names, matrix, metric.aggregate, metric.headline)}
 

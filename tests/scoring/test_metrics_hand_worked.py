@@ -146,3 +146,14 @@ def test_repeated_response_key_mention_stays_in_the_larger_entity_whatever_the_o
         assert result.metrics["coref_muc"].values["f1"] == 1.0  # v8.01 on the order {bc} {b}
         assert any("0 gold, 1 predicted" in n for n in result.notes)
     assert coref.CONLL.name == "coref_conll"
+
+
+@pytest.mark.parametrize("counts", [lambda pair: (1, 2, 3), lambda pair: 4, lambda pair: (1, 2, 3, 4, 5)])
+def test_a_metric_with_the_wrong_number_of_counts_is_refused(counts):
+    from rexel_bench.scoring.api import score_pairs
+    from rexel_bench.scoring.base import Metric
+
+    gold = doc([[(0, 0, 1)], [(0, 2, 3)]])
+    broken = Metric("broken", "1", "counts of the wrong length", ("p_num", "p_den", "r_num", "r_den"), counts)
+    with pytest.raises(ValueError, match="expected 4 counts"):
+        score_pairs([(gold, gold), (gold, gold)], [broken])
