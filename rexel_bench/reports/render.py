@@ -121,13 +121,19 @@ def _capacity_lines(run: Mapping[str, Any]) -> list[str]:
 
 
 def _relation_lines(run: Mapping[str, Any]) -> list[str]:
-    """Each system's relation head and the thresholds its facts passed (systems that record them)."""
+    """Each system's relation head and the thresholds its entities and facts passed (systems that record them)."""
     recorded = _recorded(run, "relations")
     if not recorded:
         return []
     parts = [f"{s}: {r['head']}" + (f", coarse threshold {r['coarse_threshold']:g}" if r.get("coarse_threshold")
-                                    is not None else "") + f", margin {r['margin']:+g}" for s, r in recorded.items()]
+                                    is not None else "") + f", margin {r['margin']:+g}" + _coref_part(run, s)
+             for s, r in recorded.items()]
     return [f"- relation head and thresholds: {' · '.join(parts)}"]
+
+
+def _coref_part(run: Mapping[str, Any], system: str) -> str:
+    threshold = run["systems"][system].get("coref_threshold")
+    return f", coreference threshold {threshold:g}" if threshold is not None else ""
 
 
 def _capacity_verdict(recorded: Mapping[str, Any]) -> str:

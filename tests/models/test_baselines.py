@@ -144,6 +144,7 @@ def test_the_held_out_relation_thresholds_reach_predictions_and_a_higher_margin_
     assert pipeline.stages["rc"].config.relation_margin == -0.25
     assert rexel.describe()["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": 0.0}
     assert pipeline.describe()["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": -0.25}
+    assert rexel.describe()["coref_threshold"] == pipeline.describe()["coref_threshold"] == 0.6  # held-out choice
     assert cross_attention.relation_decision() == {"head": "cross-attention", "coarse_threshold": 0.2, "margin": -0.25}
     model, docs = rexel.model, real_docs[:4]
     base = model.config

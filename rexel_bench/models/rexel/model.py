@@ -668,10 +668,12 @@ class Rexel:
         return self.model.predict_documents(kept, self.batch_size)
 
     def describe(self) -> dict[str, Any]:
-        """Checkpoint, its hash, encoder, sizes, inference form (LoRA merged, quantization) and relation decision."""
+        """Checkpoint, its hash, encoder, sizes, inference form (LoRA merged, quantization), relation decision and
+        coreference threshold."""
         return {"name": self.name, "checkpoint": str(self.checkpoint), "sha256": checkpoint_hash(self.checkpoint),
                 "encoder": self.model.config.encoder, "trained_parameters": trained_parameters(self.checkpoint),
                 "encoder_passes": 1,
                 "inference": self.model.inference_form, "relations": self.model.relation_decision(),
+                "coref_threshold": self.model.config.coref_threshold,
                 "kb": str(self.kb.path), "kb_sha256": self.kb.content_hash,
                 "training_kb": training_kb_of(self.checkpoint), "pruning": dict(self.model.pruning)}
