@@ -30,11 +30,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from functools import cached_property
 from math import comb
 
 import numpy as np
 
+from rexel_bench.perf import cached_value
 from rexel_bench.scoring.assignment import max_weight_matching
 from rexel_bench.scoring.base import DocPair, Metric, Span, canonical_order, f1, prf, ratio
 
@@ -58,7 +58,7 @@ class Chains:
     response_index: dict[Span, int]
     repeats: bool
 
-    @cached_property
+    @cached_value
     def table(self) -> Counter[tuple[int, int]]:
         """For each key chain i and response chain j: how many positions of key chain i hold a span
         of response chain j (a key span is in at most one response chain after the clean-up)."""
@@ -69,6 +69,16 @@ class Chains:
                 if j is not None:
                     table[(i, j)] += 1
         return table
+
+    @cached_value
+    def response_groups(self) -> list[dict[int, int]]:
+        """For each response chain, how many of its positions each key chain holds (MUC, B³ and LEA read it)."""
+        return [_grouped(chain, self.key_index) for chain in self.response]
+
+    @cached_value
+    def key_groups(self) -> list[dict[int, int]]:
+        """For each key chain, how many of its positions each response chain holds."""
+        return [_grouped(chain, self.response_index) for chain in self.key]
 
 
 def _index(chains: Clusters) -> dict[Span, int]:
@@ -126,7 +136,7 @@ def _grouped(chain: list[Span], index: dict[Span, int]) -> dict[int, int]:
 
 def muc_counts_of(chains: Chains) -> tuple[float, ...]:
     """MUC: correct links over key links (recall) and response links (precision)."""
-    correct = sum(n - 1 for chain in chains.response for n in _grouped(chain, chains.key_index).values())
+    correct = sum(n - 1 for groups in chains.response_groups for n in groups.values())
     return (correct, sum(len(r) - 1 for r in chains.response), correct, sum(len(k) - 1 for k in chains.key))
 
 
@@ -135,8 +145,8 @@ def b3_counts_of(chains: Chains) -> tuple[float, ...]:
     that mention's key chain, over the response chain's size (precision) and the key chain's (recall)."""
     key_sets = [set(k) for k in chains.key]
     p_num = r_num = 0.0
-    for chain in chains.response:
-        for c, n in _grouped(chain, chains.key_index).items():
+    for chain, groups in zip(chains.response, chains.response_groups, strict=True):
+        for c, n in groups.items():
             common = sum(m in key_sets[c] for m in chain) if chains.repeats else n
             p_num += n * common / len(chain)
             r_num += n * common / len(chains.key[c])
@@ -167,15 +177,16 @@ def ceafm_counts_of(chains: Chains) -> tuple[float, ...]:
     return _ceaf(chains, entity_based=False)
 
 
-def _lea_side(chains: Clusters, other: Clusters, other_index: dict[Span, int]) -> tuple[float, float]:
+def _lea_side(chains: Clusters, groups: list[dict[int, int]], other: Clusters, other_index: dict[Span, int]
+              ) -> tuple[float, float]:
     num = den = 0.0
-    for chain in chains:
+    for chain, grouped in zip(chains, groups, strict=True):
         size = len(chain)
         if size == 1:
             j = other_index.get(chain[0])
             resolved = 1.0 if j is not None and len(other[j]) == 1 else 0.0
         else:
-            resolved = sum(comb(n, 2) for n in _grouped(chain, other_index).values()) / comb(size, 2)
+            resolved = sum(comb(n, 2) for n in grouped.values()) / comb(size, 2)
         num += size * resolved
         den += size
     return num, den
@@ -183,8 +194,8 @@ def _lea_side(chains: Clusters, other: Clusters, other_index: dict[Span, int]) -
 
 def lea_counts_of(chains: Chains) -> tuple[float, ...]:
     """LEA: each entity weighted by its size, credited with the share of its links it resolves."""
-    r_num, r_den = _lea_side(chains.key, chains.response, chains.response_index)
-    p_num, p_den = _lea_side(chains.response, chains.key, chains.key_index)
+    r_num, r_den = _lea_side(chains.key, chains.key_groups, chains.response, chains.response_index)
+    p_num, p_den = _lea_side(chains.response, chains.response_groups, chains.key, chains.key_index)
     return p_num, p_den, r_num, r_den
 
 

@@ -14,6 +14,7 @@ design; it is printed with every ED score.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -29,6 +30,7 @@ EXCLUSION_RULE = (
 )
 
 
+@functools.cache  # a handful of labels, asked once per mention of every document
 def is_value_type(label: str | None) -> bool:
     """Whether a coarse type names numbers or dates (``NUM``, ``TIME``, ``type::time``, ``type_value``)."""
     if label is None:
