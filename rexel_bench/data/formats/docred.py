@@ -88,8 +88,8 @@ def _plain_fine_types(value: Any) -> tuple[FineType, ...] | None:
 
 def _plain_mention(raw: Any, qid_key: str) -> Mention | None:
     """The mention as :func:`_mention` reads it, for the common layout only (every field of its exact JSON
-    type): None when any field needs the checked path, which then names the field in its error. Checking
-    the common case without building field names for errors halves the time to read a DocRED file."""
+    type): None when any field needs the checked path, which then names the field in its error. The common
+    case is checked without building a field name for every field of every mention, which only an error needs."""
     if raw.__class__ is not dict:
         return None
     get = raw.get
