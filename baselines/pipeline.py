@@ -82,13 +82,14 @@ class NeuralPipeline:
         self.timings: dict[str, float] = {f"{s}_{part}": 0.0 for s in STAGES for part in ("encoder", "head")}
 
     def describe(self) -> dict[str, Any]:
-        """The four checkpoints and their hashes, inference form, relation decision, coreference threshold and trained
-        parameters."""
+        """The four checkpoints and their hashes, inference form, relation decision, coreference threshold, mention
+        decoding and trained parameters."""
         return {"name": self.name, "checkpoint": str(self.directory),
                 "stages": {s: checkpoint_hash(self.directory / s) for s in STAGES}, "kb": str(self.kb.path),
                 "kb_sha256": self.kb.content_hash, "training_kb": training_kb_of(self.directory / next(iter(STAGES))),
                 "inference": self.stages["md"].inference_form, "relations": self.stages["rc"].relation_decision(),
                 "coref_threshold": self.stages["coref"].config.coref_threshold,
+                "mention_decoding": self.stages["md"].config.mention_decoding,
                 "trained_parameters": trained_parameters(*(self.directory / s for s in STAGES)),
                 "encoder_passes": len(STAGES)}
 

@@ -4,14 +4,16 @@ For a checkpoint, the held-out documents are the ones its own training config he
 the same documents ``training.best_dev`` was measured on), linked with its training KB. They are encoded once;
 then, for every pair of ``coarse_threshold`` (coarse-to-fine pruning) and ``relation_margin`` (how far a relation's
 logit must beat the adaptive-threshold class), the heads predict again and the end-to-end scorers score the result.
-With ``--coref`` the coreference threshold (mention pairs joined above it) is swept too. The table gives e2e
-hard, soft and linked F1; the chosen setting is the best on linked F1 (the key training selects epochs on), ties
-going to the values the checkpoint already has. Nothing is changed: set the chosen values in the
-config (and the checkpoint's ``config.json``) by hand, and say so in ``docs/results.md``.
+With ``--coref`` the coreference threshold (mention pairs joined above it) is swept too, and with
+``--mention-decoding greedy viterbi`` the BIO decoding of mentions (argmax per word, or the best sequence BIO
+allows). The table gives e2e hard, soft and linked F1; the chosen setting is the best on linked F1 (the key
+training selects epochs on), ties going to the values the checkpoint already has. Nothing is changed: set the
+chosen values in the config (and the checkpoint's ``config.json``) by hand, and say so in ``docs/results.md``.
 
 The pipeline gets the same sweeps (``--system pipeline``: the margin on its relation stage, the coreference
-threshold on its coreference stage), so that both systems have the same optimisation. Run: ``python
-datasets/heldout_thresholds.py [--system rexel|pipeline] [--checkpoint DIR] [--coref T ...] [--out FILE.json]``.
+threshold on its coreference stage, the decoding on its mention stage), so that both systems have the same
+optimisation. Run: ``python datasets/heldout_thresholds.py [--system rexel|pipeline] [--checkpoint DIR]
+[--coref T ...] [--mention-decoding D ...] [--out FILE.json]``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import dataclasses
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -35,14 +38,20 @@ from rexel_bench.scoring.api import score_documents
 METRICS = ("e2e_hard", "e2e_soft", "e2e_linked")
 
 
-def heldout_sweep(system: str, checkpoint: Path, coarse: list[float], margins: list[float],
-                  coref: list[float] | None = None) -> tuple[list[dict[str, float]], dict[str, float]]:
-    """One row per (coreference threshold, coarse threshold, margin): the held-out e2e F1s (%) of the system's
-    predictions; and the checkpoint's own values of the three (``coref`` None: its own threshold only).
+#: The inference settings swept, in table order, and the pipeline stage that holds each.
+SETTINGS = ("mention_decoding", "coref_threshold", "coarse_threshold", "relation_margin")
+PIPELINE_STAGE = {"mention_decoding": "md", "coref_threshold": "coref", "coarse_threshold": "rc",
+                  "relation_margin": "rc"}
+
+
+def heldout_sweep(system: str, checkpoint: Path, values: dict[str, list | None]
+                  ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One row per combination of the settings' values (``values[setting]`` None: the checkpoint's own value
+    only): the held-out e2e F1s (%) of the system's predictions; and the checkpoint's own values.
 
     ``system`` ``rexel``: the documents are encoded once and the heads predict again per setting; ``pipeline``:
-    the four stages predict again per setting, the margin set on the relation stage. A relation head that
-    prunes nothing (localized context) is swept over the margin only: the coarse threshold does not apply.
+    the four stages predict again per setting, each setting on its stage (:data:`PIPELINE_STAGE`). A relation
+    head that prunes nothing (localized context) is not swept over the coarse threshold: it does not apply.
     """
     config_file = checkpoint / ("rc" if system == "pipeline" else "") / "config.json"
     probe = json.loads(config_file.read_text())
@@ -50,33 +59,33 @@ def heldout_sweep(system: str, checkpoint: Path, coarse: list[float], margins: l
     kb = KnowledgeBase(kb_path)
     pipeline = NeuralPipeline(checkpoint=checkpoint, kb=kb_path) if system == "pipeline" else None
     model = pipeline.stages["rc"] if pipeline else RexelModel.load(checkpoint, kb).eval()
-    clusterer = pipeline.stages["coref"] if pipeline else model
+    holders = {s: pipeline.stages[PIPELINE_STAGE[s]] if pipeline else model for s in SETTINGS}
+    stages = list({id(h): h for h in holders.values()}.values())
+    bases = {id(h): h.config for h in stages}
     _, heldout, info = load_training_data(model.config, kb, kb_path)
     print(f"{checkpoint}: {info['dev']} held-out documents ({model.config.dev}) of {info['loaded']} loaded")
-    base, current = model.config, model.relation_decision()
-    cluster_base = clusterer.config
-    grid = itertools.product(coref or [cluster_base.coref_threshold],
-                             coarse if current["coarse_threshold"] is not None else [base.coarse_threshold], margins)
+    current = {s: getattr(holders[s].config, s) for s in SETTINGS}
+    prunes = model.relation_decision()["coarse_threshold"] is not None
+    grid = itertools.product(*((values.get(s) if s != "coarse_threshold" or prunes else None) or [current[s]]
+                               for s in SETTINGS))
     rows = []
     with torch.no_grad():
         encoded = None if pipeline else model.encode(heldout)
-        for joined, threshold, margin in grid:
-            clusterer.config = dataclasses.replace(cluster_base, coref_threshold=joined)
-            model.config = dataclasses.replace(clusterer.config if clusterer is model else base,
-                                               coarse_threshold=threshold, relation_margin=margin)
+        for combination in grid:
+            setting = dict(zip(SETTINGS, combination, strict=True))
+            for stage in stages:
+                stage.config = dataclasses.replace(bases[id(stage)], **{s: v for s, v in setting.items()
+                                                                          if holders[s] is stage})
             predicted = pipeline.predict(heldout) if pipeline else model.predict_encoded(heldout, encoded)
             result = score_documents(heldout, predicted, metrics=["end-to-end"])
-            rows.append({"coref_threshold": joined, "coarse_threshold": threshold, "relation_margin": margin,
-                         **{m: 100 * result.metrics[m].values["f1"] for m in METRICS if m in result.metrics}})
-    model.config, clusterer.config = base, cluster_base
-    return rows, {"coref_threshold": cluster_base.coref_threshold, "coarse_threshold": base.coarse_threshold,
-                  "relation_margin": base.relation_margin}
+            rows.append({**setting, **{m: 100 * result.metrics[m].values["f1"] for m in METRICS
+                                       if m in result.metrics}})
+    for stage in stages:
+        stage.config = bases[id(stage)]
+    return rows, current
 
 
-SETTINGS = ("coref_threshold", "coarse_threshold", "relation_margin")
-
-
-def chosen(rows: list[dict[str, float]], current: dict[str, float]) -> dict[str, float]:
+def chosen(rows: list[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any]:
     """The best row on linked F1 (hard F1 where nothing is linked); a tie keeps the current values."""
     key = "e2e_linked" if "e2e_linked" in rows[0] else "e2e_hard"
     return max(rows, key=lambda r: (round(r[key], 6), all(r[k] == current[k] for k in SETTINGS)))
@@ -90,21 +99,25 @@ def main() -> None:
     parser.add_argument("--coarse", type=float, nargs="+", default=[0.0, 0.02, 0.05, 0.1, 0.2])
     parser.add_argument("--margins", type=float, nargs="+", default=[-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0])
     parser.add_argument("--coref", type=float, nargs="+", help="coreference thresholds (default: the checkpoint's)")
+    parser.add_argument("--mention-decoding", nargs="+", choices=["greedy", "viterbi"],
+                        help="BIO decodings (default: the checkpoint's)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     checkpoint = args.checkpoint or (PIPELINE_DIRECTORY if args.system == "pipeline" else DEFAULT_CHECKPOINT)
-    rows, current = heldout_sweep(args.system, checkpoint, args.coarse, args.margins, args.coref)
+    rows, current = heldout_sweep(args.system, checkpoint, {
+        "mention_decoding": args.mention_decoding, "coref_threshold": args.coref, "coarse_threshold": args.coarse,
+        "relation_margin": args.margins})
     names = [m for m in METRICS if m in rows[0]]
-    print("| coref threshold | coarse threshold | relation margin | " + " | ".join(names) + " |")
-    print("|---:|---:|---:|" + "---:|" * len(names))
+    print("| mention decoding | coref threshold | coarse threshold | relation margin | " + " | ".join(names) + " |")
+    print("|---|---:|---:|---:|" + "---:|" * len(names))
     for row in rows:
-        print(f"| {row['coref_threshold']:g} | {row['coarse_threshold']:g} | {row['relation_margin']:+g} | "
-              + " | ".join(f"{row[m]:.1f}" for m in names) + " |")
+        print(f"| {row['mention_decoding']} | {row['coref_threshold']:g} | {row['coarse_threshold']:g} | "
+              f"{row['relation_margin']:+g} | " + " | ".join(f"{row[m]:.1f}" for m in names) + " |")
     best = chosen(rows, current)
 
-    def shown(values: dict[str, float]) -> str:
-        return (f"coref {values['coref_threshold']:g}, coarse {values['coarse_threshold']:g}, "
-                f"margin {values['relation_margin']:+g}")
+    def shown(values: dict[str, Any]) -> str:
+        return (f"decoding {values['mention_decoding']}, coref {values['coref_threshold']:g}, "
+                f"coarse {values['coarse_threshold']:g}, margin {values['relation_margin']:+g}")
     print(f"current: {shown(current)}; chosen on held-out: {shown(best)}")
     if args.out:
         record = {"system": args.system, "checkpoint": str(checkpoint), "rows": rows, "chosen": best}

@@ -376,7 +376,8 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
         report["systems"][spec]["training_kb"] = training_kb_summary(speed[spec]["describe"], data_path)
         report["systems"][spec]["capacity"] = capacity_of(speed[spec]["describe"])
         report["systems"][spec]["relations"] = speed[spec]["describe"].get("relations")
-        report["systems"][spec]["coref_threshold"] = speed[spec]["describe"].get("coref_threshold")
+        for key in ("coref_threshold", "mention_decoding"):
+            report["systems"][spec][key] = speed[spec]["describe"].get(key)
     out = Path(config.out) if config.out else Path("reports") / f"{datetime.now():%Y%m%d-%H%M%S}-{config.name}"
     with data_io.staged_directory(out) as staging:
         write_report(report, staging)

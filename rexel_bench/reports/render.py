@@ -121,19 +121,22 @@ def _capacity_lines(run: Mapping[str, Any]) -> list[str]:
 
 
 def _relation_lines(run: Mapping[str, Any]) -> list[str]:
-    """Each system's relation head and the thresholds its entities and facts passed (systems that record them)."""
+    """Each system's relation head, the thresholds its entities and facts passed and how its mentions were decoded
+    (systems that record them)."""
     recorded = _recorded(run, "relations")
     if not recorded:
         return []
     parts = [f"{s}: {r['head']}" + (f", coarse threshold {r['coarse_threshold']:g}" if r.get("coarse_threshold")
-                                    is not None else "") + f", margin {r['margin']:+g}" + _coref_part(run, s)
+                                    is not None else "") + f", margin {r['margin']:+g}" + _entity_settings(run, s)
              for s, r in recorded.items()]
     return [f"- relation head and thresholds: {' · '.join(parts)}"]
 
 
-def _coref_part(run: Mapping[str, Any], system: str) -> str:
-    threshold = run["systems"][system].get("coref_threshold")
-    return f", coreference threshold {threshold:g}" if threshold is not None else ""
+def _entity_settings(run: Mapping[str, Any], system: str) -> str:
+    entry = run["systems"][system]
+    threshold, decoding = entry.get("coref_threshold"), entry.get("mention_decoding")
+    return ((f", coreference threshold {threshold:g}" if threshold is not None else "")
+            + (f", mention decoding {decoding}" if decoding is not None else ""))
 
 
 def _capacity_verdict(recorded: Mapping[str, Any]) -> str:

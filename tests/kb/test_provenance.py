@@ -154,8 +154,9 @@ def test_reports_show_a_checkpoint_trained_with_the_evaluated_documents_kb(tmp_p
     assert report.count("encoder capacity NOT matched") == 1
     assert systems["rexel"]["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": 0.0}
     assert systems["rexel"]["coref_threshold"] == 0.6 and systems[previous]["coref_threshold"] == 0.5
-    assert (f"relation head and thresholds: rexel: localized-context, margin +0, coreference threshold 0.6 · {previous}: "
-            "cross-attention, coarse threshold 0.05, margin +0, coreference threshold 0.5") in report
+    assert ("relation head and thresholds: rexel: localized-context, margin +0, coreference threshold 0.6, mention "
+            f"decoding greedy · {previous}: cross-attention, coarse threshold 0.05, margin +0, coreference threshold "
+            "0.5, mention decoding greedy") in report
 
 
 def test_reports_say_whether_rexel_and_the_pipeline_had_the_same_capacity():

@@ -145,6 +145,7 @@ def test_the_held_out_relation_thresholds_reach_predictions_and_a_higher_margin_
     assert rexel.describe()["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": 0.0}
     assert pipeline.describe()["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": -0.25}
     assert rexel.describe()["coref_threshold"] == pipeline.describe()["coref_threshold"] == 0.6  # held-out choice
+    assert (rexel.describe()["mention_decoding"], pipeline.describe()["mention_decoding"]) == ("greedy", "viterbi")
     assert cross_attention.relation_decision() == {"head": "cross-attention", "coarse_threshold": 0.2, "margin": -0.25}
     model, docs = rexel.model, real_docs[:4]
     base = model.config
@@ -163,13 +164,15 @@ def test_heldout_threshold_choice_is_the_best_linked_f1_and_a_tie_keeps_the_curr
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "datasets"))
     from heldout_thresholds import chosen
 
-    rows = [{"coref_threshold": j, "coarse_threshold": c, "relation_margin": m, "e2e_hard": h, "e2e_linked": linked}
+    rows = [{"mention_decoding": "greedy", "coref_threshold": j, "coarse_threshold": c, "relation_margin": m,
+             "e2e_hard": h, "e2e_linked": linked}
             for j, c, m, h, linked in [(0.5, 0.05, 0.0, 20.0, 48.6), (0.5, 0.2, -0.25, 19.0, 51.0),
                                        (0.5, 0.2, 0.0, 25.0, 50.2), (0.5, 0.3, 0.0, 18.0, 51.0),
                                        (0.6, 0.3, 0.0, 18.0, 51.0)]]
 
-    def current(coref: float, coarse: float, margin: float) -> dict[str, float]:
-        return {"coref_threshold": coref, "coarse_threshold": coarse, "relation_margin": margin}
+    def current(coref: float, coarse: float, margin: float) -> dict[str, object]:
+        return {"mention_decoding": "greedy", "coref_threshold": coref, "coarse_threshold": coarse,
+                "relation_margin": margin}
     assert chosen(rows, current(0.5, 0.05, 0.0)) == rows[1]  # the first of equal bests, the current not among them
     assert chosen(rows, current(0.5, 0.3, 0.0)) == rows[3]  # a tie goes to the current values
     assert chosen(rows, current(0.6, 0.3, 0.0)) == rows[4]  # the coreference threshold is part of the current values

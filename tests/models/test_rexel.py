@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import math
+import random
 from dataclasses import replace
 
 import pytest
@@ -20,6 +22,7 @@ from rexel_bench.models.rexel.heads import (
     adaptive_threshold_predict,
     linear_of_concat,
     span_embeddings,
+    viterbi_bio,
 )
 from rexel_bench.models.rexel.model import RexelModel, Vocabulary, bio_labels, link_target, sampled_pair_rows
 
@@ -60,6 +63,39 @@ def test_bio_labels_and_decoding_round_trip():
     assert labels.tolist() == [0, 1, 2, 0, 0, 1, 0, 0]
     assert MentionHead.decode(labels.tolist()) == [(1, 3), (5, 6)]
     assert MentionHead.decode([2, 2, 0, 1, 1]) == [(0, 2), (3, 4), (4, 5)]
+
+
+def _allowed(tags: tuple[int, ...], starts: set[int]) -> bool:
+    """BIO's rule, stated directly: an I (2) only right after a B (1) or an I, and never at a sentence start."""
+    return all(tag != 2 or (t > 0 and t not in starts and tags[t - 1] != 0) for t, tag in enumerate(tags))
+
+
+def _score(log_probs: list[list[float]], tags: tuple[int, ...]) -> float:
+    return sum(log_probs[t][tag] for t, tag in enumerate(tags))
+
+
+def test_viterbi_decoding_is_the_best_sequence_bio_allows():
+    """Against brute force over every tag sequence of up to 6 words (random log-probabilities and sentence
+    starts, a fixed seed): the decoded sequence is allowed and its score is the best allowed score."""
+    rng = random.Random(0)
+    for _ in range(500):
+        n = rng.randint(1, 6)
+        rows = [[rng.random() + 1e-3 for _ in range(3)] for _ in range(n)]
+        log_probs = [[math.log(x / sum(row)) for x in row] for row in rows]
+        starts = {t for t in range(n) if rng.random() < 0.3}
+        best = max(_score(log_probs, tags) for tags in itertools.product(range(3), repeat=n) if _allowed(tags, starts))
+        decoded = tuple(viterbi_bio(log_probs, starts))
+        assert _allowed(decoded, starts) and abs(_score(log_probs, decoded) - best) < 1e-9
+    assert viterbi_bio([]) == []
+    # argmax would read "B O I" as two mentions; the joint decoding keeps one when O is barely ahead of I
+    assert viterbi_bio([[math.log(0.1), math.log(0.8), math.log(0.1)], [math.log(0.45), math.log(0.1),
+                        math.log(0.45)], [math.log(0.1), math.log(0.1), math.log(0.8)]]) == [1, 2, 2]
+
+
+def test_mention_decoding_is_checked(tiny_encoder, real_docs, kb):
+    config = RexelConfig(encoder=str(tiny_encoder), window=64, stride=16, hidden=32, mention_decoding="beam")
+    with pytest.raises(ConfigError, match="mention_decoding 'beam'"):
+        RexelModel(config, Vocabulary.from_documents(real_docs, ["P17"]), kb)
 
 
 def test_adaptive_threshold_loss_and_prediction():

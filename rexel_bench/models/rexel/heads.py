@@ -17,6 +17,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Collection
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -67,6 +70,31 @@ class MentionHead(nn.Module):
                 if tag in (1, 2):
                     start = i
         return spans
+
+
+def viterbi_bio(log_probs: list[list[float]], sentence_starts: Collection[int] = ()) -> list[int]:
+    """The most probable BIO tag sequence that BIO allows, from per-word ``[O, B, I]`` log-probabilities.
+
+    Argmax tags may put an I after an O or at a sentence start (which :meth:`MentionHead.decode` then reads
+    as a new mention); here I may only follow B or I and never opens a sentence, and the sequence with the
+    largest summed log-probability among those is returned (ties: O before B before I). Decoding the
+    sequence jointly keeps a mention whole where one word's tag alone is unsure.
+    """
+    if not log_probs:
+        return []
+    starts = set(sentence_starts) | {0}
+    score = [log_probs[0][0], log_probs[0][1], -math.inf]
+    back: list[tuple[int, int, int]] = []
+    for t in range(1, len(log_probs)):
+        o, b, i = log_probs[t]
+        best = max(range(3), key=score.__getitem__)
+        inside = 1 if score[1] >= score[2] else 2
+        back.append((best, best, inside))
+        score = [score[best] + o, score[best] + b, -math.inf if t in starts else score[inside] + i]
+    tags = [max(range(3), key=score.__getitem__)]
+    for pointers in reversed(back):
+        tags.append(pointers[tags[-1]])
+    return tags[::-1]
 
 
 def span_embeddings(words: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:

@@ -45,6 +45,7 @@ from rexel_bench.models.rexel.heads import (
     adaptive_threshold_predict,
     entity_embeddings,
     span_embeddings,
+    viterbi_bio,
 )
 from rexel_bench.scoring.linking import is_value_type
 
@@ -209,6 +210,8 @@ class RexelModel(nn.Module):
         self.linking_head = LinkingHead(hidden, len(vocab.fine), width)
         self.coref_head = CorefHead(hidden, width)
         heads = {"cross-attention": RelationHead, "localized-context": LocalizedContextRelationHead}
+        if config.mention_decoding not in ("greedy", "viterbi"):
+            raise ConfigError(f"unknown mention_decoding {config.mention_decoding!r}; choose greedy, viterbi")
         if config.relation_head not in heads:
             raise ConfigError(f"unknown relation_head {config.relation_head!r}; choose {', '.join(heads)}")
         self.relation_head = heads[config.relation_head](hidden, len(vocab.relations), width, config.attention_heads)
@@ -423,7 +426,10 @@ class RexelModel(nn.Module):
     def detect(self, doc: Document, encoded: EncodedDocument) -> Detected:
         """Mention spans, their coarse types and fine-type probabilities."""
         words = encoded.words
-        spans = self._sentence_spans(doc, self.mention_head.decode(self.mention_head(words).argmax(-1).tolist()))
+        logits = self.mention_head(words)
+        tags = (viterbi_bio(torch.log_softmax(logits, -1).tolist(), doc.sentence_starts)
+                if self.config.mention_decoding == "viterbi" else logits.argmax(-1).tolist())
+        spans = self._sentence_spans(doc, self.mention_head.decode(tags))
         mentions = span_embeddings(words, spans)
         coarse_logits, fine_logits = self.typing_head(mentions)
         return Detected(spans, span_texts(doc, spans), coarse_logits.argmax(-1).tolist(),
@@ -668,12 +674,13 @@ class Rexel:
         return self.model.predict_documents(kept, self.batch_size)
 
     def describe(self) -> dict[str, Any]:
-        """Checkpoint, its hash, encoder, sizes, inference form (LoRA merged, quantization), relation decision and
-        coreference threshold."""
+        """Checkpoint, its hash, encoder, sizes, inference form (LoRA merged, quantization), relation decision,
+        coreference threshold and mention decoding."""
         return {"name": self.name, "checkpoint": str(self.checkpoint), "sha256": checkpoint_hash(self.checkpoint),
                 "encoder": self.model.config.encoder, "trained_parameters": trained_parameters(self.checkpoint),
                 "encoder_passes": 1,
                 "inference": self.model.inference_form, "relations": self.model.relation_decision(),
                 "coref_threshold": self.model.config.coref_threshold,
+                "mention_decoding": self.model.config.mention_decoding,
                 "kb": str(self.kb.path), "kb_sha256": self.kb.content_hash,
                 "training_kb": training_kb_of(self.checkpoint), "pruning": dict(self.model.pruning)}
