@@ -31,7 +31,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from rexel_bench.data.model import Document
@@ -196,12 +196,17 @@ def linked_counts_by_relation(pair: DocPair) -> dict[str, tuple[int, int, int, i
 def docred_relation_counts(pair: DocPair) -> dict[str, tuple[int, int, int, int]]:
     """DocRED RE counts per relation (repeated predictions counted once, as the official script)."""
     gold = {(r.head, r.tail, r.label) for r in pair.gold.relations}
-    predicted = pair.memo("unique_facts", lambda p: unique_facts(p.pred))
-    found = Counter(label for (h, t, label) in predicted if pair.gold_known and (h, t, label) in gold)
-    submitted = Counter(label for _, _, label in predicted)
-    gold_by = Counter(label for _, _, label in gold)
-    return {label: (found[label], submitted[label], found[label], gold_by[label])
-            for label in set(submitted) | set(gold_by)}
+    counts: dict[str, list[int]] = {}  # label: [found, submitted, found, gold]
+    known = pair.gold_known
+    for fact in pair.memo("unique_facts", lambda p: unique_facts(p.pred)):
+        row = counts.setdefault(fact[2], [0, 0, 0, 0])
+        row[1] += 1
+        if known and fact in gold:
+            row[0] += 1
+            row[2] += 1
+    for fact in gold:
+        counts.setdefault(fact[2], [0, 0, 0, 0])[3] += 1
+    return {label: tuple(row) for label, row in counts.items()}
 
 
 E2E_HARD = ClassedMetric("e2e_hard", "1", "End-to-end RE, hard: exact head/tail clusters and relation",
