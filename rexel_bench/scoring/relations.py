@@ -195,18 +195,8 @@ def linked_counts_by_relation(pair: DocPair) -> dict[str, tuple[int, int, int, i
 
 def docred_relation_counts(pair: DocPair) -> dict[str, tuple[int, int, int, int]]:
     """DocRED RE counts per relation (repeated predictions counted once, as the official script)."""
-    gold = {(r.head, r.tail, r.label) for r in pair.gold.relations}
-    counts: dict[str, list[int]] = {}  # label: [found, submitted, found, gold]
-    known = pair.gold_known
-    for fact in pair.memo("unique_facts", lambda p: unique_facts(p.pred)):
-        row = counts.setdefault(fact[2], [0, 0, 0, 0])
-        row[1] += 1
-        if known and fact in gold:
-            row[0] += 1
-            row[2] += 1
-    for fact in gold:
-        counts.setdefault(fact[2], [0, 0, 0, 0])[3] += 1
-    return {label: tuple(row) for label, row in counts.items()}
+    gold = {(r.head, r.tail, r.label) for r in pair.gold.relations} if pair.gold_known else set()
+    return _classed_set_counts(set(pair.memo("unique_facts", lambda p: unique_facts(p.pred))), gold)
 
 
 E2E_HARD = ClassedMetric("e2e_hard", "1", "End-to-end RE, hard: exact head/tail clusters and relation",
