@@ -375,8 +375,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
         report["systems"][spec]["linking"] = settings[spec].to_dict()
         report["systems"][spec]["training_kb"] = training_kb_summary(speed[spec]["describe"], data_path)
         report["systems"][spec]["capacity"] = capacity_of(speed[spec]["describe"])
-        report["systems"][spec]["relations"] = speed[spec]["describe"].get("relations")
-        for key in ("coref_threshold", "mention_decoding"):
+        for key in ("relations", "coref_threshold", "mention_decoding"):  # the decisions a checkpoint carries
             report["systems"][spec][key] = speed[spec]["describe"].get(key)
     out = Path(config.out) if config.out else Path("reports") / f"{datetime.now():%Y%m%d-%H%M%S}-{config.name}"
     with data_io.staged_directory(out) as staging:

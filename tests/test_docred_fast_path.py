@@ -29,7 +29,7 @@ LABEL_FIELDS = ("h", "t", "r", "evidence")
 
 def checked_mention(raw: Any, dialect: str) -> Any:
     try:
-        return docred._mention(Where(0, "t"), raw, "vertexSet[0][0]", dialect)
+        return docred._mention(Where(0, "t"), raw, "vertexSet[0][0]", docred._qid_key(dialect))
     except DataError:
         return "error"
 

@@ -298,9 +298,9 @@ def _metric_results(metric: Metric | ClassedMetric, doc_pairs: Sequence[DocPair]
     counts = [metric.counts(p) for p in doc_pairs]
     try:  # one conversion for all documents; row by row (which names the bad length) only if that fails
         matrix = np.array(counts, dtype=float)
-        if matrix.shape != (len(doc_pairs), size):
-            raise ValueError(matrix.shape)
-    except ValueError:
+    except ValueError:  # rows of different lengths
+        matrix = None
+    if matrix is None or matrix.shape != (len(doc_pairs), size):
         matrix = np.array([as_vector(c, size) for c in counts]).reshape(len(doc_pairs), size)
     return {metric.name: MetricResult(metric.name, metric.version, metric.description, metric.family,
                                       metric.count_names, matrix, metric.aggregate, metric.headline)}

@@ -67,6 +67,11 @@ def _fine_types(where: Where, value: Any, field: str) -> tuple[FineType, ...]:
     return tuple(out)
 
 
+def _qid_key(dialect: str) -> str:
+    """The mention field that holds the QID in a dialect."""
+    return "wikidata_eid" if dialect == "dwie-docred" else "wikidata_qcode"
+
+
 def _plain_optional_str(value: Any) -> bool:
     return value is None or value.__class__ is str
 
@@ -119,9 +124,8 @@ def _plain_relation(label: Any) -> Relation | None:
                     extra=rest(label, _LABEL_KEYS))
 
 
-def _mention(where: Where, raw: Any, field: str, dialect: str) -> Mention:
+def _mention(where: Where, raw: Any, field: str, qid_key: str) -> Mention:
     start, end = where.span(raw, "pos", f"{field}.pos")
-    qid_key = "wikidata_eid" if dialect == "dwie-docred" else "wikidata_qcode"
     fine = raw.get("fine_type")
     return Mention(
         sent=where.get(raw, "sent_id", int, f"{field}.sent_id"),
@@ -161,13 +165,13 @@ def parse(raw_doc: Any, index: int) -> Document:
     title = where.get(raw_doc, "title", str, "title")
     where = Where(index, title)
     dialect = dialect_of(raw_doc)
-    qid_key = "wikidata_eid" if dialect == "dwie-docred" else "wikidata_qcode"
+    qid_key = _qid_key(dialect)
     sentences = where.sentences(where.get(raw_doc, "sents", list, "sents"), "sents")
     entities = []
     for e, raw_entity in enumerate(where.get(raw_doc, "vertexSet", list, "vertexSet")):
         if not isinstance(raw_entity, list):
             raise where.fail(f"vertexSet[{e}]", "a list of mentions", raw_entity)
-        mentions = [_plain_mention(m, qid_key) or _mention(where, m, f"vertexSet[{e}][{i}]", dialect)
+        mentions = [_plain_mention(m, qid_key) or _mention(where, m, f"vertexSet[{e}][{i}]", qid_key)
                     for i, m in enumerate(raw_entity)]
         entities.append(entity_from_mentions(mentions))
     relations = []
