@@ -1,5 +1,5 @@
 """``python -m rexel_bench``: the command line."""
 
-from rexel_bench.cli import app
+from rexel_bench.cli import entry_point
 
-app()
+entry_point()

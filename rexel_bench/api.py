@@ -27,6 +27,7 @@ from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document
 from rexel_bench.data.registry import resolve
 from rexel_bench.models.base import load_model
+from rexel_bench.perf import paused_gc
 from rexel_bench.scoring.api import ScoreResult
 from rexel_bench.scoring.io import load_predictions, read_train_facts
 from rexel_bench.scoring.relations import TrainFacts, train_facts
@@ -82,10 +83,11 @@ def score(gold: Documents, pred: Documents, *, metrics: Sequence[str] | None = N
     """
     from rexel_bench.scoring.api import score_documents
 
-    gold_data = _gold(gold, format, data_dir, skip_bad_gold)
-    pred_docs, pred_notes, pred_file = _predictions(pred, gold_data, lenient, data_dir)
-    result = score_documents(gold_data.documents, pred_docs, metrics=list(metrics) if metrics else None,
-                             train=_train_facts(train, data_dir), lenient=lenient, pred_file=pred_file)
+    with paused_gc():
+        gold_data = _gold(gold, format, data_dir, skip_bad_gold)
+        pred_docs, pred_notes, pred_file = _predictions(pred, gold_data, lenient, data_dir)
+        result = score_documents(gold_data.documents, pred_docs, metrics=list(metrics) if metrics else None,
+                                 train=_train_facts(train, data_dir), lenient=lenient, pred_file=pred_file)
     result.notes[:0] = gold_data.notes + pred_notes
     return result
 

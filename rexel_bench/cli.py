@@ -7,6 +7,7 @@ line on stderr and exit status 2; no traceback for a user's bad input.
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 import sqlite3
@@ -56,6 +57,17 @@ SchedulerOption = Annotated[str | None, typer.Option(
                         "dask.distributed scheduler address (tcp://host:8786).")]
 WorkersOption = Annotated[int, typer.Option("--workers", min=1,
                                             help="Worker processes of a local cluster (one thread each).")]
+
+
+def entry_point() -> None:
+    """The ``rexel-bench`` executable and ``python -m rexel_bench``: the app, its start-up objects set aside.
+
+    The modules, classes and functions loaded at start-up live until the process ends. Moved to the
+    garbage collector's permanent generation (:func:`gc.freeze`), they are not scanned again by any
+    collection, the last one at exit included: about 0.03 s of every command.
+    """
+    gc.freeze()
+    app()
 
 
 def reports_errors(func: F) -> F:
