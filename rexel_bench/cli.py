@@ -536,17 +536,20 @@ def train(
     import dataclasses
 
     from rexel_bench.models.rexel.config import RexelConfig
+    from rexel_bench.models.rexel.train import end_distributed_process
     from rexel_bench.models.rexel.train import train as run_training
 
     settings = RexelConfig.from_yaml(config)
     if output:
         settings = dataclasses.replace(settings, output=str(output))
     directory = run_training(settings, limit=limit)
-    if os.environ.get("RANK", "0") != "0":  # under DDP only the main process reports
-        return
-    summary = json.loads((directory / "config.json").read_text()).get("training", {})
-    console.print(f"best checkpoint: {directory} (dev {settings.early_stopping} "
-                  f"{summary.get('best_dev', float('nan')):.4f}, {summary.get('seconds', 0):.0f} s)")
+    if os.environ.get("RANK", "0") == "0":  # under DDP only the main process reports
+        summary = json.loads((directory / "config.json").read_text()).get("training", {})
+        console.print(f"best checkpoint: {directory} (dev {settings.early_stopping} "
+                      f"{summary.get('best_dev', float('nan')):.4f}, {summary.get('seconds', 0):.0f} s)")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        end_distributed_process()
+
 
 
 @app.command("run")

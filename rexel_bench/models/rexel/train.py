@@ -19,12 +19,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import pickle
 import random
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -256,6 +258,22 @@ def check_replicas_agree(accelerator: Any, model: RexelModel) -> None:
     if not torch.allclose(gathered, gathered[0].expand_as(gathered), rtol=1e-6):
         raise RuntimeError(f"the {accelerator.num_processes} training processes ended with different weights "
                            f"(checksums {gathered.tolist()}): gradients were not synchronised")
+
+
+def end_distributed_process() -> NoReturn:
+    """End one process of a multi-process (DDP) training, its work done and saved, without interpreter teardown
+    (`rexel-bench train` calls it after :func:`train` in every DDP process; a script that calls :func:`train`
+    under ``accelerate launch`` should end the same way).
+
+    Teardown destroys gloo's process group and joins its worker threads while holding the GIL; a worker that is
+    still releasing the last collective's tensors needs the GIL to do so. The process then hangs (when the group
+    was destroyed explicitly) or aborts at exit ("terminate called without an active exception", exit -6), after
+    a training that succeeded: py-spy showed the main thread in ``~ProcessGroupGloo`` joining a worker blocked
+    in ``gil_scoped_acquire`` under ``~AsyncAllgatherWork``. Output is flushed first; nothing else is pending.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _progress(enabled: bool) -> Progress:
