@@ -166,9 +166,9 @@ class Document:
             total += len(sent)
         return tuple(starts)
 
-    @property
+    @cached_value
     def num_tokens(self) -> int:
-        """Number of tokens in the document."""
+        """Number of tokens in the document (computed once: converting offsets reads it for every mention)."""
         return sum(len(s) for s in self.sentences)
 
     @property

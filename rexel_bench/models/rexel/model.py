@@ -124,11 +124,8 @@ def pair_blocks(n: int, *, ordered: bool, block: int | None = None) -> Iterator[
             rows.append(row)
             count += n - 1 if ordered else n - 1 - row
             row += 1
-        parts = []
-        for i in rows:
-            others = torch.cat([torch.arange(0, i), torch.arange(i + 1, n)]) if ordered else torch.arange(i + 1, n)
-            parts.append(torch.stack([torch.full_like(others, i), others], dim=1))
-        pairs = torch.cat(parts) if parts else torch.zeros(0, 2, dtype=torch.long)
+        grid = torch.cartesian_prod(torch.tensor(rows), torch.arange(n)).reshape(-1, 2)  # row-major
+        pairs = grid[grid[:, 0] != grid[:, 1]] if ordered else grid[grid[:, 0] < grid[:, 1]]
         if len(pairs):
             yield pairs
 
