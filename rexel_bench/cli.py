@@ -650,4 +650,4 @@ def _print_cluster(cluster: ClusterRun) -> None:
 
 
 if __name__ == "__main__":
-    app()
+    entry_point()
