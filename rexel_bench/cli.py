@@ -551,7 +551,6 @@ def train(
         end_distributed_process()
 
 
-
 @app.command("run")
 @reports_errors
 def run_command(
