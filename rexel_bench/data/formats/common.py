@@ -9,7 +9,8 @@ from typing import Any
 
 from rexel_bench.errors import DataError
 
-_STR, _INT = {str}, {int}  # the element types a list of tokens or of indices may hold (bool is not int here)
+#: The element types a list of tokens, or of indices, may hold (bool is not int here).
+STR_ONLY, INT_ONLY = frozenset({str}), frozenset({int})
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "an object", float: "a number"}
 
 
@@ -79,7 +80,7 @@ class Where:
         value = self.get(obj, key, list, field, optional=optional)
         if value is None:
             return None
-        if not set(map(type, value)) <= _INT:
+        if not set(map(type, value)) <= INT_ONLY:
             raise self.fail(field, "a list of integers", value)
         return tuple(value)
 
@@ -88,7 +89,7 @@ class Where:
         if not isinstance(value, list):
             raise self.fail(field, "a list of sentences", value)
         for i, sent in enumerate(value):
-            if type(sent) is not list or not set(map(type, sent)) <= _STR:
+            if type(sent) is not list or not set(map(type, sent)) <= STR_ONLY:
                 raise self.fail(f"{field}[{i}]", "a list of string tokens", sent)
         return tuple(tuple(s) for s in value)
 

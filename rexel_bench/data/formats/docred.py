@@ -22,7 +22,7 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
-from rexel_bench.data.formats.common import Where, rest
+from rexel_bench.data.formats.common import INT_ONLY, Where, rest
 from rexel_bench.data.model import Document, Entity, FineType, Mention, Relation, entity_from_mentions
 
 NAME = "docred"
@@ -32,7 +32,6 @@ _DOC_KEYS = frozenset({"title", "sents", "vertexSet", "labels"})
 _MENTION_KEYS = frozenset({"name", "sent_id", "pos", "type", "wikidata_qcode", "fine_type", "absolute_pos",
                            "link", "wikidata_eid"})
 _LABEL_KEYS = frozenset({"h", "t", "r", "evidence"})
-_INTS = frozenset({int})  # the element types an evidence list may hold (bool is not int here)
 
 
 def looks_like(raw_doc: Any) -> bool:
@@ -118,7 +117,7 @@ def _plain_relation(label: Any) -> Relation | None:
     head, tail, name, evidence = label.get("h"), label.get("t"), label.get("r"), label.get("evidence")
     if head.__class__ is not int or tail.__class__ is not int or name.__class__ is not str:
         return None
-    if evidence is not None and (evidence.__class__ is not list or not set(map(type, evidence)) <= _INTS):
+    if evidence is not None and (evidence.__class__ is not list or not set(map(type, evidence)) <= INT_ONLY):
         return None
     return Relation(head=head, tail=tail, label=name, evidence=tuple(evidence) if evidence is not None else None,
                     extra=rest(label, _LABEL_KEYS))
