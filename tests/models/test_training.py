@@ -83,8 +83,8 @@ def test_two_process_ddp_training_keeps_the_replicas_identical(tmp_path, tiny_en
 
     Both processes must exit 0. Before stop 17 a process could abort at interpreter teardown after training had
     succeeded (gloo, "terminate called without an active exception": 1 of 20 runs, two at a time) or, with the
-    process group destroyed explicitly, hang (3 of 40); `rexel-bench train` now ends a DDP process without that
-    teardown (`train.end_distributed_process`), and 80 of 80 runs, two at a time, exited 0."""
+    process group destroyed explicitly after a barrier, hang (4 of 62); `rexel-bench train` now ends a DDP process
+    without that teardown (`train.end_distributed_process`), and 100 of 100 runs, two at a time, exited 0."""
     import subprocess
     import sys
 
