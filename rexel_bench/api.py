@@ -32,7 +32,7 @@ from rexel_bench.scoring.api import ScoreResult
 from rexel_bench.scoring.io import load_predictions, read_train_facts
 from rexel_bench.scoring.relations import TrainFacts, train_facts
 
-__all__ = ["Documents", "Report", "compare", "load", "load_model", "run", "score"]
+__all__ = ["Documents", "Report", "compare", "load", "load_model", "run", "score", "score_each"]
 
 #: What every function accepts as data: a dataset name, a path, or documents already loaded.
 Documents = str | Path | Sequence[Document]
@@ -81,15 +81,48 @@ def score(gold: Documents, pred: Documents, *, metrics: Sequence[str] | None = N
     predictions as wrong instead of failing. The result holds values, per-document counts and notes
     (``.to_pandas()``, ``.to_dict()``) — the numbers ``rexel-bench score`` prints.
     """
+    return score_each(gold, {"pred": pred}, metrics=metrics, train=train, lenient=lenient,
+                      skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir)["pred"]
+
+
+def score_each(gold: Documents, predictions: Mapping[str, Documents], *, metrics: Sequence[str] | None = None,
+               train: Documents | None = None, lenient: bool = False, skip_bad_gold: bool = False,
+               format: str = "auto", data_dir: str | Path | None = None, progress: bool = False
+               ) -> dict[str, ScoreResult]:
+    """Score several systems' predictions (name → source) against one gold, each as :func:`score` would.
+
+    The gold and the training facts are read and checked once for all of them, which is what makes scoring
+    many checkpoints fast (``rexel-bench score GOLD PRED...``). There is no resampling: :func:`compare` tests
+    differences. The first prediction file with an error stops it with that file's error (``lenient``: bad
+    predictions count as wrong instead). ``progress`` draws a bar over the prediction sources on a terminal.
+    """
     from rexel_bench.scoring.api import score_documents
 
+    # every file is found before any is scored: a missing 100th checkpoint stops the command at once
+    predictions = {name: resolve(source, data_dir) if isinstance(source, (str, Path)) else source
+                   for name, source in predictions.items()}
+    results: dict[str, ScoreResult] = {}
     with paused_gc():
         gold_data = _gold(gold, format, data_dir, skip_bad_gold)
-        pred_docs, pred_notes, pred_file = _predictions(pred, gold_data, lenient, data_dir)
-        result = score_documents(gold_data.documents, pred_docs, metrics=list(metrics) if metrics else None,
-                                 train=_train_facts(train, data_dir), lenient=lenient, pred_file=pred_file)
-    result.notes[:0] = gold_data.notes + pred_notes
-    return result
+        facts = _train_facts(train, data_dir)
+        for name, pred in _each_with_progress(predictions, progress and len(predictions) > 1):
+            pred_docs, pred_notes, pred_file = _predictions(pred, gold_data, lenient, data_dir)
+            result = score_documents(gold_data.documents, pred_docs, metrics=list(metrics) if metrics else None,
+                                     train=facts, lenient=lenient, pred_file=pred_file)
+            result.notes[:0] = gold_data.notes + pred_notes
+            results[name] = result
+    return results
+
+
+def _each_with_progress(predictions: Mapping[str, Documents], progress: bool) -> Any:
+    """The (name, source) items, counted on a progress bar when asked."""
+    if not progress:
+        yield from predictions.items()
+        return
+    from rexel_bench.progress import progress_bar
+
+    with progress_bar() as bar:
+        yield from bar.track(predictions.items(), total=len(predictions), description="scoring predictions")
 
 
 @dataclass

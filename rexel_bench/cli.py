@@ -19,6 +19,7 @@ import typer
 import typer.core
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -217,8 +218,10 @@ def stats(
 @reports_errors
 def score(
     gold: Annotated[str, typer.Argument(help="Gold file, DWIE directory or dataset name (e.g. docred-ie:dev).")],
-    pred: Annotated[Path, typer.Argument(help="Predictions: rexel-bench JSONL, any supported format, or DocRED's "
-                                              "result.json (a list of {title, h_idx, t_idx, r, evidence}).")],
+    pred: Annotated[list[Path], typer.Argument(
+        help="Predictions: rexel-bench JSONL, any supported format, or DocRED's result.json (a list of {title, "
+             "h_idx, t_idx, r, evidence}). Several files (e.g. one per checkpoint) are scored against the gold "
+             "read once, with one summary table.")],
     metrics: Annotated[str | None, typer.Option(
         "--metrics", "-m", help="Comma-separated metric or family names (mentions, typing, linking, coreference, "
                                 "docred, end-to-end); default: all that apply.")] = None,
@@ -226,7 +229,9 @@ def score(
     lenient: Annotated[bool, typer.Option(
         "--lenient", help="Count bad predictions (unknown documents, spans outside the document, relations to "
                           "missing entities) as wrong and report them, instead of failing.")] = False,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write every value and count as JSON.")] = None,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write every value and count as JSON (with several prediction files: an object from each "
+                       "file's path, as given, to its result).")] = None,
     per_document: Annotated[bool, typer.Option(
         "--per-document", help="Include per-document counts in --json.")] = False,
     format: FormatOption = "auto",
@@ -236,9 +241,24 @@ def score(
     """Score predictions against gold on every subtask: MD, ET, ED, coreference, DocRED RE, end to end."""
     from rexel_bench import api
 
-    result = api.score(gold, pred, metrics=metrics.split(",") if metrics else None, train=train, lenient=lenient,
-                       skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir_opt)
-    table = Table(title=f"{pred} against {gold} ({len(result.doc_ids)} documents)")
+    sources = {str(path): path for path in pred}
+    if len(sources) < len(pred):
+        raise ConfigError(f"a prediction file is named twice: {', '.join(str(p) for p in pred)}")
+    results = api.score_each(gold, sources, metrics=metrics.split(",") if metrics else None, train=train,
+                             lenient=lenient, skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir_opt,
+                             progress=True)
+    if len(results) == 1:
+        _print_score(next(iter(results.values())), f"{pred[0]} against {gold}")
+    else:
+        _print_summary(results, gold)
+    if json_out:
+        data = {name: r.to_dict(per_document) for name, r in results.items()}
+        data_io.atomic_write_text(json_out, json.dumps(data[str(pred[0])] if len(data) == 1 else data, indent=1))
+
+
+def _print_score(result: Any, title: str) -> None:
+    """One system's table: a line per metric, then the conventions and notes."""
+    table = Table(title=f"{title} ({len(result.doc_ids)} documents)")
     # one line per metric; on a narrow terminal only the description ("what") is cut short
     metric_width = max(map(len, result.metrics), default=6)
     what_width = max(12, console.width - metric_width - 6 - 6 - 9 - 16)  # 16: rules and padding of 5 columns
@@ -250,14 +270,41 @@ def score(
         cells = [f"{100 * values[k]:.2f}" if k in values else "" for k in ("p", "r")]
         table.add_row(name, *cells, f"{100 * values[m.headline]:.2f}", m.description)
     console.print(table)
+    _print_rules(result)
+    for note in result.notes:
+        console.print(Text.assemble(("note:", "yellow"), f" {note}"), highlight=False, soft_wrap=True)
+
+
+def _print_rules(result: Any) -> None:
+    """The ED exclusion rule (where ED is scored) and the scoring conventions."""
     if any(m.family == "linking" for m in result.metrics.values()):  # the rule is about ED scores only
         console.print(result.to_dict()["ed_exclusion_rule"], style="dim")
     for convention in result.conventions:
         console.print(f"convention: {convention}", style="dim", highlight=False, soft_wrap=True)
-    for note in result.notes:
-        console.print(Text.assemble(("note:", "yellow"), f" {note}"), highlight=False, soft_wrap=True)
-    if json_out:
-        data_io.atomic_write_text(json_out, json.dumps(result.to_dict(per_document), indent=1))
+
+
+def _print_summary(results: dict[str, Any], gold: str) -> None:
+    """Several systems: one row per prediction file, one column per metric's headline value (F1 or accuracy,
+    in %), then the conventions once and every file's notes under its name."""
+    first = next(iter(results.values()))
+    names = list(dict.fromkeys(name for r in results.values() for name in r.metrics))
+    table = Table(title=f"{len(results)} prediction files against {gold} ({len(first.doc_ids)} documents; "
+                        "F1 or accuracy, %)", box=box.SIMPLE_HEAD)
+    table.add_column("predictions", no_wrap=True)
+    for name in names:
+        table.add_column(name, justify="right", no_wrap=True)
+    for source, result in results.items():
+        table.add_row(source, *(f"{100 * m.values[m.headline]:.2f}" if (m := result.metrics.get(name)) else "—"
+                                for name in names))
+    # written to a file or pipe, every path and metric name whole, one row per line however wide (on a terminal
+    # the table fits the window)
+    needed = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    fits = console.is_terminal or needed <= console.width
+    (console if fits else Console(width=needed, file=console.file, markup=False)).print(table)
+    _print_rules(first)
+    for source, result in results.items():
+        for note in result.notes:
+            console.print(Text.assemble(("note:", "yellow"), f" {source}: {note}"), highlight=False, soft_wrap=True)
 
 
 def _report_dir(out: Path | None, name: str) -> Path:

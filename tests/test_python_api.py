@@ -39,6 +39,20 @@ def test_score_equals_the_cli(files):
         name: m["values"][m["headline"]] for name, m in cli["metrics"].items()}
 
 
+def test_score_each_equals_score_on_each_and_the_cli(files):
+    sources = {"a": files / "a.jsonl", "b": rb.load(files / "b.jsonl")}  # a path and documents, mixed
+    each = rb.score_each(str(files / "gold.json"), sources)
+    assert list(each) == ["a", "b"]
+    for name, source in sources.items():
+        assert each[name].to_dict() == rb.score(str(files / "gold.json"), source).to_dict()
+    done = runner.invoke(app, ["score", str(files / "gold.json"), str(files / "a.jsonl"), str(files / "b.jsonl"),
+                               "--json", str(files / "each.json")])
+    assert done.exit_code == 0, done.output
+    cli = json.loads((files / "each.json").read_text())
+    assert cli[str(files / "b.jsonl")]["metrics"] == each["b"].to_dict()["metrics"]
+    assert each["a"].metrics["e2e_hard"].values["r"] > each["b"].metrics["e2e_hard"].values["r"]
+
+
 def test_compare_equals_the_cli(files):
     done = runner.invoke(app, ["compare", str(files / "a.jsonl"), str(files / "b.jsonl"), "--gold",
                                str(files / "gold.json"), "--out", str(files / "cmp"), "--bootstrap", "300",

@@ -99,7 +99,7 @@ def resolve(name_or_path: str | Path, explicit_dir: str | Path | None = None) ->
     spec = find_spec(str(name_or_path))
     if spec is None:
         known = ", ".join(s.key for s in DATASETS)
-        raise ConfigError(f"{name_or_path!r} is neither an existing path nor a registered dataset ({known})")
+        raise ConfigError(f"{str(name_or_path)!r} is neither an existing path nor a registered dataset ({known})")
     found = spec_path(spec, explicit_dir)
     if found is None:
         where = data_dir(explicit_dir)

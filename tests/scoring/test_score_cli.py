@@ -61,3 +61,44 @@ def test_unknown_metric_is_explained(tmp_path):
     data_io.write(gold, tmp_path / "p.jsonl")
     result = runner.invoke(app, ["score", str(path), str(tmp_path / "p.jsonl"), "--metrics", "bleu"])
     assert result.exit_code == 2 and "unknown metric" in result.output
+
+
+def test_several_prediction_files_are_each_scored_as_alone_against_the_gold_read_once(tmp_path):
+    """Scoring many checkpoints in one process: each file's values equal its own ``score`` run, the summary has a
+    row per file, --json maps each path to its result, and notes name their file."""
+    gold, _ = _gold_and_path()
+    gold_path = tmp_path / "gold.json"
+    data_io.write(gold, gold_path, "docred-ie")
+    paths = []
+    for keep in (1, 2, 3):  # three systems that keep every first, second or third fact
+        paths.append(tmp_path / f"keep{keep}.jsonl")
+        data_io.write([replace(d, relations=d.relations[::keep]) for d in gold], paths[-1])
+    data_io.write([replace(d, relations=d.relations + d.relations[:1]) for d in gold], tmp_path / "repeats.jsonl")
+    paths.append(tmp_path / "repeats.jsonl")
+    out = tmp_path / "all.json"
+    result = runner.invoke(app, ["score", str(gold_path), *map(str, paths), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "4 prediction files against" in result.output
+    rows = [line for line in result.output.splitlines() if line.strip().startswith(str(tmp_path))]
+    assert [row.split()[0] for row in rows] == list(map(str, paths))  # one row per file, in the order given
+    together = json.loads(out.read_text())
+    assert list(together) == list(map(str, paths))
+    for path in paths:
+        alone_json = tmp_path / f"{path.stem}.scores.json"
+        alone = runner.invoke(app, ["score", str(gold_path), str(path), "--json", str(alone_json)])
+        assert alone.exit_code == 0, alone.output
+        assert together[str(path)] == json.loads(alone_json.read_text())
+    f1 = [together[str(p)]["metrics"]["docred_re"]["values"]["r"] for p in paths[:3]]
+    assert f1[0] > f1[1] > f1[2]  # fewer facts kept, lower recall: the files were not mixed up
+    assert f"note: {paths[3]}: " in result.output and "repeated predicted fact" in result.output
+
+
+def test_several_prediction_files_missing_or_repeated_stop_before_scoring(tmp_path):
+    gold, path = _gold_and_path()
+    data_io.write(gold, tmp_path / "p.jsonl")
+    missing = runner.invoke(app, ["score", str(path), str(tmp_path / "p.jsonl"), str(tmp_path / "gone.jsonl")])
+    assert missing.exit_code == 2
+    assert f"'{tmp_path / 'gone.jsonl'}' is neither an existing path" in missing.output
+    assert "prediction files against" not in missing.output
+    twice = runner.invoke(app, ["score", str(path), str(tmp_path / "p.jsonl"), str(tmp_path / "p.jsonl")])
+    assert twice.exit_code == 2 and "named twice" in twice.output
