@@ -29,9 +29,10 @@ from rexel_bench.data.model import Document
 from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.base import MAX_WORDS, register, split_too_long
+from rexel_bench.models.rexel.checkpoint import checkpoint_hash, trained_parameters, training_kb_of
 from rexel_bench.models.rexel.config import LossWeights, RexelConfig
 from rexel_bench.models.rexel.heads import span_embeddings
-from rexel_bench.models.rexel.model import RexelModel, checkpoint_hash, trained_parameters, training_kb_of
+from rexel_bench.models.rexel.model import RexelModel
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / "checkpoints" / "pipeline-minilm-lora-factfree"
 STAGES: dict[str, dict[str, Any]] = {

@@ -20,7 +20,7 @@ from rexel_bench.data import io as data_io
 from rexel_bench.data.registry import resolve
 from rexel_bench.models.base import load_model
 from rexel_bench.models.rexel.heads import entity_embeddings, span_embeddings
-from rexel_bench.models.rexel.model import doc_spans
+from rexel_bench.models.rexel.targets import doc_spans
 from rexel_bench.perf import peak_memory_mb, reset_peak_memory
 
 

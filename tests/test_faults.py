@@ -291,7 +291,7 @@ def test_temporaries_of_an_interrupted_writer_are_removed_and_counted(tmp_path):
 @pytest.mark.parametrize(("n", "ordered", "block"), [(0, False, 5), (1, True, 5), (7, False, 4), (7, True, 4),
                                                      (30, False, 1000), (12, True, 3)])
 def test_pair_blocks_cover_every_pair_once_in_order_and_stay_bounded(n, ordered, block):
-    from rexel_bench.models.rexel.model import pair_blocks
+    from rexel_bench.models.rexel.targets import pair_blocks
 
     blocks = list(pair_blocks(n, ordered=ordered, block=block))
     got = [tuple(p) for b in blocks for p in b.tolist()]
@@ -304,12 +304,13 @@ def test_blocked_pair_stages_predict_exactly_what_one_block_predicts(monkeypatch
     """REXEL's coreference and relation stages in tiny blocks give the same entities and facts as in one
     block (relation scores may differ in the last printed digit: matrix products of another shape)."""
     import rexel_bench.models.rexel.model as rexel_model
+    import rexel_bench.models.rexel.targets as rexel_targets
     from rexel_bench.models.base import load_model
 
     docs = data_io.load(REPO / "datasets/docred-ie/dev_joint_qcode.json").documents[:4]
     model = load_model("rexel")
     whole = model.predict(docs)
-    monkeypatch.setattr(rexel_model, "PAIR_BLOCK", 7)
+    monkeypatch.setattr(rexel_targets, "PAIR_BLOCK", 7)
     monkeypatch.setattr(rexel_model, "ATTENTION_BLOCK", 1)
     blocked = model.predict(docs)
     assert [d.entities for d in blocked] == [d.entities for d in whole]

@@ -19,7 +19,8 @@ from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.base import available_models, load_model
 from rexel_bench.models.rexel.config import RexelConfig
-from rexel_bench.models.rexel.model import RexelModel, Vocabulary
+from rexel_bench.models.rexel.model import RexelModel
+from rexel_bench.models.rexel.targets import Vocabulary
 
 
 def _train_doc() -> Document:

@@ -17,7 +17,8 @@ from rexel_bench.errors import ClusterError
 from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.rexel.config import RexelConfig
-from rexel_bench.models.rexel.model import RexelModel, Vocabulary
+from rexel_bench.models.rexel.model import RexelModel
+from rexel_bench.models.rexel.targets import Vocabulary
 from rexel_bench.predict_text import predict_file
 from rexel_bench.silver.builder import build_docred_ie, build_docred_ie_on_cluster
 

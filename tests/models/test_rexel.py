@@ -24,7 +24,8 @@ from rexel_bench.models.rexel.heads import (
     span_embeddings,
     viterbi_bio,
 )
-from rexel_bench.models.rexel.model import RexelModel, Vocabulary, bio_labels, link_target, sampled_pair_rows
+from rexel_bench.models.rexel.model import RexelModel
+from rexel_bench.models.rexel.targets import Vocabulary, bio_labels, link_target, sampled_pair_rows
 
 
 @pytest.fixture(scope="module")

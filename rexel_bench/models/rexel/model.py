@@ -11,13 +11,12 @@ clusters are the connected components (union-find); the ED output enters through
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from rexel_bench.data.model import Document, Entity, FineType, Mention, Relation
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.store import Candidate, KnowledgeBase
 from rexel_bench.models.base import MAX_WORDS, register, split_too_long
+from rexel_bench.models.rexel.checkpoint import checkpoint_hash, trained_parameters, training_kb_of
 from rexel_bench.models.rexel.config import RexelConfig, encoder_directory
 from rexel_bench.models.rexel.encoder import EncodedDocument, WindowedEncoder
 from rexel_bench.models.rexel.heads import (
@@ -47,43 +47,26 @@ from rexel_bench.models.rexel.heads import (
     span_embeddings,
     viterbi_bio,
 )
+from rexel_bench.models.rexel.targets import (
+    PreparedDocument,
+    Vocabulary,
+    bio_labels,
+    doc_spans,
+    link_target,
+    pair_blocks,
+    sampled_pair_rows,
+    span_texts,
+)
 from rexel_bench.scoring.linking import is_value_type
 
 MAX_CLASSES = 8  # classes per candidate fed to the linking head
 #: Which losses train each head (a checkpoint keeps the heads whose losses have a non-zero weight).
 HEAD_LOSSES = {"mention_head": ("md",), "typing_head": ("md", "et"), "linking_head": ("ed",),
                "coref_head": ("coref",), "relation_head": ("rc",)}
-MAX_FINE_TYPES = 300  # fine-type vocabulary: the most frequent classes of the training data
 
 
-@dataclass
-class Vocabulary:
-    """Label inventories learnt from the training data."""
-
-    coarse: list[str]
-    fine: list[str]
-    relations: list[str]
-    fine_labels: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_documents(cls, docs: Sequence[Document], relations: Sequence[str] = ()) -> Vocabulary:
-        """Coarse types, the most frequent fine classes, and relations (given ones first) of the documents."""
-        coarse = sorted({m.type or e.type for d in docs for e in d.entities for m in e.mentions if m.type or e.type})
-        fine_counts: Counter[str] = Counter()
-        labels: dict[str, str] = {}
-        for d in docs:
-            for e in d.entities:
-                for m in e.mentions:
-                    for f in m.fine_types or e.fine_types:
-                        fine_counts[f.qid] += 1
-                        labels.setdefault(f.qid, f.label)
-        fine = sorted(q for q, _ in fine_counts.most_common(MAX_FINE_TYPES))
-        rels = list(dict.fromkeys([*relations, *sorted({r.label for d in docs for r in d.relations})]))
-        return cls(coarse, fine, rels, {q: labels[q] for q in fine})
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for vocab.json."""
-        return {"coarse": self.coarse, "fine": self.fine, "relations": self.relations, "fine_labels": self.fine_labels}
+#: Pairs × tokens handled at once by the fine relation head's cross-attention.
+ATTENTION_BLOCK = 4_000_000
 
 
 @dataclass
@@ -94,100 +77,6 @@ class Detected:
     texts: list[str]
     coarse: list[int]
     fine_probs: torch.Tensor
-
-
-@dataclass
-class PreparedDocument:
-    """What training needs of one gold document, computed once."""
-
-    doc: Document
-    spans: list[tuple[int, int]]  # doc-level word spans of unique gold mentions
-    owner: list[int]  # entity index of each span
-    bio: torch.Tensor
-
-
-#: Pairs scored at once by the coreference and coarse relation heads (bounds their memory).
-PAIR_BLOCK = 16_384
-#: Pairs × tokens handled at once by the fine relation head's cross-attention.
-ATTENTION_BLOCK = 4_000_000
-
-
-def pair_blocks(n: int, *, ordered: bool, block: int | None = None) -> Iterator[torch.Tensor]:
-    """Index pairs ``[k, 2]`` of ``n`` items — ``i < j``, or every ``i != j`` when ``ordered`` — in blocks of
-    about ``block`` pairs (default :data:`PAIR_BLOCK`; whole rows: a block is larger only when one row is),
-    in row-major order, never building the n² list at once."""
-    block = block or PAIR_BLOCK
-    row = 0
-    while row < n:
-        rows, count = [], 0
-        while row < n and (not rows or count + (n - 1 if ordered else n - 1 - row) <= block):
-            rows.append(row)
-            count += n - 1 if ordered else n - 1 - row
-            row += 1
-        grid = torch.cartesian_prod(torch.tensor(rows), torch.arange(n)).reshape(-1, 2)  # row-major
-        pairs = grid[grid[:, 0] != grid[:, 1]] if ordered else grid[grid[:, 0] < grid[:, 1]]
-        if len(pairs):
-            yield pairs
-
-
-def doc_spans(doc: Document) -> tuple[list[tuple[int, int]], list[int]]:
-    """Unique gold mention spans (document word offsets) and the entity each belongs to."""
-    seen, spans, owner = set(), [], []
-    for e, entity in enumerate(doc.entities):
-        for m in entity.mentions:
-            span = doc.doc_span(m)
-            if span not in seen:
-                seen.add(span)
-                spans.append(span)
-                owner.append(e)
-    return spans, owner
-
-
-def span_texts(doc: Document, spans: Sequence[tuple[int, int]]) -> list[str]:
-    """The surface text of each document-level ``[start, end)`` span (the document's tokens built once)."""
-    tokens = doc.tokens
-    return [" ".join(tokens[s:e]) for s, e in spans]
-
-
-def bio_labels(n_words: int, spans: Sequence[tuple[int, int]]) -> torch.Tensor:
-    """Word BIO labels; nested or overlapping mentions keep the earlier, longer one (BIO cannot nest)."""
-    labels = torch.zeros(n_words, dtype=torch.long)
-    taken = torch.zeros(n_words, dtype=torch.bool)
-    for start, end in sorted(spans, key=lambda s: (s[0], s[0] - s[1])):
-        if taken[start:end].any():
-            continue
-        labels[start], labels[start + 1:end] = 1, 2
-        taken[start:end] = True
-    return labels
-
-
-def link_target(entity: Entity, candidates: Sequence[Candidate]) -> int | None:
-    """The linking head's training target for a mention of ``entity``: 1 + the gold candidate's index, 0 for NIL.
-
-    None (no training signal) where the gold QID is not among the candidates, for numbers and dates, and for
-    an entity that has a gold Wikipedia link but no known QID (DWIE): it is unlinked in our data, not NIL.
-    """
-    if entity.qid:
-        return next((1 + k for k, c in enumerate(candidates) if c.qid == entity.qid), None)
-    if entity.link or not candidates or is_value_type(entity.type):
-        return None
-    return 0
-
-
-def sampled_pair_rows(related: torch.Tensor, negatives_per_positive: float) -> torch.Tensor:
-    """Indices of the pairs the fine relation loss trains on: every pair when ``negatives_per_positive`` is 0,
-    else every related pair and ``ceil(ratio × max(1, related))`` unrelated ones drawn with torch's generator.
-
-    On long documents (DWIE: ~700 pairs, ~25 related) the unrelated pairs swamp the adaptive-threshold loss
-    and the classifier learns to put every pair below its threshold; sampling rebalances what it sees.
-    """
-    if negatives_per_positive <= 0:
-        return torch.arange(len(related))
-    positive = torch.nonzero(related).flatten()
-    negative = torch.nonzero(~related).flatten()
-    count = min(len(negative), math.ceil(negatives_per_positive * max(1, len(positive))))
-    chosen = negative[torch.randperm(len(negative))[:count]]
-    return torch.sort(torch.cat([positive, chosen])).values
 
 
 class RexelModel(nn.Module):
@@ -596,39 +485,6 @@ class RexelModel(nn.Module):
             raise ConfigError(f"checkpoint does not fit the model (missing {missing[:3]}, unexpected {unexpected[:3]})",
                               file=str(directory))
         return model
-
-
-def training_kb_of(checkpoint: str | Path) -> dict[str, Any] | None:
-    """What the KB that silver-linked a checkpoint's training data held (``training.training_kb`` of its
-    config), or None where the checkpoint does not record it."""
-    try:
-        config = json.loads((Path(checkpoint) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return (config.get("training") or {}).get("training_kb")
-
-
-def trained_parameters(*checkpoints: str | Path) -> dict[str, int]:
-    """How many parameters the checkpoints trained together (a pipeline's stages, or one model), read from
-    their weights files: ``encoder`` (LoRA adapters, or the whole encoder when it was fine-tuned) and
-    ``heads``. Reports show it, so that a comparison says whether the systems had the same capacity."""
-    from safetensors import safe_open
-
-    counts = {"encoder": 0, "heads": 0}
-    for checkpoint in checkpoints:
-        with safe_open(str(Path(checkpoint) / "model.safetensors"), "pt") as weights:
-            for key in weights.keys():  # noqa: SIM118 (a safetensors file is not a mapping)
-                part = "encoder" if key.startswith("encoder.") else "heads"
-                counts[part] += math.prod(weights.get_slice(key).get_shape())
-    return counts
-
-
-def checkpoint_hash(directory: str | Path) -> str:
-    """SHA-256 over a checkpoint's files, identifying its predictions (for caches and reports)."""
-    digest = hashlib.sha256()
-    for name in ("config.json", "vocab.json", "model.safetensors"):
-        digest.update((Path(directory) / name).read_bytes())
-    return digest.hexdigest()
 
 
 #: ``quantize`` options of :meth:`RexelModel.prepare_inference`: none (fp32) or dynamic int8 on CPU.

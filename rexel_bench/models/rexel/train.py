@@ -41,7 +41,8 @@ from rexel_bench.kb.build import training_kb_path
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.rexel.config import RexelConfig
 from rexel_bench.models.rexel.encoder import EncodedDocument
-from rexel_bench.models.rexel.model import RexelModel, Vocabulary
+from rexel_bench.models.rexel.model import RexelModel
+from rexel_bench.models.rexel.targets import Vocabulary
 from rexel_bench.progress import progress_bar
 from rexel_bench.scoring.api import score_documents
 from rexel_bench.silver.agreement import first_sentence_key
