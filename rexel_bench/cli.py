@@ -285,7 +285,8 @@ def _print_rules(result: Any) -> None:
 
 def _print_summary(results: dict[str, Any], gold: str) -> None:
     """Several systems: one row per prediction file, one column per metric's headline value (F1 or accuracy,
-    in %), then the conventions once and every file's notes under its name."""
+    in %), then the conventions once, the notes every file shares once, and each file's other notes under its
+    name."""
     first = next(iter(results.values()))
     names = list(dict.fromkeys(name for r in results.values() for name in r.metrics))
     table = Table(title=f"{len(results)} prediction files against {gold} ({len(first.doc_ids)} documents; "
@@ -302,9 +303,14 @@ def _print_summary(results: dict[str, Any], gold: str) -> None:
     fits = console.is_terminal or needed <= console.width
     (console if fits else Console(width=needed, file=console.file, markup=False)).print(table)
     _print_rules(first)
+    shared = [note for note in first.notes if all(note in r.notes for r in results.values())]  # e.g. the gold's
+    for note in shared:
+        console.print(Text.assemble(("note:", "yellow"), f" every file: {note}"), highlight=False, soft_wrap=True)
     for source, result in results.items():
         for note in result.notes:
-            console.print(Text.assemble(("note:", "yellow"), f" {source}: {note}"), highlight=False, soft_wrap=True)
+            if note not in shared:
+                console.print(Text.assemble(("note:", "yellow"), f" {source}: {note}"), highlight=False,
+                              soft_wrap=True)
 
 
 def _report_dir(out: Path | None, name: str) -> Path:

@@ -91,6 +91,7 @@ def test_several_prediction_files_are_each_scored_as_alone_against_the_gold_read
     f1 = [together[str(p)]["metrics"]["docred_re"]["values"]["r"] for p in paths[:3]]
     assert f1[0] > f1[1] > f1[2]  # fewer facts kept, lower recall: the files were not mixed up
     assert f"note: {paths[3]}: " in result.output and "repeated predicted fact" in result.output
+    assert f"note: {paths[0]}: " not in result.output  # a note only the fourth file has is not shown for others
 
 
 def test_several_prediction_files_missing_or_repeated_stop_before_scoring(tmp_path):
