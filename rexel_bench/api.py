@@ -18,7 +18,7 @@ directory path in any supported format, or a list of :class:`~rexel_bench.data.m
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,48 +81,50 @@ def score(gold: Documents, pred: Documents, *, metrics: Sequence[str] | None = N
     predictions as wrong instead of failing. The result holds values, per-document counts and notes
     (``.to_pandas()``, ``.to_dict()``) — the numbers ``rexel-bench score`` prints.
     """
-    return score_each(gold, {"pred": pred}, metrics=metrics, train=train, lenient=lenient,
-                      skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir)["pred"]
+    [(_, result)] = score_each(gold, {"pred": pred}, metrics=metrics, train=train, lenient=lenient,
+                               skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir)
+    return result
 
 
 def score_each(gold: Documents, predictions: Mapping[str, Documents], *, metrics: Sequence[str] | None = None,
                train: Documents | None = None, lenient: bool = False, skip_bad_gold: bool = False,
                format: str = "auto", data_dir: str | Path | None = None, progress: bool = False
-               ) -> dict[str, ScoreResult]:
-    """Score several systems' predictions (name → source) against one gold, each as :func:`score` would.
+               ) -> Iterator[tuple[str, ScoreResult]]:
+    """Score several systems' predictions (name → source) against one gold, each as :func:`score` would:
+    ``(name, result)`` pairs in the given order, each as soon as it is scored (``dict(score_each(...))`` keeps
+    them all; a loop over hundreds of checkpoints need not hold every result's per-document counts at once).
 
     The gold and the training facts are read and checked once for all of them, which is what makes scoring
-    many checkpoints fast (``rexel-bench score GOLD PRED...``). There is no resampling: :func:`compare` tests
-    differences. The first prediction file with an error stops it with that file's error (``lenient``: bad
-    predictions count as wrong instead). ``progress`` draws a bar over the prediction sources on a terminal.
+    many checkpoints fast (``rexel-bench score GOLD PRED...``). Every file is found before any is scored. There
+    is no resampling: :func:`compare` tests differences. The first prediction file with an error stops it with
+    that file's error (``lenient``: bad predictions count as wrong instead). ``progress`` draws a bar over the
+    prediction sources on a terminal.
     """
+    sources = {name: resolve(source, data_dir) if isinstance(source, (str, Path)) else source
+               for name, source in predictions.items()}  # a missing 100th checkpoint stops it before any work
+    return _scored_each(gold, sources, list(metrics) if metrics else None, train, lenient, skip_bad_gold, format,
+                        data_dir, progress and len(sources) > 1)
+
+
+def _scored_each(gold: Documents, sources: dict[str, Documents], metrics: list[str] | None, train: Documents | None,
+                 lenient: bool, skip_bad_gold: bool, format: str, data_dir: str | Path | None, progress: bool
+                 ) -> Iterator[tuple[str, ScoreResult]]:
+    from rexel_bench.progress import progress_bar
     from rexel_bench.scoring.api import score_documents
 
-    # every file is found before any is scored: a missing 100th checkpoint stops the command at once
-    predictions = {name: resolve(source, data_dir) if isinstance(source, (str, Path)) else source
-                   for name, source in predictions.items()}
-    results: dict[str, ScoreResult] = {}
     with paused_gc():
         gold_data = _gold(gold, format, data_dir, skip_bad_gold)
         facts = _train_facts(train, data_dir)
-        for name, pred in _each_with_progress(predictions, progress and len(predictions) > 1):
-            pred_docs, pred_notes, pred_file = _predictions(pred, gold_data, lenient, data_dir)
-            result = score_documents(gold_data.documents, pred_docs, metrics=list(metrics) if metrics else None,
-                                     train=facts, lenient=lenient, pred_file=pred_file)
+    with progress_bar(enabled=progress) as bar:
+        task = bar.add_task("scoring predictions", total=len(sources))
+        for name, pred in sources.items():
+            with paused_gc():  # per file: the collector runs between files, as the caller's code may need it
+                pred_docs, pred_notes, pred_file = _predictions(pred, gold_data, lenient, data_dir)
+                result = score_documents(gold_data.documents, pred_docs, metrics=metrics, train=facts,
+                                         lenient=lenient, pred_file=pred_file)
             result.notes[:0] = gold_data.notes + pred_notes
-            results[name] = result
-    return results
-
-
-def _each_with_progress(predictions: Mapping[str, Documents], progress: bool) -> Any:
-    """The (name, source) items, counted on a progress bar when asked."""
-    if not progress:
-        yield from predictions.items()
-        return
-    from rexel_bench.progress import progress_bar
-
-    with progress_bar() as bar:
-        yield from bar.track(predictions.items(), total=len(predictions), description="scoring predictions")
+            bar.advance(task)
+            yield name, result
 
 
 @dataclass

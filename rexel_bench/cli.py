@@ -244,16 +244,25 @@ def score(
     sources = {str(path): path for path in pred}
     if len(sources) < len(pred):
         raise ConfigError(f"a prediction file is named twice: {', '.join(str(p) for p in pred)}")
-    results = api.score_each(gold, sources, metrics=metrics.split(",") if metrics else None, train=train,
-                             lenient=lenient, skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir_opt,
-                             progress=True)
-    if len(results) == 1:
-        _print_score(next(iter(results.values())), f"{pred[0]} against {gold}")
-    else:
-        _print_summary(results, gold)
+    scored = api.score_each(gold, sources, metrics=metrics.split(",") if metrics else None, train=train,
+                            lenient=lenient, skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir_opt,
+                            progress=True)
+    if len(sources) == 1:
+        [(_, result)] = scored
+        _print_score(result, f"{pred[0]} against {gold}")
+        if json_out:
+            data_io.atomic_write_text(json_out, json.dumps(result.to_dict(per_document), indent=1))
+        return
+    # of each file: its headline values, notes and --json entry, not its per-document counts (hundreds of files)
+    first, kept = None, {}
+    for name, result in scored:
+        first = result if first is None else first
+        kept[name] = ({m: r.values[r.headline] for m, r in result.metrics.items()}, result.notes,
+                      result.to_dict(per_document) if json_out else None)
+    _print_summary(kept, first, gold)
     if json_out:
-        data = {name: r.to_dict(per_document) for name, r in results.items()}
-        data_io.atomic_write_text(json_out, json.dumps(data[str(pred[0])] if len(data) == 1 else data, indent=1))
+        data_io.atomic_write_text(json_out, json.dumps({name: entry for name, (_, _, entry) in kept.items()},
+                                                       indent=1))
 
 
 def _print_score(result: Any, title: str) -> None:
@@ -283,31 +292,29 @@ def _print_rules(result: Any) -> None:
         console.print(f"convention: {convention}", style="dim", highlight=False, soft_wrap=True)
 
 
-def _print_summary(results: dict[str, Any], gold: str) -> None:
+def _print_summary(kept: dict[str, tuple[dict[str, float], list[str], Any]], first: Any, gold: str) -> None:
     """Several systems: one row per prediction file, one column per metric's headline value (F1 or accuracy,
     in %), then the conventions once, the notes every file shares once, and each file's other notes under its
-    name."""
-    first = next(iter(results.values()))
-    names = list(dict.fromkeys(name for r in results.values() for name in r.metrics))
-    table = Table(title=f"{len(results)} prediction files against {gold} ({len(first.doc_ids)} documents; "
+    name. ``kept``: each file's headline values and notes; ``first``: the first file's whole result."""
+    names = list(dict.fromkeys(name for values, _, _ in kept.values() for name in values))
+    table = Table(title=f"{len(kept)} prediction files against {gold} ({len(first.doc_ids)} documents; "
                         "F1 or accuracy, %)", box=box.SIMPLE_HEAD)
     table.add_column("predictions", no_wrap=True)
     for name in names:
         table.add_column(name, justify="right", no_wrap=True)
-    for source, result in results.items():
-        table.add_row(source, *(f"{100 * m.values[m.headline]:.2f}" if (m := result.metrics.get(name)) else "—"
-                                for name in names))
+    for source, (values, _, _) in kept.items():
+        table.add_row(source, *(f"{100 * values[name]:.2f}" if name in values else "—" for name in names))
     # written to a file or pipe, every path and metric name whole, one row per line however wide (on a terminal
     # the table fits the window)
     needed = Measurement.get(console, console.options.update_width(10_000), table).maximum
     fits = console.is_terminal or needed <= console.width
     (console if fits else Console(width=needed, file=console.file, markup=False)).print(table)
     _print_rules(first)
-    shared = [note for note in first.notes if all(note in r.notes for r in results.values())]  # e.g. the gold's
+    shared = [note for note in first.notes if all(note in notes for _, notes, _ in kept.values())]  # the gold's
     for note in shared:
         console.print(Text.assemble(("note:", "yellow"), f" every file: {note}"), highlight=False, soft_wrap=True)
-    for source, result in results.items():
-        for note in result.notes:
+    for source, (_, notes, _) in kept.items():
+        for note in notes:
             if note not in shared:
                 console.print(Text.assemble(("note:", "yellow"), f" {source}: {note}"), highlight=False,
                               soft_wrap=True)

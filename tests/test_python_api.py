@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 import rexel_bench as rb
 from rexel_bench.cli import app
 from rexel_bench.data import io as data_io
+from rexel_bench.errors import ConfigError
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -41,7 +42,7 @@ def test_score_equals_the_cli(files):
 
 def test_score_each_equals_score_on_each_and_the_cli(files):
     sources = {"a": files / "a.jsonl", "b": rb.load(files / "b.jsonl")}  # a path and documents, mixed
-    each = rb.score_each(str(files / "gold.json"), sources)
+    each = dict(rb.score_each(str(files / "gold.json"), sources))
     assert list(each) == ["a", "b"]
     for name, source in sources.items():
         assert each[name].to_dict() == rb.score(str(files / "gold.json"), source).to_dict()
@@ -51,6 +52,8 @@ def test_score_each_equals_score_on_each_and_the_cli(files):
     cli = json.loads((files / "each.json").read_text())
     assert cli[str(files / "b.jsonl")]["metrics"] == each["b"].to_dict()["metrics"]
     assert each["a"].metrics["e2e_hard"].values["r"] > each["b"].metrics["e2e_hard"].values["r"]
+    with pytest.raises(ConfigError, match=r"gone\.jsonl"):  # at the call, before anything is read or scored
+        rb.score_each(str(files / "gold.json"), {"a": files / "a.jsonl", "gone": files / "gone.jsonl"})
 
 
 def test_compare_equals_the_cli(files):
