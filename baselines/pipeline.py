@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from rexel_bench.data.model import Document
+from rexel_bench.errors import ConfigError
 from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.base import MAX_WORDS, register, split_too_long
@@ -50,11 +51,17 @@ def stage_configs(base: RexelConfig) -> dict[str, RexelConfig]:
                                        **changes) for stage, changes in STAGES.items()}
 
 
-def train_pipeline(base: RexelConfig, limit: int | None = None) -> Path:
-    """Train the four stages one after the other; returns the pipeline's directory."""
+def train_pipeline(base: RexelConfig, limit: int | None = None, stages: Sequence[str] = tuple(STAGES)) -> Path:
+    """Train the four stages (or those named in ``stages``, e.g. one whose training changed) one after the other;
+    returns the pipeline's directory."""
     from rexel_bench.models.rexel.train import train
 
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown:
+        raise ConfigError(f"unknown pipeline stage(s) {unknown}; the stages are {', '.join(STAGES)}")
     for stage, config in stage_configs(base).items():
+        if stage not in stages:
+            continue
         print(f"training stage {stage} → {config.output}", flush=True)
         train(config, limit=limit)
     return Path(base.output)
@@ -137,8 +144,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Train the neural pipeline baseline's four stages.")
     parser.add_argument("--config", required=True)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--stages", nargs="+", choices=tuple(STAGES), default=tuple(STAGES),
+                        help="Train only these stages (default: all four, in order).")
     args = parser.parse_args()
-    print(f"pipeline written to {train_pipeline(RexelConfig.from_yaml(args.config), args.limit)}")
+    print(f"pipeline written to {train_pipeline(RexelConfig.from_yaml(args.config), args.limit, args.stages)}")
 
 
 if __name__ == "__main__":

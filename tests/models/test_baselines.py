@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import torch
 from safetensors.torch import load_file
 
 from baselines.heuristic import HeuristicPipeline, fit
-from baselines.pipeline import STAGES, NeuralPipeline, stage_configs
+from baselines.pipeline import STAGES, NeuralPipeline, stage_configs, train_pipeline
+from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document, Entity, Mention, Relation
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.build import default_kb_path
@@ -179,3 +181,19 @@ def test_heldout_threshold_choice_is_the_best_linked_f1_and_a_tie_keeps_the_curr
     assert chosen(rows, current(0.6, 0.3, 0.0)) == rows[4]  # the coreference threshold is part of the current values
     unlinked = [{k: v for k, v in r.items() if k != "e2e_linked"} for r in rows]
     assert chosen(unlinked, current(0.5, 0.05, 0.0))["e2e_hard"] == 25.0
+
+
+def test_training_only_the_named_pipeline_stages(tmp_path, tiny_encoder, real_docs):
+    """Retraining one stage (its training changed) leaves the others alone; a misspelt stage is an error."""
+    data_io.write(real_docs, tmp_path / "train.json", "docred-ie")
+    base = RexelConfig(encoder=str(tiny_encoder), window=64, stride=16, hidden=32, attention_heads=2,
+                       train=[str(tmp_path / "train.json")], dev="holdout:0.25", epochs=1, batch_size=2,
+                       output=str(tmp_path / "pipeline"))
+    with pytest.raises(ConfigError, match="unknown pipeline stage"):
+        train_pipeline(base, stages=["relations"])
+    assert not (tmp_path / "pipeline").exists()
+    train_pipeline(base, stages=["rc"])
+    written = sorted(p.name for p in (tmp_path / "pipeline").iterdir() if not p.name.endswith(".state"))
+    assert written == ["rc"]
+    saved = json.loads((tmp_path / "pipeline" / "rc" / "config.json").read_text())
+    assert saved["loss_weights"] == {"md": 0.0, "et": 0.0, "ed": 0.0, "coref": 0.0, "rc": 1.0}
