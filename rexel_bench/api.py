@@ -109,22 +109,30 @@ def score_each(gold: Documents, predictions: Mapping[str, Documents], *, metrics
 def _scored_each(gold: Documents, sources: dict[str, Documents], metrics: list[str] | None, train: Documents | None,
                  lenient: bool, skip_bad_gold: bool, format: str, data_dir: str | Path | None, progress: bool
                  ) -> Iterator[tuple[str, ScoreResult]]:
-    from rexel_bench.progress import progress_bar
     from rexel_bench.scoring.api import score_documents
 
     with paused_gc():
         gold_data = _gold(gold, format, data_dir, skip_bad_gold)
         facts = _train_facts(train, data_dir)
-    with progress_bar(enabled=progress) as bar:
-        task = bar.add_task("scoring predictions", total=len(sources))
-        for name, pred in sources.items():
-            with paused_gc():  # per file: the collector runs between files, as the caller's code may need it
-                pred_docs, pred_notes, pred_file = _predictions(pred, gold_data, lenient, data_dir)
-                result = score_documents(gold_data.documents, pred_docs, metrics=metrics, train=facts,
-                                         lenient=lenient, pred_file=pred_file)
-            result.notes[:0] = gold_data.notes + pred_notes
-            bar.advance(task)
-            yield name, result
+    for name, pred in _tracked(sources, progress):
+        with paused_gc():  # per file: the collector runs between files, as the caller's code may need it
+            pred_docs, pred_notes, pred_file = _predictions(pred, gold_data, lenient, data_dir)
+            result = score_documents(gold_data.documents, pred_docs, metrics=metrics, train=facts, lenient=lenient,
+                                     pred_file=pred_file)
+        result.notes[:0] = gold_data.notes + pred_notes
+        yield name, result
+
+
+def _tracked(sources: dict[str, Documents], progress: bool) -> Iterator[tuple[str, Documents]]:
+    """The (name, source) items, counted on a progress bar when asked (without one, ``rich.progress`` is not
+    even imported: a single-file ``score`` pays nothing for it)."""
+    if not progress:
+        yield from sources.items()
+        return
+    from rexel_bench.progress import progress_bar
+
+    with progress_bar() as bar:
+        yield from bar.track(sources.items(), total=len(sources), description="scoring predictions")
 
 
 @dataclass
