@@ -281,7 +281,7 @@ def _print_score(result: Any, title: str) -> None:
     console.print(table)
     _print_rules(result)
     for note in result.notes:
-        console.print(Text.assemble(("note:", "yellow"), f" {note}"), highlight=False, soft_wrap=True)
+        _print_note(note)
 
 
 def _print_rules(result: Any) -> None:
@@ -312,12 +312,16 @@ def _print_summary(kept: dict[str, tuple[dict[str, float], list[str], Any]], fir
     _print_rules(first)
     shared = [note for note in first.notes if all(note in notes for _, notes, _ in kept.values())]  # the gold's
     for note in shared:
-        console.print(Text.assemble(("note:", "yellow"), f" every file: {note}"), highlight=False, soft_wrap=True)
+        _print_note(f"every file: {note}")
     for source, (_, notes, _) in kept.items():
         for note in notes:
             if note not in shared:
-                console.print(Text.assemble(("note:", "yellow"), f" {source}: {note}"), highlight=False,
-                              soft_wrap=True)
+                _print_note(f"{source}: {note}")
+
+
+def _print_note(note: str) -> None:
+    """One scoring note, as a line of its own (user text: never highlighted, never broken)."""
+    console.print(Text.assemble(("note:", "yellow"), f" {note}"), highlight=False, soft_wrap=True)
 
 
 def _report_dir(out: Path | None, name: str) -> Path:
