@@ -88,8 +88,8 @@ def test_several_prediction_files_are_each_scored_as_alone_against_the_gold_read
         alone = runner.invoke(app, ["score", str(gold_path), str(path), "--json", str(alone_json)])
         assert alone.exit_code == 0, alone.output
         assert together[str(path)] == json.loads(alone_json.read_text())
-    f1 = [together[str(p)]["metrics"]["docred_re"]["values"]["r"] for p in paths[:3]]
-    assert f1[0] > f1[1] > f1[2]  # fewer facts kept, lower recall: the files were not mixed up
+    recall = [together[str(p)]["metrics"]["docred_re"]["values"]["r"] for p in paths[:3]]
+    assert recall[0] > recall[1] > recall[2]  # fewer facts kept, lower recall: the files were not mixed up
     assert f"note: {paths[3]}: " in result.output and "repeated predicted fact" in result.output
     assert f"note: {paths[0]}: " not in result.output  # a note only the fourth file has is not shown for others
 
