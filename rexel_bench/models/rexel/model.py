@@ -339,9 +339,9 @@ class RexelModel(nn.Module):
                 sent, offset = doc.to_sent_offset(start)
                 mention_objs.append(Mention(sent, offset, offset + end - start, detected.texts[i], type=coarse[i],
                                             qid=qids[i]))
-            probs = detected.fine_probs[cluster].mean(0)[: len(self.vocab.fine)]  # no fine types: no column
-            fine = tuple(FineType(self.vocab.fine[k], self.vocab.fine_labels.get(self.vocab.fine[k], ""),
-                                  round(float(probs[k]), 4)) for k in torch.nonzero(probs > 0.5).flatten().tolist())
+            probs = detected.fine_probs[cluster].mean(0)[: len(self.vocab.fine)].tolist()  # no fine types: no column
+            fine = tuple(FineType(self.vocab.fine[k], self.vocab.fine_labels.get(self.vocab.fine[k], ""), round(p, 4))
+                         for k, p in enumerate(probs) if p > 0.5)
             entities.append(Entity(mentions=tuple(mention_objs), type=majority(coarse[i] for i in cluster),
                                    qid=majority(qids[i] for i in cluster), fine_types=fine))
         return Document(id=doc.id, title=doc.title, sentences=doc.sentences, entities=tuple(entities),
@@ -521,10 +521,15 @@ class Rexel:
         return self.model.timings
 
     def predict(self, docs: Sequence[Document]) -> list[Document]:
-        """Predict every subtask for each document (documents over ``max_words`` are skipped, with why)."""
+        """Predict every subtask for each document (documents over ``max_words`` are skipped, with why).
+
+        Runs in inference mode, as the pipeline does: this model is never trained, so no tensor it caches
+        needs autograd (training's own dev predictions go through ``predict_documents`` under ``no_grad``).
+        """
         kept, skipped = split_too_long(docs, self.max_words, self.name)
         self.skipped.update(skipped)
-        return self.model.predict_documents(kept, self.batch_size)
+        with torch.inference_mode():
+            return self.model.predict_documents(kept, self.batch_size)
 
     def describe(self) -> dict[str, Any]:
         """Checkpoint, its hash, encoder, sizes, inference form (LoRA merged, quantization), relation decision,
