@@ -9,8 +9,10 @@ the same encoder family and size and the same epoch budget as the default REXEL:
    context pooling, adaptive threshold, no coarse-to-fine pruning).
 Each stage re-encodes the document and receives the previous stages' *predicted* output, which is what
 makes a pipeline slower and lets its errors cascade. Every stage's checkpoint is saved like REXEL's. The
-default (``checkpoints/pipeline-minilm-lora-factfree/<stage>/``) gives each stage its own LoRA adapters, like the
-default REXEL; train it with ``python -m baselines.pipeline --config configs/pipeline-minilm-lora-factfree.yaml``.
+default (``checkpoints/pipeline-minilm-lora-neg4-factfree/<stage>/``) gives each stage its own LoRA adapters, like
+the default REXEL; its mention, coreference and linking stages are trained with ``python -m baselines.pipeline
+--config configs/pipeline-minilm-lora-factfree.yaml``, its relation stage (sampled unrelated pairs) with
+``--config configs/pipeline-minilm-lora-neg4-factfree.yaml --stages rc``.
 The frozen-encoder stages (``configs/pipeline-minilm.yaml``) stay in ``checkpoints/pipeline-minilm/``.
 """
 
@@ -35,7 +37,7 @@ from rexel_bench.models.rexel.config import LossWeights, RexelConfig
 from rexel_bench.models.rexel.heads import span_embeddings
 from rexel_bench.models.rexel.model import RexelModel
 
-DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / "checkpoints" / "pipeline-minilm-lora-factfree"
+DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / "checkpoints" / "pipeline-minilm-lora-neg4-factfree"
 STAGES: dict[str, dict[str, Any]] = {
     "md": {"loss_weights": LossWeights(md=1.0, et=1.0, ed=0.0, coref=0.0, rc=0.0)},
     "coref": {"loss_weights": LossWeights(md=0.0, et=0.0, ed=0.0, coref=1.0, rc=0.0), "coref_uses_links": False},

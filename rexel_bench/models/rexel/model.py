@@ -489,7 +489,7 @@ class RexelModel(nn.Module):
 
 #: ``quantize`` options of :meth:`RexelModel.prepare_inference`: none (fp32) or dynamic int8 on CPU.
 QUANTIZATIONS = (None, "int8")
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "rexel-md1-r32-lc-factfree"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "rexel-md1-r32-lc-neg4-factfree"
 
 
 @register("rexel")
