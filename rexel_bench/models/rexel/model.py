@@ -520,6 +520,7 @@ class Rexel:
         """Seconds spent in the encoder and in the heads so far."""
         return self.model.timings
 
+    @torch.inference_mode()
     def predict(self, docs: Sequence[Document]) -> list[Document]:
         """Predict every subtask for each document (documents over ``max_words`` are skipped, with why).
 
@@ -528,8 +529,7 @@ class Rexel:
         """
         kept, skipped = split_too_long(docs, self.max_words, self.name)
         self.skipped.update(skipped)
-        with torch.inference_mode():
-            return self.model.predict_documents(kept, self.batch_size)
+        return self.model.predict_documents(kept, self.batch_size)
 
     def describe(self) -> dict[str, Any]:
         """Checkpoint, its hash, encoder, sizes, inference form (LoRA merged, quantization), relation decision,
