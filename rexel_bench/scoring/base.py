@@ -53,6 +53,22 @@ def set_counts(pred: set | frozenset, gold: set | frozenset) -> tuple[int, int, 
     return tp, len(pred), tp, len(gold)
 
 
+def set_counts_by_class(pred: set[tuple], gold: set[tuple], class_at: int = 2
+                        ) -> dict[str, tuple[int, int, int, int]]:
+    """:func:`set_counts` of each class's items, the class read at index ``class_at`` of every item (a
+    fact's relation, a mention's type), in one pass over each side."""
+    counts: dict[str, list[int]] = {}
+    for item in pred:
+        row = counts.setdefault(item[class_at], [0, 0, 0, 0])
+        row[1] += 1
+        if item in gold:
+            row[0] += 1
+            row[2] += 1
+    for item in gold:
+        counts.setdefault(item[class_at], [0, 0, 0, 0])[3] += 1
+    return {name: (row[0], row[1], row[2], row[3]) for name, row in counts.items()}
+
+
 @dataclass(frozen=True)
 class Metric:
     """A named metric: per-document counts and the aggregate that turns summed counts into values.

@@ -62,13 +62,7 @@ class Chains:
     def table(self) -> Counter[tuple[int, int]]:
         """For each key chain i and response chain j: how many positions of key chain i hold a span
         of response chain j (a key span is in at most one response chain after the clean-up)."""
-        table: Counter[tuple[int, int]] = Counter()
-        for i, chain in enumerate(self.key):
-            for m in chain:
-                j = self.response_index.get(m)
-                if j is not None:
-                    table[(i, j)] += 1
-        return table
+        return Counter({(i, j): n for i, groups in enumerate(self.key_groups) for j, n in groups.items()})
 
     @cached_value
     def response_groups(self) -> list[dict[int, int]]:
@@ -92,7 +86,7 @@ def conll_chains(key_entities: Clusters, response_entities: Clusters) -> Chains:
     depend on the order of mentions or entities; without repeats v8.01 does not depend on order.
     """
     key = [chain for chain in _ordered(key_entities) if chain]
-    key_spans = {m for chain in key for m in chain}
+    key_index = _index(key)
     seen: set[Span] = set()
     response, repeats = [], False
     for entity in _ordered(response_entities):
@@ -101,12 +95,12 @@ def conll_chains(key_entities: Clusters, response_entities: Clusters) -> Chains:
             if m in seen:
                 repeats = True
                 continue
-            if m in key_spans:
+            if m in key_index:
                 seen.add(m)
             chain.append(m)
         if chain:
             response.append(chain)
-    key_index, response_index = _index(key), _index(response)
+    response_index = _index(response)
     repeats = repeats or len(key_index) < sum(map(len, key)) or len(response_index) < sum(map(len, response))
     return Chains(key, response, key_index, response_index, repeats)
 
@@ -199,11 +193,12 @@ def lea_counts_of(chains: Chains) -> tuple[float, ...]:
     return p_num, p_den, r_num, r_den
 
 
-def _links(chains: Clusters) -> tuple[set[tuple[Span, Span]], set[tuple[Span, Span]]]:
-    """v8.01's BLANC link sets: coreference links within chains, non-coreference links across them
-    (a repeated span gives self-links, kept as the reference keeps them)."""
-    def link(a: Span, b: Span) -> tuple[Span, Span]:
-        return (a, b) if a <= b else (b, a)
+def _links(chains: list[list[int]], size: int) -> tuple[set[int], set[int]]:
+    """v8.01's BLANC link sets over span ids below ``size``: coreference links within chains,
+    non-coreference links across them (a repeated span gives self-links, kept as the reference keeps
+    them). A link is an unordered pair of ids, written as one number."""
+    def link(a: int, b: int) -> int:
+        return a * size + b if a <= b else b * size + a
     coref = {link(c[p], c[q]) for c in chains for p in range(len(c)) for q in range(p + 1, len(c))}
     non_coref = {link(a, b) for x in range(len(chains)) for y in range(x + 1, len(chains))
                  for a in chains[x] for b in chains[y]}
@@ -211,10 +206,16 @@ def _links(chains: Clusters) -> tuple[set[tuple[Span, Span]], set[tuple[Span, Sp
 
 
 def _blanc_with_repeats(chains: Chains) -> tuple[float, ...]:
-    key_c, key_n = _links(chains.key)
-    resp_c, resp_n = _links(chains.response)
+    ids = {span: i for i, span in enumerate({*chains.key_index, *chains.response_index})}
+    key_c, key_n = _links([[ids[m] for m in c] for c in chains.key], len(ids))
+    resp_c, resp_n = _links([[ids[m] for m in c] for c in chains.response], len(ids))
     both_c, both_n = len(key_c & resp_c), len(key_n & resp_n)
     return both_c, len(key_c), both_c, len(resp_c), both_n, len(key_n), both_n, len(resp_n)
+
+
+def _link_count(n: int) -> int:
+    """Links among n positions: n choose 2."""
+    return n * (n - 1) // 2
 
 
 def blanc_counts_of(chains: Chains) -> tuple[float, ...]:
@@ -225,20 +226,15 @@ def blanc_counts_of(chains: Chains) -> tuple[float, ...]:
     """
     if chains.repeats:
         return _blanc_with_repeats(chains)
-    key, response, table = chains.key, chains.response, chains.table
-    key_c = sum(comb(len(k), 2) for k in key)
-    resp_c = sum(comb(len(r), 2) for r in response)
-    key_n = comb(sum(map(len, key)), 2) - key_c
-    resp_n = comb(sum(map(len, response)), 2) - resp_c
-    both_c = sum(comb(n, 2) for n in table.values())
-    in_key: Counter[int] = Counter()
-    in_resp: Counter[int] = Counter()
-    for (i, j), n in table.items():
-        in_key[i] += n
-        in_resp[j] += n
-    common = sum(table.values())
-    both_n = (comb(common, 2) - sum(comb(n, 2) for n in in_key.values())
-              - sum(comb(n, 2) for n in in_resp.values()) + both_c)
+    key_sizes, resp_sizes = list(map(len, chains.key)), list(map(len, chains.response))
+    key_c, resp_c = sum(map(_link_count, key_sizes)), sum(map(_link_count, resp_sizes))
+    key_n = _link_count(sum(key_sizes)) - key_c
+    resp_n = _link_count(sum(resp_sizes)) - resp_c
+    # positions of each key chain found in the response, and of each response chain found in the key
+    in_key = [sum(groups.values()) for groups in chains.key_groups]
+    in_resp = [sum(groups.values()) for groups in chains.response_groups]
+    both_c = sum(_link_count(n) for groups in chains.key_groups for n in groups.values())
+    both_n = (_link_count(sum(in_key)) - sum(map(_link_count, in_key)) - sum(map(_link_count, in_resp)) + both_c)
     return both_c, key_c, both_c, resp_c, both_n, key_n, both_n, resp_n
 
 

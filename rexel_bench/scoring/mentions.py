@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from rexel_bench.data.model import Entity, Mention
-from rexel_bench.scoring.base import ClassedMetric, DocPair, Metric, Span, mention_type, set_counts
+from rexel_bench.scoring.base import ClassedMetric, DocPair, Metric, Span, mention_type, set_counts, set_counts_by_class
 
 
 def md_counts(pair: DocPair) -> tuple[int, int, int, int]:
@@ -31,30 +31,32 @@ def _covered(spans: set[Span]) -> dict[int, set[int]]:
     return out
 
 
-def _overlapping(spans: set[Span], covered: dict[int, set[int]]) -> int:
-    """How many spans share at least one token with the covered tokens."""
-    return sum(1 for sent, start, end in spans if sent in covered and not covered[sent].isdisjoint(range(start, end)))
+def _overlapping(spans: set[Span], other: set[Span]) -> int:
+    """How many spans share at least one token with some span of ``other`` (a span found in ``other``
+    does; only the rest are compared token by token)."""
+    rest = [span for span in spans if span not in other]
+    if not rest:
+        return len(spans)
+    covered = _covered(other)
+    return len(spans) - len(rest) + sum(1 for sent, start, end in rest
+                                        if sent in covered and not covered[sent].isdisjoint(range(start, end)))
 
 
 def md_partial_counts(pair: DocPair) -> tuple[int, int, int, int]:
     """Partial-overlap mention detection counts (precision and recall credited separately)."""
-    p_num = _overlapping(pair.pred_spans, _covered(pair.gold_spans))
-    r_num = _overlapping(pair.gold_spans, _covered(pair.pred_spans))
+    p_num = _overlapping(pair.pred_spans, pair.gold_spans)
+    r_num = _overlapping(pair.gold_spans, pair.pred_spans)
     return p_num, len(pair.pred_spans), r_num, len(pair.gold_spans)
 
 
-def typed_spans(mentions: list[tuple[Span, Mention, Entity]]) -> dict[str, set[Span]]:
-    """Spans grouped by their type; a span repeated with two types is under both."""
-    out: dict[str, set[Span]] = defaultdict(set)
-    for span, mention, entity in mentions:
-        out[str(mention_type(mention, entity))].add(span)
-    return out
+def typed_spans(mentions: list[tuple[Span, Mention, Entity]]) -> set[tuple[Span, str]]:
+    """Every (span, type) pair; a span repeated with two types is a pair of each."""
+    return {(span, str(mention_type(mention, entity))) for span, mention, entity in mentions}
 
 
 def et_counts_by_type(pair: DocPair) -> dict[str, tuple[int, int, int, int]]:
     """Strict typing counts for each type: span and type must both match."""
-    gold, pred = typed_spans(pair.gold_mentions), typed_spans(pair.pred_mentions)
-    return {t: set_counts(pred.get(t, set()), gold.get(t, set())) for t in set(gold) | set(pred)}
+    return set_counts_by_class(typed_spans(pair.pred_mentions), typed_spans(pair.gold_mentions), class_at=1)
 
 
 def _fine_pairs(mentions: list[tuple[Span, Mention, Entity]]) -> set[tuple[Span, str]]:

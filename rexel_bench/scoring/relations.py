@@ -35,7 +35,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from rexel_bench.data.model import Document
-from rexel_bench.scoring.base import ClassedMetric, DocPair, Metric, set_counts
+from rexel_bench.scoring.base import ClassedMetric, DocPair, Metric, set_counts_by_class
 
 Fact = tuple[int, int, str]
 #: What Ign F1 ignores: (head mention name, tail mention name, relation) of every training fact.
@@ -124,22 +124,9 @@ def _cluster_facts(doc: Document, typed: bool) -> set[tuple]:
     return out
 
 
-def _by_label(facts: set[tuple]) -> dict[str, set[tuple]]:
-    out: dict[str, set[tuple]] = defaultdict(set)
-    for fact in facts:
-        out[fact[2]].add(fact)
-    return out
-
-
-def _classed_set_counts(pred: set[tuple], gold: set[tuple]) -> dict[str, tuple[int, int, int, int]]:
-    pred_by, gold_by = _by_label(pred), _by_label(gold)
-    return {label: set_counts(pred_by.get(label, set()), gold_by.get(label, set()))
-            for label in set(pred_by) | set(gold_by)}
-
-
 def hard_counts_by_relation(pair: DocPair, typed: bool = False) -> dict[str, tuple[int, int, int, int]]:
     """End-to-end hard (strict) matching counts per relation."""
-    return _classed_set_counts(_cluster_facts(pair.pred, typed), _cluster_facts(pair.gold, typed))
+    return set_counts_by_class(_cluster_facts(pair.pred, typed), _cluster_facts(pair.gold, typed))
 
 
 def fact_mention_pairs(doc: Document) -> list[tuple[str, list[tuple]]]:
@@ -154,8 +141,8 @@ def _soft_credit(facts: list[tuple[str, list[tuple]]], other: Mapping[str, set[t
     """Sum over the facts of one side of the share of their mention pairs found on the other side."""
     credit = 0.0
     for label, pairs in facts:
-        if pairs:
-            found = other.get(label, set())
+        found = other.get(label)
+        if found and pairs:
             credit += sum(map(found.__contains__, pairs)) / len(pairs)
     return credit
 
@@ -187,16 +174,16 @@ def linked_facts(doc: Document) -> tuple[set[tuple[str, str, str]], int]:
 
 def linked_counts_by_relation(pair: DocPair) -> dict[str, tuple[int, int, int, int]]:
     """Linked-fact counts per relation."""
-    # (head, tail, label) order: _classed_set_counts reads the label at index 2
+    # (head, tail, label) order: the label at index 2, as set_counts_by_class reads it
     pred = {(h, t, r) for h, r, t in linked_facts(pair.pred)[0]}
     gold = {(h, t, r) for h, r, t in linked_facts(pair.gold)[0]}
-    return _classed_set_counts(pred, gold)
+    return set_counts_by_class(pred, gold)
 
 
 def docred_relation_counts(pair: DocPair) -> dict[str, tuple[int, int, int, int]]:
     """DocRED RE counts per relation (repeated predictions counted once, as the official script)."""
     gold = {(r.head, r.tail, r.label) for r in pair.gold.relations} if pair.gold_known else set()
-    return _classed_set_counts(set(pair.memo("unique_facts", lambda p: unique_facts(p.pred))), gold)
+    return set_counts_by_class(set(pair.memo("unique_facts", lambda p: unique_facts(p.pred))), gold)
 
 
 E2E_HARD = ClassedMetric("e2e_hard", "1", "End-to-end RE, hard: exact head/tail clusters and relation",

@@ -157,3 +157,32 @@ def test_a_metric_with_the_wrong_number_of_counts_is_refused(counts):
     broken = Metric("broken", "1", "counts of the wrong length", ("p_num", "p_den", "r_num", "r_den"), counts)
     with pytest.raises(ValueError, match="expected 4 counts"):
         score_pairs([(gold, gold), (gold, gold)], [broken])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_partial_overlap_equals_its_definition_on_random_spans(seed):
+    """md_partial against its definition, token by token: a span is credited when some span of the other
+    side, in its sentence, covers one of its tokens (random spans over three sentences, shared ones too)."""
+    import random
+
+    from rexel_bench.scoring.base import DocPair
+
+    rng = random.Random(seed)
+
+    def spans() -> list[tuple[int, int, int]]:
+        out = []
+        for _ in range(rng.randrange(0, 9)):
+            start = rng.randrange(0, 20)
+            out.append((rng.randrange(3), start, start + rng.randrange(1, 4)))
+        return out
+
+    gold_spans, pred_spans = spans(), spans()
+    pred_spans += rng.sample(gold_spans, len(gold_spans) // 2)  # exact matches too
+
+    def credited(side: set, other: set) -> int:
+        return sum(any(s == o or (s[0] == o[0] and max(s[1], o[1]) < min(s[2], o[2])) for o in other) for s in side)
+
+    gold = replace(doc([[s] for s in gold_spans]), sentences=(tuple("abcdefghijklmnopqrstuvwxyz"),) * 3)
+    pred = replace(doc([[s] for s in pred_spans]), sentences=gold.sentences)
+    g, p = set(gold_spans), set(pred_spans)
+    assert mentions.md_partial_counts(DocPair(gold, pred)) == (credited(p, g), len(p), credited(g, p), len(g))
