@@ -28,6 +28,7 @@ from rexel_bench.data import io as data_io
 from rexel_bench.data.registry import DATASETS, data_dir, resolve, spec_path
 from rexel_bench.data.statistics import corpus_statistics
 from rexel_bench.errors import ConfigError, RexelBenchError
+from rexel_bench.perf import paused_gc
 
 if TYPE_CHECKING:
     from rexel_bench.distributed import ClusterRun
@@ -244,25 +245,28 @@ def score(
     sources = {str(path): path for path in pred}
     if len(sources) < len(pred):
         raise ConfigError(f"a prediction file is named twice: {', '.join(str(p) for p in pred)}")
-    scored = api.score_each(gold, sources, metrics=metrics.split(",") if metrics else None, train=train,
-                            lenient=lenient, skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir_opt,
-                            progress=True)
-    if len(sources) == 1:
-        [(_, result)] = scored
-        _print_score(result, f"{pred[0]} against {gold}")
+    # the documents read here live until the command ends and hold no reference cycles: a collection would
+    # only scan them (about 0.04 s of a single-file score)
+    with paused_gc():
+        scored = api.score_each(gold, sources, metrics=metrics.split(",") if metrics else None, train=train,
+                                lenient=lenient, skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir_opt,
+                                progress=True)
+        if len(sources) == 1:
+            [(_, result)] = scored
+            _print_score(result, f"{pred[0]} against {gold}")
+            if json_out:
+                data_io.atomic_write_text(json_out, json.dumps(result.to_dict(per_document), indent=1))
+            return
+        # of each file: its headline values, notes and --json entry, not its per-document counts (hundreds of files)
+        first, kept = None, {}
+        for name, result in scored:
+            first = result if first is None else first
+            kept[name] = ({m: r.values[r.headline] for m, r in result.metrics.items()}, result.notes,
+                          result.to_dict(per_document) if json_out else None)
+        _print_summary(kept, first, gold)
         if json_out:
-            data_io.atomic_write_text(json_out, json.dumps(result.to_dict(per_document), indent=1))
-        return
-    # of each file: its headline values, notes and --json entry, not its per-document counts (hundreds of files)
-    first, kept = None, {}
-    for name, result in scored:
-        first = result if first is None else first
-        kept[name] = ({m: r.values[r.headline] for m, r in result.metrics.items()}, result.notes,
-                      result.to_dict(per_document) if json_out else None)
-    _print_summary(kept, first, gold)
-    if json_out:
-        data_io.atomic_write_text(json_out, json.dumps({name: entry for name, (_, _, entry) in kept.items()},
-                                                       indent=1))
+            data_io.atomic_write_text(json_out, json.dumps({name: entry for name, (_, _, entry) in kept.items()},
+                                                           indent=1))
 
 
 def _print_score(result: Any, title: str) -> None:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from rexel_bench.data.formats import docred
 from rexel_bench.data.formats.common import Where
 from rexel_bench.data.registry import resolve
-from rexel_bench.errors import DataError
+from rexel_bench.errors import DataError, PredictionError
 
 RAW = json.loads(resolve("docred-ie:dev", None).read_text(encoding="utf-8"))[:20]
 ODD = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False), st.text(max_size=4),
@@ -41,8 +41,8 @@ def checked_relation(raw: Any) -> Any:
         return "error"
 
 
-def same_mention(a: Any, b: Any) -> bool:
-    return a == b and a.extra == b.extra  # extra is left out of dataclass equality
+def same_fields(a: Any, b: Any) -> bool:
+    return a == b and vars(a) == vars(b)  # every field, extra too (left out of dataclass equality)
 
 
 def test_real_documents_read_the_same_on_both_paths():
@@ -51,9 +51,9 @@ def test_real_documents_read_the_same_on_both_paths():
         for entity in raw_doc["vertexSet"]:
             for m in entity:
                 fast = docred._plain_mention(m, "wikidata_qcode")
-                assert fast is not None and same_mention(fast, checked_mention(m, dialect))
+                assert fast is not None and same_fields(fast, checked_mention(m, dialect))
         for label in raw_doc["labels"]:
-            assert docred._plain_relation(label) == checked_relation(label)
+            assert same_fields(docred._plain_relation(label), checked_relation(label))
         assert docred._plain_named_facts(raw_doc) == list(docred._checked_named_facts(raw_doc, 0))
 
 
@@ -70,7 +70,7 @@ def test_odd_mention_fields_never_change_the_result(base, replaced, removed):
         if checked == "error":
             assert fast is None
         elif fast is not None:
-            assert same_mention(fast, checked)
+            assert same_fields(fast, checked)
 
 
 @settings(max_examples=400, derandomize=True, deadline=None)
@@ -85,7 +85,7 @@ def test_odd_label_fields_never_change_the_result(base, replaced, removed):
     if checked == "error":
         assert fast is None
     elif fast is not None:
-        assert fast == checked and fast.extra == checked.extra
+        assert same_fields(fast, checked)
 
 
 @settings(max_examples=300, derandomize=True, deadline=None)
@@ -110,3 +110,53 @@ def test_odd_training_facts_never_change_the_result(index, where, value):
         assert fast is None
     elif fast is not None:
         assert sorted(fast) == checked
+
+
+def test_entities_read_on_the_fast_path_equal_those_built_field_by_field():
+    """``entity_from_mentions`` sets every field in one step: the same entity as the class's own constructor;
+    a one-mention entity takes its mention's values, as the majorities over its mentions would."""
+    from dataclasses import fields
+
+    from rexel_bench.data.model import Entity, entity_from_mentions
+
+    for raw_doc in RAW:
+        for raw_entity in raw_doc["vertexSet"]:
+            mentions = [docred._plain_mention(m, "wikidata_qcode") for m in raw_entity]
+            entity = entity_from_mentions(mentions)
+            assert same_fields(entity, Entity(**{f.name: getattr(entity, f.name) for f in fields(Entity)}))
+            twice = entity_from_mentions(mentions * 2)  # the majorities over every mention, counted twice
+            assert (entity.type, entity.qid, entity.fine_types, entity.link) == (
+                twice.type, twice.qid, twice.fine_types, twice.link)
+
+
+SUBMISSION_FIELDS = ("title", "h_idx", "t_idx", "r", "evidence")
+SUBMITTED = [{"title": d["title"], "h_idx": lab["h"], "t_idx": lab["t"], "r": lab["r"], "evidence": lab["evidence"]}
+             for d in RAW for lab in d["labels"]]
+
+
+def checked_submission(raw: Any) -> Any:
+    from rexel_bench.scoring import io as scoring_io
+
+    try:
+        return scoring_io._submitted_relation(raw, 0, "result.json")
+    except PredictionError:
+        return "error"
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(st.sampled_from(SUBMITTED), st.dictionaries(st.sampled_from(SUBMISSION_FIELDS), ODD, max_size=2),
+       st.lists(st.sampled_from(SUBMISSION_FIELDS), max_size=1))
+def test_odd_submission_fields_never_change_the_result(base, replaced, removed):
+    """A DocRED submission entry (result.json) on both paths: the same relation, or the fast path declines."""
+    from rexel_bench.scoring import io as scoring_io
+
+    raw = {**base, **replaced}
+    for key in removed:
+        raw.pop(key, None)
+    fast, checked = scoring_io._plain_submitted_relation(raw), checked_submission(raw)
+    if checked == "error":
+        assert fast is None
+    elif fast is not None:
+        assert same_fields(fast, checked)
+    if not replaced and not removed:
+        assert fast is not None and same_fields(fast, checked)

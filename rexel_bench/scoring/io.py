@@ -10,7 +10,8 @@ from typing import Any
 
 from rexel_bench.data import io as data_io
 from rexel_bench.data.formats import docred
-from rexel_bench.data.model import Document, Relation
+from rexel_bench.data.formats.common import INT_ONLY
+from rexel_bench.data.model import Document, Relation, built
 from rexel_bench.data.problems import ProblemLog
 from rexel_bench.errors import DataError, PredictionError
 from rexel_bench.perf import paused_gc
@@ -34,6 +35,21 @@ def is_docred_submission(value: Any) -> bool:
     """Whether parsed JSON is a DocRED ``result.json``: a list of ``{title, h_idx, t_idx, r}``."""
     return isinstance(value, list) and (not value or (isinstance(value[0], dict)
                                                       and value[0].keys() >= _SUBMISSION_KEYS))
+
+
+def _plain_submitted_relation(entry: Any) -> Relation | None:
+    """:func:`_submitted_relation` for the common layout only (every field of its exact JSON type); None
+    when anything needs the checked path, which then names the entry and field in its error."""
+    if entry.__class__ is not dict:
+        return None
+    head, tail, label, evidence = entry.get("h_idx"), entry.get("t_idx"), entry.get("r"), entry.get("evidence")
+    if (head.__class__ is not int or tail.__class__ is not int or label.__class__ is not str
+            or entry.get("title").__class__ is not str):
+        return None
+    if evidence is not None and (evidence.__class__ is not list or not set(map(type, evidence)) <= INT_ONLY):
+        return None
+    return built(Relation, head=head, tail=tail, label=label, score=None, extra={},
+                 evidence=tuple(evidence) if evidence is not None else None)
 
 
 def _submitted_relation(entry: Any, index: int, file: str) -> Relation:
@@ -71,7 +87,7 @@ def docred_submission_documents(entries: list[Any], gold: Sequence[Document], *,
     facts: dict[str, list] = {d.title: [] for d in gold}
     orphans: dict[str, list] = {}
     for i, entry in enumerate(entries):
-        rel = _submitted_relation(entry, i, file)
+        rel = _plain_submitted_relation(entry) or _submitted_relation(entry, i, file)
         title = entry["title"]
         if title not in by_title and title not in left_out and not lenient:
             raise PredictionError(f"title {title!r} is not in the gold data (--lenient counts it as wrong)",
