@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from math import comb
 
 import numpy as np
 
@@ -87,22 +86,23 @@ def conll_chains(key_entities: Clusters, response_entities: Clusters) -> Chains:
     """
     key = [chain for chain in _ordered(key_entities) if chain]
     key_index = _index(key)
+    response = [chain for chain in _ordered(response_entities) if chain]
+    response_index = _index(response)
+    if len(response_index) == sum(map(len, response)):  # no span repeats in the response: nothing to clean up
+        return Chains(key, response, key_index, response_index, len(key_index) < sum(map(len, key)))
     seen: set[Span] = set()
-    response, repeats = [], False
-    for entity in _ordered(response_entities):
+    cleaned = []
+    for entity in response:
         chain = []
         for m in entity:
             if m in seen:
-                repeats = True
                 continue
             if m in key_index:
                 seen.add(m)
             chain.append(m)
         if chain:
-            response.append(chain)
-    response_index = _index(response)
-    repeats = repeats or len(key_index) < sum(map(len, key)) or len(response_index) < sum(map(len, response))
-    return Chains(key, response, key_index, response_index, repeats)
+            cleaned.append(chain)
+    return Chains(key, cleaned, key_index, _index(cleaned), True)
 
 
 def _ordered(entities: Clusters) -> Clusters:
@@ -180,7 +180,7 @@ def _lea_side(chains: Clusters, groups: list[dict[int, int]], other: Clusters, o
             j = other_index.get(chain[0])
             resolved = 1.0 if j is not None and len(other[j]) == 1 else 0.0
         else:
-            resolved = sum(comb(n, 2) for n in grouped.values()) / comb(size, 2)
+            resolved = sum(map(_link_count, grouped.values())) / _link_count(size)
         num += size * resolved
         den += size
     return num, den
