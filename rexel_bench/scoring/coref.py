@@ -137,7 +137,7 @@ def muc_counts_of(chains: Chains) -> tuple[float, ...]:
 def b3_counts_of(chains: Chains) -> tuple[float, ...]:
     """B³ as v8.01 computes it: for every response position, the response chain's positions found in
     that mention's key chain, over the response chain's size (precision) and the key chain's (recall)."""
-    key_sets = [set(k) for k in chains.key]
+    key_sets = [set(k) for k in chains.key] if chains.repeats else []
     p_num = r_num = 0.0
     for chain, groups in zip(chains.response, chains.response_groups, strict=True):
         for c, n in groups.items():

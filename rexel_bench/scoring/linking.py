@@ -44,12 +44,12 @@ def _excluded(mention: Mention, entity: Entity) -> bool:
 
 
 def _mention_links(mentions: list[tuple[Span, Mention, Entity]], skip: set[Span]) -> set[tuple[Span, str]]:
-    return {(span, entity.qid or NIL) for span, mention, entity in mentions
-            if span not in skip and not _excluded(mention, entity)}
+    return {(span, entity.qid or NIL) for span, mention, entity in mentions  # a QID is never excluded
+            if span not in skip and (entity.qid is not None or not _excluded(mention, entity))}
 
 
 def _excluded_gold_spans(pair: DocPair) -> set[Span]:
-    return {span for span, m, e in pair.gold_mentions if _excluded(m, e)}
+    return {span for span, m, e in pair.gold_mentions if e.qid is None and _excluded(m, e)}
 
 
 def ed_mention_counts(pair: DocPair) -> tuple[int, int, int, int]:
