@@ -20,7 +20,8 @@ official script runs on the same files, laid out as it expects (``train_annotate
 test_revised.json, ``train_distant.json`` is empty): "cold" deletes the ``.fact`` files it caches its
 training facts in before every run (the work ``score`` does every time), "warm" keeps them.
 
-Run: ``python benchmarks/bench_scoring.py [--official evaluation.py]``.
+Run: ``python benchmarks/bench_scoring.py [--official evaluation.py]``. To compare two versions of the toolkit in
+one session, run it again with ``PYTHONPATH=<other checkout>``: both parts then use that checkout's package.
 """
 
 from __future__ import annotations
@@ -130,25 +131,27 @@ def whole_process(data_dir: str | None, repeats: int, official: Path | None) -> 
     table = Table(title=f"Scoring a DocRED submission, whole process (Re-DocRED dev, median of {repeats})")
     for column in ("command", "submitted facts", "seconds"):
         table.add_column(column, justify="right")
-    compileall.compile_dir(Path(rexel_bench.__file__).parent, quiet=1)  # as installed: bytecode in __pycache__
+    # the package this script imported (``-m`` would put the working directory first: the commands run in
+    # the temporary directory), byte-compiled as an installed package is
+    compileall.compile_dir(Path(rexel_bench.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         entries = submission(gold)
         (root / "result.json").write_text(json.dumps(entries), encoding="utf-8")
         ours = median_seconds([sys.executable, "-m", "rexel_bench", "score", str(gold), str(root / "result.json"),
-                               "-m", "docred", "--train", str(train)], repeats)
+                               "-m", "docred", "--train", str(train)], repeats, cwd=root)
         table.add_row("rexel-bench score -m docred --train", f"{len(entries):,}", f"{ours:.2f}")
         others = []
         for seed in range(1, CHECKPOINTS):  # submissions of other "checkpoints"
             others.append(root / f"result{seed}.json")
             others[-1].write_text(json.dumps(submission(gold, seed)), encoding="utf-8")
         many = median_seconds([sys.executable, "-m", "rexel_bench", "score", str(gold), str(root / "result.json"),
-                               *map(str, others), "-m", "docred", "--train", str(train)], repeats)
+                               *map(str, others), "-m", "docred", "--train", str(train)], repeats, cwd=root)
         table.add_row(f"the same on {CHECKPOINTS} submissions in one command, per submission", "",
                       f"{many / CHECKPOINTS:.2f}")
         missing = str(root / "missing.json")
         startup = median_seconds([sys.executable, "-m", "rexel_bench", "score", missing, missing, "-m", "docred"],
-                                 repeats, expected_status=2)
+                                 repeats, cwd=root, expected_status=2)
         table.add_row("of which start-up: the same on a missing file (imports, arguments, the error)", "",
                       f"{startup:.2f}")
         if official:
