@@ -17,26 +17,12 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from rexel_bench.perf import cached_value
 
 #: Sentence index used by mentions of documents whose text is absent (DWIE annotations only).
 NO_TEXT = -1
-
-T = TypeVar("T")
-
-
-def built(cls: type[T], **values: Any) -> T:
-    """An instance of one of the frozen classes below from a value for every field, set in one step.
-
-    The ``__init__`` of a frozen dataclass sets each field through ``object.__setattr__``: about three times
-    slower than this, and the main cost of reading a large file. For readers that have checked every value
-    themselves (the fast paths of the format readers); every field must be given, in any order.
-    """
-    instance = object.__new__(cls)
-    instance.__dict__.update(values)
-    return instance
 
 
 def majority(values: Iterable[Any]) -> Any:
@@ -237,14 +223,13 @@ def entity_from_mentions(
     mentions = tuple(mentions)
     if len(mentions) == 1:  # the most common entity: every majority is its one mention's value
         [only] = mentions
-        return built(Entity, mentions=mentions, type=only.type, qid=only.qid, fine_types=only.fine_types, tags=tags,
-                     link=link if link is not None else only.link or None, extra=dict(extra or {}))
+        return Entity(mentions=mentions, type=only.type, qid=only.qid, fine_types=only.fine_types, tags=tags,
+                      link=link if link is not None else only.link or None, extra=dict(extra or {}))
     qid = majority(m.qid for m in mentions)
     with_fine = [m.fine_types for m in mentions if m.fine_types and (qid is None or m.qid == qid)]
     candidates = with_fine or [m.fine_types for m in mentions if m.fine_types]
     fine = _most_common_fine_types(candidates)
-    return built(
-        Entity,
+    return Entity(
         mentions=mentions,
         type=majority(m.type for m in mentions),
         qid=qid,

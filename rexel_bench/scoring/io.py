@@ -11,7 +11,7 @@ from typing import Any
 from rexel_bench.data import io as data_io
 from rexel_bench.data.formats import docred
 from rexel_bench.data.formats.common import INT_ONLY
-from rexel_bench.data.model import Document, Relation, built
+from rexel_bench.data.model import Document, Relation
 from rexel_bench.data.problems import ProblemLog
 from rexel_bench.errors import DataError, PredictionError
 from rexel_bench.perf import paused_gc
@@ -48,8 +48,7 @@ def _plain_submitted_relation(entry: Any) -> Relation | None:
         return None
     if evidence is not None and (evidence.__class__ is not list or not set(map(type, evidence)) <= INT_ONLY):
         return None
-    return built(Relation, head=head, tail=tail, label=label, score=None, extra={},
-                 evidence=tuple(evidence) if evidence is not None else None)
+    return Relation(head=head, tail=tail, label=label, evidence=tuple(evidence) if evidence is not None else None)
 
 
 def _submitted_relation(entry: Any, index: int, file: str) -> Relation:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rexel_bench.data.formats.common import INT_ONLY, Where, rest
-from rexel_bench.data.model import Document, Entity, FineType, Mention, Relation, built, entity_from_mentions
+from rexel_bench.data.model import Document, Entity, FineType, Mention, Relation, entity_from_mentions
 
 NAME = "docred"
 DIALECTS = ("docred", "docred-ie", "dwie-docred")
@@ -105,8 +105,8 @@ def _plain_mention(raw: Any, qid_key: str) -> Mention | None:
     fine = _plain_fine_types(get("fine_type"))
     if fine is None or not (_plain_optional_str(kind) and _plain_optional_str(qid) and _plain_optional_str(link)):
         return None
-    return built(Mention, sent=sent, start=pos[0], end=pos[1], text=name, type=kind, qid=qid, fine_types=fine,
-                 link=link, char_span=None, extra={**rest(raw, _MENTION_KEYS), "_keys": _known_keys(tuple(raw))})
+    return Mention(sent=sent, start=pos[0], end=pos[1], text=name, type=kind, qid=qid, fine_types=fine, link=link,
+                   extra={**rest(raw, _MENTION_KEYS), "_keys": _known_keys(tuple(raw))})
 
 
 def _plain_relation(label: Any) -> Relation | None:
@@ -119,9 +119,8 @@ def _plain_relation(label: Any) -> Relation | None:
         return None
     if evidence is not None and (evidence.__class__ is not list or not set(map(type, evidence)) <= INT_ONLY):
         return None
-    return built(Relation, head=head, tail=tail, label=name,
-                 evidence=tuple(evidence) if evidence is not None else None, score=None,
-                 extra=rest(label, _LABEL_KEYS))
+    return Relation(head=head, tail=tail, label=name, evidence=tuple(evidence) if evidence is not None else None,
+                    extra=rest(label, _LABEL_KEYS))
 
 
 def _mention(where: Where, raw: Any, field: str, qid_key: str) -> Mention:
