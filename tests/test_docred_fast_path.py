@@ -45,6 +45,22 @@ def same_fields(a: Any, b: Any) -> bool:
     return a == b and vars(a) == vars(b)  # every field, extra too (left out of dataclass equality)
 
 
+def edited(base: dict, replaced: dict, removed: list) -> dict:
+    """A raw record with some fields replaced and some removed."""
+    raw = {**base, **replaced}
+    for key in removed:
+        raw.pop(key, None)
+    return raw
+
+
+def assert_fast_path_agrees(fast: Any, checked: Any) -> None:
+    """Where the checked path fails the fast path declines; where the fast path answers, it answers the same."""
+    if checked == "error":
+        assert fast is None
+    elif fast is not None:
+        assert same_fields(fast, checked)
+
+
 def test_real_documents_read_the_same_on_both_paths():
     for raw_doc in RAW:
         dialect = docred.dialect_of(raw_doc)
@@ -62,15 +78,9 @@ def test_real_documents_read_the_same_on_both_paths():
        st.dictionaries(st.sampled_from(MENTION_FIELDS), ODD, max_size=3),
        st.lists(st.sampled_from(MENTION_FIELDS), max_size=2))
 def test_odd_mention_fields_never_change_the_result(base, replaced, removed):
-    raw = {**base, **replaced}
-    for key in removed:
-        raw.pop(key, None)
+    raw = edited(base, replaced, removed)
     for dialect, qid_key in (("docred-ie", "wikidata_qcode"), ("dwie-docred", "wikidata_eid")):
-        fast, checked = docred._plain_mention(raw, qid_key), checked_mention(raw, dialect)
-        if checked == "error":
-            assert fast is None
-        elif fast is not None:
-            assert same_fields(fast, checked)
+        assert_fast_path_agrees(docred._plain_mention(raw, qid_key), checked_mention(raw, dialect))
 
 
 @settings(max_examples=400, derandomize=True, deadline=None)
@@ -78,14 +88,8 @@ def test_odd_mention_fields_never_change_the_result(base, replaced, removed):
        st.dictionaries(st.sampled_from(LABEL_FIELDS), ODD, max_size=2), st.lists(st.sampled_from(LABEL_FIELDS),
                                                                                 max_size=1))
 def test_odd_label_fields_never_change_the_result(base, replaced, removed):
-    raw = {**base, **replaced}
-    for key in removed:
-        raw.pop(key, None)
-    fast, checked = docred._plain_relation(raw), checked_relation(raw)
-    if checked == "error":
-        assert fast is None
-    elif fast is not None:
-        assert same_fields(fast, checked)
+    raw = edited(base, replaced, removed)
+    assert_fast_path_agrees(docred._plain_relation(raw), checked_relation(raw))
 
 
 @settings(max_examples=300, derandomize=True, deadline=None)
@@ -146,13 +150,8 @@ def test_odd_submission_fields_never_change_the_result(base, replaced, removed):
     """A DocRED submission entry (result.json) on both paths: the same relation, or the fast path declines."""
     from rexel_bench.scoring import io as scoring_io
 
-    raw = {**base, **replaced}
-    for key in removed:
-        raw.pop(key, None)
+    raw = edited(base, replaced, removed)
     fast, checked = scoring_io._plain_submitted_relation(raw), checked_submission(raw)
-    if checked == "error":
-        assert fast is None
-    elif fast is not None:
-        assert same_fields(fast, checked)
+    assert_fast_path_agrees(fast, checked)
     if not replaced and not removed:
         assert fast is not None and same_fields(fast, checked)
