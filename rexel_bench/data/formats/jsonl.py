@@ -9,6 +9,7 @@ be converted to it and back.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -32,6 +33,96 @@ def looks_like(raw_doc: Any) -> bool:
     return isinstance(raw_doc, dict) and "schema_version" in raw_doc and "entities" in raw_doc
 
 
+_DOC_KEYS = frozenset({"schema_version", "id", "title", "sentences", "entities", "relations", "meta"})
+_ENTITY_KEYS = frozenset({"mentions", "type", "qid", "fine_types", "tags", "link", "extra"})
+_MENTION_KEYS = frozenset({"sent", "start", "end", "text", "type", "qid", "fine_types", "link", "char_span", "extra"})
+_FINE_KEYS = frozenset({"qid", "label", "score"})
+_RELATION_KEYS = frozenset({"head", "tail", "label", "evidence", "score", "extra"})
+_TOKEN_SPAN = ("sent", "start", "end")
+
+
+def plainly_valid(raw_doc: Any) -> bool:
+    """Whether a line's object is valid under the schema, by a check of exact JSON types that takes a fraction
+    of the JSON Schema validator's time (7 ms a document). True only where the schema accepts; False also where
+    the schema may accept something unusual (``1.0`` for an integer): that goes to the validator, as every
+    error does, since it alone names the field."""
+    return (raw_doc.__class__ is dict and raw_doc.keys() <= _DOC_KEYS
+            and raw_doc.get("schema_version").__class__ is int and raw_doc["schema_version"] == 1
+            and _string(raw_doc.get("id")) and raw_doc["id"] != "" and _absent_or(raw_doc, "title", _string)
+            and _absent_or(raw_doc, "meta", _object) and _list_of(raw_doc.get("sentences"), _strings)
+            and _list_of(raw_doc.get("entities"), _plain_entity)
+            and _list_of(raw_doc.get("relations"), _plain_relation))
+
+
+def _string(value: Any) -> bool:
+    return value.__class__ is str
+
+
+def _object(value: Any) -> bool:
+    return value.__class__ is dict
+
+
+def _number(value: Any) -> bool:
+    return value.__class__ is int or value.__class__ is float
+
+
+def _count(value: Any) -> bool:
+    """A non-negative integer (``minimum: 0``)."""
+    return value.__class__ is int and value >= 0
+
+
+def _list_of(value: Any, item: Callable[[Any], bool]) -> bool:
+    return value.__class__ is list and all(map(item, value))
+
+
+def _strings(value: Any) -> bool:
+    return _list_of(value, _string)
+
+
+def _absent_or(obj: dict[str, Any], key: str, check: Callable[[Any], bool]) -> bool:
+    """An optional field is absent or passes the check (null is a value, and the schema refuses it)."""
+    return key not in obj or check(obj[key])
+
+
+def _fine_types(value: Any) -> bool:
+    return _list_of(value, _plain_fine_type)
+
+
+def _plain_fine_type(fine: Any) -> bool:
+    return (fine.__class__ is dict and fine.keys() <= _FINE_KEYS and _string(fine.get("qid"))
+            and _absent_or(fine, "label", _string) and _absent_or(fine, "score", _number))
+
+
+def _plain_entity(entity: Any) -> bool:
+    return (entity.__class__ is dict and entity.keys() <= _ENTITY_KEYS
+            and _list_of(entity.get("mentions"), _plain_mention)
+            and _absent_or(entity, "type", _string) and _absent_or(entity, "qid", _string)
+            and _absent_or(entity, "link", _string) and _absent_or(entity, "extra", _object)
+            and _absent_or(entity, "fine_types", _fine_types) and _absent_or(entity, "tags", _strings))
+
+
+def _plain_mention(mention: Any) -> bool:
+    if mention.__class__ is not dict or not mention.keys() <= _MENTION_KEYS or not _string(mention.get("text")):
+        return False
+    token_span = [mention.get(key) for key in _TOKEN_SPAN]  # all three or none (dependentRequired)
+    return ((all(map(_count, token_span)) or not any(key in mention for key in _TOKEN_SPAN))
+            and _absent_or(mention, "type", _string) and _absent_or(mention, "qid", _string)
+            and _absent_or(mention, "link", _string) and _absent_or(mention, "extra", _object)
+            and _absent_or(mention, "fine_types", _fine_types) and _absent_or(mention, "char_span", _char_span))
+
+
+def _char_span(value: Any) -> bool:
+    return value.__class__ is list and len(value) == 2 and value[0].__class__ is int and value[1].__class__ is int
+
+
+def _plain_relation(relation: Any) -> bool:
+    return (relation.__class__ is dict and relation.keys() <= _RELATION_KEYS
+            and _count(relation.get("head")) and _count(relation.get("tail"))
+            and _string(relation.get("label")) and relation["label"] != ""
+            and _absent_or(relation, "evidence", lambda evidence: _list_of(evidence, _count))
+            and _absent_or(relation, "score", _number) and _absent_or(relation, "extra", _object))
+
+
 def _schema_error(where: Where, raw_doc: Any) -> None:
     import jsonschema
 
@@ -52,7 +143,8 @@ def parse(raw_doc: Any, index: int) -> Document:
     """Read one line's object; the JSON Schema is checked first, so errors name the exact field."""
     title = raw_doc.get("title") if isinstance(raw_doc, dict) else None
     where = Where(index, title if isinstance(title, str) else None)
-    _schema_error(where, raw_doc)
+    if not plainly_valid(raw_doc):
+        _schema_error(where, raw_doc)
     if raw_doc["schema_version"] != SCHEMA_VERSION:
         raise where.fail("schema_version", f"{SCHEMA_VERSION}", raw_doc["schema_version"])
     entities = []
