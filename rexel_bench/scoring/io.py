@@ -10,7 +10,7 @@ from typing import Any
 
 from rexel_bench.data import io as data_io
 from rexel_bench.data.formats import docred
-from rexel_bench.data.formats.common import INT_ONLY
+from rexel_bench.data.formats.common import plain_int_list
 from rexel_bench.data.model import Document, Relation
 from rexel_bench.data.problems import ProblemLog
 from rexel_bench.errors import DataError, PredictionError
@@ -46,7 +46,7 @@ def _plain_submitted_relation(entry: Any) -> Relation | None:
     if (head.__class__ is not int or tail.__class__ is not int or label.__class__ is not str
             or entry.get("title").__class__ is not str):
         return None
-    if evidence is not None and (evidence.__class__ is not list or not set(map(type, evidence)) <= INT_ONLY):
+    if evidence is not None and not plain_int_list(evidence):
         return None
     return Relation(head=head, tail=tail, label=label, evidence=tuple(evidence) if evidence is not None else None)
 

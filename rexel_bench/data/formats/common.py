@@ -14,6 +14,12 @@ STR_ONLY, INT_ONLY = frozenset({str}), frozenset({int})
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "an object", float: "a number"}
 
 
+def plain_int_list(value: Any) -> bool:
+    """Whether a value is exactly a JSON list of integers (bool is not int here): the readers' fast paths take
+    it as it is, anything else goes to their checked paths."""
+    return value.__class__ is list and set(map(type, value)) <= INT_ONLY
+
+
 def describe(value: Any, limit: int = 60) -> str:
     """Short description of a found value for error messages: its JSON text, truncated."""
     if value is _MISSING:

@@ -22,7 +22,7 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
-from rexel_bench.data.formats.common import INT_ONLY, Where, rest
+from rexel_bench.data.formats.common import Where, plain_int_list, rest
 from rexel_bench.data.model import Document, Entity, FineType, Mention, Relation, entity_from_mentions
 
 NAME = "docred"
@@ -117,7 +117,7 @@ def _plain_relation(label: Any) -> Relation | None:
     head, tail, name, evidence = label.get("h"), label.get("t"), label.get("r"), label.get("evidence")
     if head.__class__ is not int or tail.__class__ is not int or name.__class__ is not str:
         return None
-    if evidence is not None and (evidence.__class__ is not list or not set(map(type, evidence)) <= INT_ONLY):
+    if evidence is not None and not plain_int_list(evidence):
         return None
     return Relation(head=head, tail=tail, label=name, evidence=tuple(evidence) if evidence is not None else None,
                     extra=rest(label, _LABEL_KEYS))
