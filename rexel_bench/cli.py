@@ -13,6 +13,7 @@ import gc
 import json
 import os
 import sqlite3
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -29,7 +30,9 @@ from rexel_bench import __version__
 from rexel_bench.data import io as data_io
 from rexel_bench.data.registry import DATASETS, data_dir, resolve, spec_path
 from rexel_bench.data.statistics import corpus_statistics
-from rexel_bench.errors import ConfigError, RexelBenchError
+from rexel_bench.errors import ConfigError, RexelBenchError, RexelBenchNote
+from rexel_bench.limits import check_numbers, option_name
+from rexel_bench.resources import missing_extra
 from rexel_bench.perf import paused_gc
 
 if TYPE_CHECKING:
@@ -59,8 +62,7 @@ SkipBadGoldOption = Annotated[bool, typer.Option(
 SchedulerOption = Annotated[str | None, typer.Option(
     "--scheduler", help="Run on a Dask cluster: 'local' (a local cluster of --workers processes) or a "
                         "dask.distributed scheduler address (tcp://host:8786).")]
-WorkersOption = Annotated[int, typer.Option("--workers", min=1,
-                                            help="Worker processes of a local cluster (one thread each).")]
+WorkersOption = Annotated[int, typer.Option("--workers", help="Worker processes of a local cluster (one thread each).")]
 
 
 def entry_point() -> None:
@@ -83,6 +85,14 @@ def reports_errors(func: F) -> F:
         except (RexelBenchError, sqlite3.Error, OSError) as exc:
             err_console.print(Text.assemble(("error:", "bold red"), f" {_error_line(exc)}"), highlight=False,
                               soft_wrap=True)
+            raise typer.Exit(2) from None
+        except ModuleNotFoundError as exc:
+            extra = missing_extra(exc)
+            if extra is None:
+                raise
+            err_console.print(Text.assemble(("error:", "bold red"), f" this needs {exc.name!r}, which comes with "
+                                            f"the {extra} extra: pip install 'rexel-bench[{extra}]'"),
+                              highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
     return wrapper  # type: ignore[return-value]
 
@@ -112,6 +122,24 @@ def main(
     """rexel-bench: load, validate, score and compare DocIE systems (REXEL and pipelines)."""
     if verbose:
         os.environ["REXEL_BENCH_VERBOSE"] = "1"
+    warnings.showwarning = _show_note_or_warning
+
+
+_show_warning = warnings.showwarning
+
+
+def _show_note_or_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """The toolkit's notes (:class:`RexelBenchNote`) as one ``note:`` line on stderr; other warnings as Python
+    shows them."""
+    if issubclass(category, RexelBenchNote):
+        err_console.print(Text.assemble(("note:", "yellow"), f" {message}"), highlight=False, soft_wrap=True)
+    else:
+        _show_warning(message, category, *args, **kwargs)
+
+
+def _check_numbers(**values: Any) -> None:
+    """Refuse a number below its option's minimum before any work starts (one line naming the option)."""
+    check_numbers(values, option_name)
 
 
 @app.command()
@@ -360,6 +388,7 @@ def compare(
     from rexel_bench import api
     from rexel_bench.reports.tables import markdown_table
 
+    _check_numbers(bootstrap=bootstrap, randomization=randomization, seed=seed)
     labels = names.split(",") if names else [pred_a.stem, pred_b.stem]
     if len(labels) != 2 or labels[0] == labels[1]:
         raise ConfigError("--names needs two different names, e.g. --names rexel,pipeline")
@@ -385,6 +414,7 @@ def leaderboard(
     from rexel_bench.reports.leaderboard import merge_runs
     from rexel_bench.reports.render import leaderboard_text
 
+    _check_numbers(bootstrap=bootstrap, seed=seed)
     if format not in ("md", "csv", "tex", "html"):
         raise ConfigError(f"unknown --format {format!r}: choose md, csv, tex or html")
     merged = merge_runs(runs, metric, n_resamples=bootstrap, seed=seed)
@@ -492,18 +522,21 @@ def build_docred_ie_command(
     threshold: Annotated[float, typer.Option("--threshold", help="Below this confidence an entity is NIL.")] = 0.3,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = 2,
-    partition_size: Annotated[int, typer.Option("--partition-size", min=1, help="Documents per partition on a cluster.")
+    partition_size: Annotated[int, typer.Option("--partition-size", help="Documents per partition on a cluster.")
                               ] = 64,
     data_dir_opt: DataDirOption = None,
 ) -> None:
     """Silver-link every entity cluster to Wikidata (alias prior, type compatibility, relation consistency), on
     one process or a Dask cluster (the same bytes either way: linking has no floats that threads split)."""
+    from rexel_bench.distributed import check_scheduler
     from rexel_bench.kb.store import KnowledgeBase
     from rexel_bench.silver.builder import LinkerConfig, build_docred_ie, build_docred_ie_on_cluster
 
+    _check_numbers(workers=workers, partition_size=partition_size)
+    check_scheduler(scheduler)
     docs = data_io.load(resolve(input, data_dir_opt)).documents
     config = LinkerConfig(threshold=threshold)
-    if scheduler:
+    if scheduler is not None:
         linked, cluster = build_docred_ie_on_cluster(docs, _kb_path(kb), config, workers=workers,
                                                      scheduler=scheduler,
                                                      partition_size=partition_size)
@@ -627,9 +660,14 @@ def run_command(
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated models: rexel, pipeline, "
                                                                 "pipeline-spacy, pipeline-heuristic, a name with "
                                                                 "another checkpoint (rexel:<dir>), file:<path>, "
-                                                                "py:<module>:<factory>, plugins.")] = None,
+                                                                "py:<module>:<factory> or an installed plugin (these "
+                                                                "two imports and calls code).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="A run config (YAML or TOML) to replay; "
-                                                                 "other options override it.")] = None,
+                                                                 "other options override it. A config that names "
+                                                                 "py: or plugin models needs --allow-code.")] = None,
+    allow_code: Annotated[bool, typer.Option("--allow-code", help="Let --config name py: factories and plugins, "
+                                                                  "which imports and calls their code: only for a "
+                                                                  "config whose author you trust.")] = False,
     dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset name or path "
                                                                   "(default: docred-ie:dev, embedded).")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Split of a bare dataset name.")] = None,
@@ -650,8 +688,8 @@ def run_command(
                                                         "them, else the default KB.")] = None,
     folds: Annotated[int | None, typer.Option("--folds", help="Folds of held-out linking (default 5).")] = None,
     scheduler: SchedulerOption = None,
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Worker processes of a local cluster "
-                                                                         "(one thread each; default 2).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes of a local cluster "
+                                                                  "(one thread each; default 2).")] = None,
     skip_bad_gold: SkipBadGoldOption = False,
     data_dir_opt: DataDirOption = None,
 ) -> None:
@@ -659,9 +697,12 @@ def run_command(
     import dataclasses
 
     from rexel_bench import api
+    from rexel_bench.distributed import check_scheduler
     from rexel_bench.run import RunConfig, summary_lines
 
-    settings = RunConfig.from_file(config) if config else RunConfig()
+    _check_numbers(bootstrap=bootstrap, seed=seed, batch_size=batch_size, limit=limit, folds=folds, workers=workers)
+    check_scheduler(scheduler)
+    settings = RunConfig.from_file(config, allow_code=allow_code) if config else RunConfig()
     overrides = {"models": models.split(",") if models else None, "dataset": dataset, "split": split,
                  "metrics": metrics.split(",") if metrics else None, "bootstrap": bootstrap, "seed": seed,
                  "device": device, "batch_size": batch_size, "limit": limit, "out": str(out) if out else None,
@@ -689,16 +730,19 @@ def predict(
                                                                     "its speed and F1 change: see README).")] = None,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = 2,
-    partition_size: Annotated[int, typer.Option("--partition-size", min=1, help="Documents per partition on a cluster "
-                                                                         "(rounded to whole batches).")] = 256,
+    partition_size: Annotated[int, typer.Option("--partition-size", help="Documents per partition on a cluster "
+                                                                  "(rounded to whole batches).")] = 256,
     threads: Annotated[int | None, typer.Option("--threads", help="Torch threads per predicting process (default: "
                                                                   "torch's in one process, 1 per worker). The same "
                                                                   "value gives the same bytes on a cluster.")] = None,
 ) -> None:
     """Run a model on raw text: sentence splitting, tokenisation, batched streaming inference, on one process or a
     Dask cluster (the same bytes as one process with the same --threads)."""
+    from rexel_bench.distributed import check_scheduler
     from rexel_bench.predict_text import predict_file
 
+    _check_numbers(batch_size=batch_size, workers=workers, partition_size=partition_size, threads=threads)
+    check_scheduler(scheduler)
     result = predict_file(input, out, model_name=model, batch_size=batch_size, device=device,
                           options={"quantize": quantize} if quantize else None, scheduler=scheduler, workers=workers,
                           partition_size=partition_size, threads=threads)

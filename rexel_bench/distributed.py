@@ -16,13 +16,15 @@ address (``tcp://host:8786``) is given; remote workers need rexel-bench installe
 from __future__ import annotations
 
 import functools
+import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from rexel_bench.data.model import Document
-from rexel_bench.errors import ClusterError
+from rexel_bench.errors import ClusterError, ConfigError, RexelBenchError
 from rexel_bench.perf import peak_memory_mb, reset_peak_memory, torch_threads
 from rexel_bench.progress import progress_bar
 
@@ -100,25 +102,84 @@ def predict_partition(spec: str, options: tuple[tuple[str, Any], ...], threads: 
     return predicted, dict(skipped or {}), {k: v - before.get(k, 0.0) for k, v in timings.items()}
 
 
+def check_scheduler(scheduler: str | None, option: str = "--scheduler") -> None:
+    """Refuse a scheduler that is neither ``local`` nor a ``tcp://host:port`` (or ``tls://``) address, before
+    anything starts (an empty value is not the default)."""
+    if scheduler is None or scheduler == LOCAL:
+        return
+    try:
+        parts = urlsplit(scheduler)
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None:
+        raise ConfigError(f"{option}: expected 'local' or a Dask scheduler address such as tcp://host:8786, "
+                          f"found {scheduler!r}")
+
+
+#: Seconds to wait for a scheduler to connect and answer (also what a worker gets to close).
+CONNECT_TIMEOUT = 30
+
+
 @contextmanager
-def cluster(scheduler: str | None = None, workers: int = 2) -> Iterator[Any]:
+def cluster(scheduler: str | None = None, workers: int = 2, timeout: float = CONNECT_TIMEOUT) -> Iterator[Any]:
     """A ``dask.distributed`` client: of a local cluster of ``workers`` one-thread processes (started and
-    stopped here) when ``scheduler`` is None or ``"local"``, else of the scheduler at that address."""
+    stopped here) when ``scheduler`` is None or ``"local"``, else of the scheduler at that address, which must
+    connect and answer within ``timeout`` seconds (a server that is not a Dask scheduler fails, never hangs)."""
+    check_scheduler(scheduler)
     from dask.distributed import Client, LocalCluster
 
     address = None if scheduler in (None, LOCAL) else scheduler
-    local = None if address else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                              dashboard_address=None)
-    try:
+    if address:
+        _probe(address, timeout)
+    with _quiet_worker_shutdown():
+        local = None if address else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                  dashboard_address=None)
         try:
-            client = Client(address or local)
-        except (OSError, TimeoutError) as exc:
-            raise ClusterError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from exc
-        with client:
-            yield client
+            try:
+                client = Client(address or local, timeout=timeout)
+            except (OSError, TimeoutError) as exc:
+                raise ClusterError(f"cannot reach the Dask scheduler {scheduler!r} within {timeout:g} s: "
+                                   f"{exc or type(exc).__name__}") from exc
+            with client:
+                yield client
+        finally:
+            if local is not None:
+                local.close()
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Refuse, within ``timeout`` seconds, a ``tcp://`` address where nothing listens or where the server is not
+    a Dask scheduler: a scheduler greets every new connection first (its handshake), while, say, a web server
+    waits for a request, and a Dask client would wait for ever."""
+    parts = urlsplit(address)
+    if parts.scheme != "tcp":  # a TLS server speaks only after the client's hello: left to dask's own timeout
+        return
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as probe:
+            greeting = probe.recv(1)
+    except TimeoutError:
+        greeting = None
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler {address!r}: {exc.strerror or exc}") from exc
+    if not greeting:
+        raise ClusterError(f"cannot reach the Dask scheduler {address!r}: something listens there but did not "
+                           f"answer as a Dask scheduler within {timeout:g} s")
+
+
+@contextmanager
+def _quiet_worker_shutdown() -> Iterator[None]:
+    """Keep dask's notice that a worker process outlived its grace period and was ended off the console (a
+    worker that loaded torch can take that long to exit; nothing is lost, every result came back before)."""
+    import logging
+
+    nanny = logging.getLogger("distributed.nanny")
+    level = nanny.level
+    nanny.setLevel(logging.ERROR)
+    try:
+        yield
     finally:
-        if local is not None:
-            local.close()
+        nanny.setLevel(level)
 
 
 def map_partitions(task: PartitionTask, parts: Iterable[list[Any]], *, client: Any = None,
@@ -192,6 +253,8 @@ class _InOrder:
                 continue
             errors = self.record.failures.setdefault(index, [])
             errors.append(_error_of(future))
+            if _is_deterministic(future):  # a bad option or input fails the same way on every try
+                raise future.exception()
             if len(errors) > self.retries:
                 raise ClusterError(f"partition {index} (first item {_first_id(part)!r}) failed {len(errors)} times; "
                                    f"last error: {errors[-1]}")
@@ -204,6 +267,14 @@ def _error_of(future: Any) -> str:
     except Exception as lost:
         exc = lost
     return f"{type(exc).__name__}: {exc}"
+
+
+def _is_deterministic(future: Any) -> bool:
+    """Whether a failed task failed on the toolkit's own check of its input or options (not worth a retry)."""
+    try:
+        return isinstance(future.exception(), RexelBenchError)
+    except Exception:
+        return False
 
 
 def _first_id(part: Sequence[Any]) -> str:

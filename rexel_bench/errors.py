@@ -63,3 +63,8 @@ class ConfigError(RexelBenchError):
 
 class ClusterError(RexelBenchError):
     """Work on a Dask cluster failed: a partition failed every try, or the scheduler cannot be reached."""
+
+
+class RexelBenchNote(UserWarning):
+    """Something the user should know that changes no result (a damaged cache rebuilt, say): a warning that
+    the command line prints as one ``note:`` line."""

@@ -20,7 +20,8 @@ from typing import Any
 
 from rexel_bench import __version__
 from rexel_bench.data.model import Document
-from rexel_bench.data.relations import repo_root, with_name
+from rexel_bench.data.relations import with_name
+from rexel_bench.resources import checkout_root
 from rexel_bench.scoring.api import ScoreResult, score_documents
 from rexel_bench.scoring.base import prf
 from rexel_bench.scoring.linking import EXCLUSION_RULE
@@ -45,8 +46,10 @@ def sha256_of(path: str | Path) -> str:
 
 def git_commit() -> str | None:
     """The checkout's commit (with ``+dirty`` when it has uncommitted changes), or None outside git."""
+    root = checkout_root()
+    if root is None:  # an installed package: its version says what it is
+        return None
     try:
-        root = repo_root()
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                                 check=True, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,

@@ -60,6 +60,15 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+def torch_thread_count() -> int | None:
+    """torch's intra-op thread count (part of what a prediction depends on), or None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.get_num_threads()
+
+
 @contextmanager
 def torch_threads(count: int | None) -> Iterator[None]:
     """torch's intra-op thread count set to ``count`` for the block (unchanged when None), then restored.
@@ -67,8 +76,11 @@ def torch_threads(count: int | None) -> Iterator[None]:
     A model's floats depend in their last digits on how its sums are split over threads, so runs that must
     give the same bytes (one process, a cluster's workers) predict with the same count.
     """
-    import torch
-
+    try:
+        import torch
+    except ImportError:  # a core install predicts nothing with torch: there is no count to set
+        yield
+        return
     before = torch.get_num_threads()
     if count:
         torch.set_num_threads(count)

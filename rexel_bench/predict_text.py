@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from rexel_bench.data.formats import jsonl
-from rexel_bench.data.io import parse_json
+from rexel_bench.data.io import parse_json, staged_file
 from rexel_bench.data.model import Document
 from rexel_bench.data.text import tokenize_with_offsets
-from rexel_bench.distributed import ClusterRun, partitions, predict_partition, run_partitions
+from rexel_bench.distributed import ClusterRun, check_scheduler, partitions, predict_partition, run_partitions
 from rexel_bench.errors import DataError
+from rexel_bench.limits import check_numbers
 from rexel_bench.models.base import load_model
 from rexel_bench.perf import torch_threads
 from rexel_bench.progress import progress_bar
@@ -79,36 +80,31 @@ def predict_file(source: Path, out: Path, *, model_name: str = "rexel", batch_si
     process, 1 per worker on a cluster). Partitions are whole batches, so a cluster writes the same bytes as
     one process with the same ``threads``; a different thread count can move a float in its last digits
     (torch's sums are split across threads), and with it a rounded score."""
+    check_numbers({"batch_size": batch_size, "workers": workers, "partition_size": partition_size,
+                   "threads": threads})
+    check_scheduler(scheduler)
     if not source.exists():
         raise DataError("no such file", file=str(source))
     options = {"device": device, "batch_size": batch_size, **(options or {})}
     result = Prediction()
     documents = _documents_with_text(source, result.skipped)
-    tmp = out.with_name(out.name + ".part")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with tmp.open("w", encoding="utf-8", errors="backslashreplace") as sink:
-            def write(predicted: tuple[list[Document], dict[str, str], Any]) -> None:
-                sink.writelines(predicted_lines(predicted[0]))
-                result.count += len(predicted[0])
-                result.skipped.update(predicted[1])
-            if scheduler:
-                size = max(1, round(partition_size / batch_size)) * batch_size
-                task = functools.partial(predict_partition, model_name, tuple(sorted(options.items())), threads or 1)
-                result.cluster = run_partitions(task, partitions(documents, size), write, workers=workers,
-                                                scheduler=scheduler,
-                                                progress=progress)
-            else:
-                model = load_model(model_name, **options)
-                with torch_threads(threads), progress_bar(enabled=progress) as bar:
-                    bar_task = bar.add_task(f"{model_name}: predicting", total=None)
-                    for part in partitions(documents, batch_size):
-                        write((model.predict(part), dict(getattr(model, "skipped", None) or {}), None))
-                        bar.advance(bar_task, len(part))
-        tmp.replace(out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # never leave a half-written output behind
-        raise
+    with staged_file(out) as tmp, tmp.open("w", encoding="utf-8", errors="backslashreplace") as sink:
+        def write(predicted: tuple[list[Document], dict[str, str], Any]) -> None:
+            sink.writelines(predicted_lines(predicted[0]))
+            result.count += len(predicted[0])
+            result.skipped.update(predicted[1])
+        if scheduler:
+            size = max(1, round(partition_size / batch_size)) * batch_size
+            task = functools.partial(predict_partition, model_name, tuple(sorted(options.items())), threads or 1)
+            result.cluster = run_partitions(task, partitions(documents, size), write, workers=workers,
+                                            scheduler=scheduler, progress=progress)
+        else:
+            model = load_model(model_name, **options)
+            with torch_threads(threads), progress_bar(enabled=progress) as bar:
+                bar_task = bar.add_task(f"{model_name}: predicting", total=None)
+                for part in partitions(documents, batch_size):
+                    write((model.predict(part), dict(getattr(model, "skipped", None) or {}), None))
+                    bar.advance(bar_task, len(part))
     return result
 
 

@@ -27,19 +27,20 @@ from typing import Any
 import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
-from rexel_bench.cache import PredictionCache, cache_key
+from rexel_bench.cache import KEY_COVERS, PredictionCache, cache_key
 from rexel_bench.data import io as data_io
-from rexel_bench.data.model import Document
+from rexel_bench.data.model import Document, unannotated
 from rexel_bench.data.registry import resolve
-from rexel_bench.data.relations import cache_root
-from rexel_bench.distributed import cluster, partitions, predict_partition, run_partitions
+from rexel_bench.distributed import check_scheduler, cluster, partitions, predict_partition, run_partitions
 from rexel_bench.errors import ConfigError, PredictionError
 from rexel_bench.evaluate import evaluate, sha256_of
 from rexel_bench.kb.provenance import LinkingSetting, classify, declared
 from rexel_bench.kb.store import KnowledgeBase
-from rexel_bench.models.base import Model, load_model, takes_option
-from rexel_bench.perf import peak_memory_mb, reset_peak_memory
+from rexel_bench.limits import check_numbers
+from rexel_bench.models.base import Model, load_model, runs_code, takes_option
+from rexel_bench.perf import peak_memory_mb, reset_peak_memory, torch_thread_count
 from rexel_bench.progress import progress_bar
+from rexel_bench.resources import cache_root
 from rexel_bench.scoring.io import read_train_facts
 
 try:
@@ -77,14 +78,22 @@ class RunConfig:
     workers: int = 2
     model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        check_numbers({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        check_scheduler(self.scheduler, "scheduler")
+        if isinstance(self.models, str) or not self.models or not all(isinstance(m, str) and m for m in self.models):
+            raise ConfigError(f"models: expected a list of model names, found {self.models!r}")
+
     @property
     def dataset_name(self) -> str:
         """``name:split`` (or the path) of the data."""
         return f"{self.dataset}:{self.split}" if self.split and ":" not in self.dataset else self.dataset
 
     @classmethod
-    def from_file(cls, path: str | Path) -> RunConfig:
-        """Read a YAML or TOML run config, rejecting unknown keys."""
+    def from_file(cls, path: str | Path, *, allow_code: bool = False) -> RunConfig:
+        """Read a YAML or TOML run config, rejecting unknown keys, and, unless ``allow_code``, any model that
+        would import and call code (``py:`` factories, installed plugins): replaying someone else's report
+        must not run their code."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -95,7 +104,15 @@ class RunConfig:
         unknown = sorted(set(values or {}) - known)
         if unknown:
             raise ConfigError(f"unknown key(s) {unknown}; known: {', '.join(sorted(known))}", file=str(path))
-        return cls(**(values or {}))
+        try:
+            config = cls(**(values or {}))
+        except ConfigError as exc:
+            raise ConfigError(exc.message, file=str(path)) from None
+        code = [spec for spec in config.models if runs_code(spec)]
+        if code and not allow_code:
+            raise ConfigError(f"the config names models that import and call code: {', '.join(code)}; run it "
+                              "only if you trust its author, with --allow-code", file=str(path))
+        return config
 
     def to_yaml(self) -> str:
         """The config as YAML (what ``--config`` reads back)."""
@@ -149,6 +166,7 @@ class ClusterModel:
 def predict_with_cache(model: Model, docs: Sequence[Document], cache: PredictionCache | None, batch_size: int,
                        progress: bool = True) -> tuple[list[Document], dict[str, Any]]:
     """Predictions for every document (cached ones reused) and the speed measured on the others."""
+    docs = [unannotated(d) for d in docs]
     found: dict[str, Document] = {}
     if cache is not None:
         for d in docs:
@@ -238,13 +256,13 @@ def linking_with(kb_path: Path, gold: list[Document]) -> LinkingPlan:
 
 
 def predict_model(spec: str, options: dict[str, Any], plan: LinkingPlan, gold: list[Document], dataset_sha: str,
-                  config: RunConfig, progress: bool, client: Any = None
+                  config: RunConfig, progress: bool, client: Any = None, known_ids: set[str] | None = None
                   ) -> tuple[list[Document], dict[str, Any], list[str], LinkingSetting]:
     """One system's predictions of every document (each with its part's KB), the merged speed, notes and the
     system's linking setting. A model that uses no KB predicts all documents at once. With a Dask ``client``
-    the documents are predicted on its cluster (:class:`ClusterModel`)."""
-    import torch
-
+    the documents are predicted on its cluster (:class:`ClusterModel`). ``known_ids``: every document id of
+    the dataset (default: those of ``gold``); a prediction file holding another is refused."""
+    known_ids = known_ids if known_ids is not None else {d.id for d in gold}
     found: dict[str, Document] = {}
     measures: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -252,13 +270,14 @@ def predict_model(spec: str, options: dict[str, Any], plan: LinkingPlan, gold: l
     for kb_path, docs in plan.parts:
         part_options = {**options, **({"kb": kb_path} if kb_path else {})}
         model: Model = load_model(spec, **part_options)
+        _refuse_unknown_documents(model, known_ids)
         if client is not None:
             model = ClusterModel(model, spec, part_options, client)
         description = model.describe()
         if "kb" not in description:
             docs, setting = gold, declared(str(description.get("linking", "unknown")), gold)
         # the floats of a prediction depend on the torch thread count (a cluster's workers use one)
-        threads = 1 if client is not None else torch.get_num_threads()
+        threads = 1 if client is not None else torch_thread_count()
         cache = PredictionCache(cache_root() / "predictions", cache_key(
             spec, description, dataset_sha, {**options, "torch_threads": threads})) if config.cache else None
         preds, measured = predict_with_cache(model, docs, cache, config.batch_size, progress)
@@ -277,6 +296,15 @@ def predict_model(spec: str, options: dict[str, Any], plan: LinkingPlan, gold: l
         if docs is gold:
             break
     return [found[d.id] for d in gold if d.id in found], merge_speed(measures), notes, setting
+
+
+def _refuse_unknown_documents(model: Model, known_ids: set[str]) -> None:
+    """A system that says which documents it holds (a prediction file) may hold none that the dataset lacks:
+    ``score`` refuses such a file, and so does ``run``."""
+    unknown = sorted(set(getattr(model, "document_ids", ())) - known_ids)
+    if unknown:
+        raise PredictionError(f"document id {unknown[0]!r} is not in the gold data ({len(unknown)} such documents; "
+                              f"first {', '.join(map(repr, unknown[:3]))})", file=str(getattr(model, "path", "")))
 
 
 def merge_speed(measures: list[dict[str, Any]]) -> dict[str, Any]:
@@ -359,7 +387,8 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
             else:
                 plan = LinkingPlan([(None, gold)], LinkingSetting("unknown", 0, len(gold)))
             predictions[spec], speed[spec], notes[spec], settings[spec] = predict_model(
-                spec, options, plan, gold, dataset_sha, config, progress, client)
+                spec, options, plan, gold, dataset_sha, config, progress, client,
+                {d.id for d in gold_data.documents} | gold_data.left_out)
             if client is not None and speed[spec].get("documents"):
                 workers = len(client.scheduler_info()["workers"])
                 speed[spec]["cluster_workers"] = workers
@@ -370,6 +399,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
                       train=train, n_resamples=config.bootstrap, seed=config.seed,
                       randomization_rounds=config.randomization, speed=speed, data_notes=gold_data.notes,
                       command=command or " ".join(["rexel-bench", *sys.argv[1:]]))
+    report["prediction_cache"] = {"used": config.cache, "key_covers": list(KEY_COVERS)}
     for spec, extra in notes.items():
         report["systems"][spec]["notes"] = extra + report["systems"][spec]["notes"]
         report["systems"][spec]["linking"] = settings[spec].to_dict()

@@ -119,12 +119,12 @@ def test_cache_key_covers_kb_content_options_and_code(monkeypatch):
 
 
 def test_rebuilding_the_kb_at_the_same_path_invalidates_cached_predictions(tmp_path, monkeypatch):
-    from rexel_bench.data.relations import repo_root
     from rexel_bench.kb.build import build_kb
+    from rexel_bench.resources import dataset_file
 
     monkeypatch.setenv("REXEL_BENCH_CACHE", str(tmp_path / "cache"))
     kb_path = tmp_path / "kb.sqlite"
-    docred_ie = repo_root() / "datasets/docred-ie/dev_joint_qcode.json"
+    docred_ie = dataset_file("docred-ie/dev_joint_qcode.json")
     build_kb(kb_path, docred_ie=[docred_ie])
     config = RunConfig(models=["pipeline-heuristic"], limit=3, bootstrap=10, randomization=0,
                        model_options={"pipeline-heuristic": {"kb": str(kb_path)}})

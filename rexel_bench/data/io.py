@@ -25,7 +25,7 @@ from rexel_bench.data.model import Document
 from rexel_bench.data.problems import Problem, ProblemLog
 from rexel_bench.data.relations import inventory_for, read_inventory
 from rexel_bench.data.validate import check_documents
-from rexel_bench.errors import DataError
+from rexel_bench.errors import ConfigError, DataError
 from rexel_bench.perf import paused_gc
 
 #: Format name → reader/writer module. The DocRED dialects share one module.
@@ -73,9 +73,9 @@ class RawDocument:
 def _open_text(path: Path) -> str:
     try:
         if path.suffix == ".gz":
-            with gzip.open(path, "rt", encoding="utf-8") as f:
+            with gzip.open(path, "rt", encoding="utf-8-sig") as f:
                 return f.read()
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a byte-order mark some editors write first is not JSON
     except FileNotFoundError as exc:
         raise DataError("no such file or directory", file=str(path)) from exc
     except (OSError, UnicodeDecodeError, EOFError) as exc:
@@ -286,6 +286,50 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def exclusive_output(path: str | Path) -> Iterator[None]:
+    """Hold the right to write ``path`` for the block: a second command (or process) that asks for the same
+    output while the first writes is refused at once, never interleaved. The lock lives under the cache root,
+    keyed on the output's absolute path, so the output's folder holds nothing but the output."""
+    import fcntl
+    import hashlib
+
+    from rexel_bench.resources import cache_root
+
+    target = Path(path).resolve()
+    lock_path = cache_root() / "locks" / f"{hashlib.sha256(str(target).encode()).hexdigest()[:24]}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError("another command is writing this output now; wait for it to end or choose another "
+                              "output", file=str(path)) from None
+        yield
+
+
+@contextmanager
+def staged_file(path: str | Path) -> Iterator[Path]:
+    """A temporary path of its own beside ``path`` (same folder, so the move is atomic) that replaces ``path``
+    when the block succeeds, and is removed, with any side files a writer made beside it (SQLite's journal),
+    when it fails or is interrupted: ``path`` is the old file or the new one, never a half-written one. A
+    second writer of the same output at the same time is refused (:func:`exclusive_output`)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_output(target):
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
+        os.close(fd)
+        staging = Path(name)
+        try:
+            yield staging
+            os.chmod(staging, 0o666 & ~_umask())
+            os.replace(staging, target)
+        except BaseException:
+            for leftover in target.parent.glob(f"{staging.name}*"):
+                leftover.unlink(missing_ok=True)
+            raise
 
 
 def is_safe_file_name(name: str) -> bool:

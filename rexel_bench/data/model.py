@@ -252,3 +252,10 @@ def text_hash(doc: Document) -> str:
     """SHA-256 of a document's title and tokens: the same text under another id or in another file
     (Re-DocRED and DocRED-IE share documents) has the same hash."""
     return hashlib.sha256(json.dumps([doc.title, doc.sentences]).encode()).hexdigest()  # ASCII: lone surrogates too
+
+
+def unannotated(doc: Document) -> Document:
+    """What a system may see of a document: its id, title and sentences of tokens, without any annotation
+    (mentions, entities, types, QIDs, relations, and whatever else the source file carried). Every model is
+    handed documents through this, so that no prediction can copy the gold."""
+    return Document(id=doc.id, title=doc.title, sentences=doc.sentences, meta={"format": "jsonl"})

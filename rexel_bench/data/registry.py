@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from rexel_bench.data.relations import repo_root
 from rexel_bench.errors import ConfigError
+from rexel_bench.resources import checkout_root, dataset_file
 
 DEFAULT_DATASET = "docred-ie:dev"
 
@@ -63,7 +63,7 @@ def data_dir(explicit: str | Path | None = None) -> Path | None:
         return Path(explicit)
     if os.environ.get("REXEL_BENCH_DATA"):
         return Path(os.environ["REXEL_BENCH_DATA"])
-    for base in (Path.cwd(), repo_root()):
+    for base in (Path.cwd(), *filter(None, [checkout_root()])):
         candidate = base.parent / "shared" / "datasets"
         if candidate.is_dir():
             return candidate
@@ -82,7 +82,7 @@ def find_spec(name: str) -> DatasetSpec | None:
 def spec_path(spec: DatasetSpec, explicit_dir: str | Path | None = None) -> Path | None:
     """Where a registered dataset's file is on this machine, or None if it is not available."""
     if spec.vendored:
-        vendored = repo_root() / "datasets" / spec.path
+        vendored = dataset_file(spec.path)
         if vendored.exists():
             return vendored
     base = data_dir(explicit_dir)

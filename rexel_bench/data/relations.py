@@ -9,28 +9,18 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from rexel_bench.errors import DataError
+from rexel_bench.resources import dataset_file
 
 NO_RELATION = frozenset({"Na", "NA", "P0"})
 
 
-def repo_root() -> Path:
-    """The checkout this package lives in (where ``datasets/`` holds the embedded default data)."""
-    return Path(__file__).resolve().parents[2]
-
-
-def cache_root() -> Path:
-    """Where built and cached things live (default KB, predictions): ``$REXEL_BENCH_CACHE``, else ``.cache/``."""
-    return Path(os.environ.get("REXEL_BENCH_CACHE") or repo_root() / ".cache")
-
-
 def docred_relations_path() -> Path:
     """The vendored DocRED relation names (Wikidata property labels of the 96 DocRED relations)."""
-    return repo_root() / "datasets" / "docred-meta" / "rel_info.json"
+    return dataset_file("docred-meta/rel_info.json")
 
 
 def read_inventory(path: str | Path) -> dict[str, str]:

@@ -15,7 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-_TOKEN = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]", re.UNICODE)
+#: Characters that take no room (zero-width spaces and joiners, direction marks and overrides, the byte-order
+#: mark): never a token of their own, never inside one, so that no mention or entity is invisible or reversed.
+INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_TOKEN = re.compile(rf"\w+(?:[-'’.]\w+)*|[^\w\s{INVISIBLE}]", re.UNICODE)
 _ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "sen", "gen", "gov", "rep", "jr", "sr", "vs", "no",
                             "jan", "feb", "mar", "apr", "aug", "sep", "sept", "oct", "nov", "dec", "inc", "co",
                             "corp", "ltd", "mt", "ft", "lt", "col", "capt", "sgt", "rev", "fig", "etc", "e.g", "i.e"})

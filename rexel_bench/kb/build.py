@@ -1,31 +1,35 @@
 """Build a knowledge base from any mix of sources, and the embedded default KB.
 
-The default KB (``kb-default.sqlite`` under ``$REXEL_BENCH_CACHE`` or ``.cache/``, built on first use,
-deterministic) holds what the
-vendored data gives: DocRED-IE dev's linked entities (their mention names as aliases with counts,
-fine types as classes, gold relations between linked entities as facts), Revisit-DocRED's QID
-popularity (MIT) and DocRED's relation names. Because its aliases come from the evaluation
-documents themselves, candidate recall on DocRED-IE dev is far higher than a full Wikidata alias table
-would give (every gold QID is reachable from its own surface forms): scores obtained with it are an
-upper bound of the linking a system would reach with a general KB. Build a KB from a Wikidata dump,
-alias tables or DWIE for anything else.
+The default KB (``kb-default.sqlite`` under the cache root, :func:`rexel_bench.resources.cache_root`,
+built on first use, deterministic) holds what the vendored data gives: DocRED-IE dev's linked entities
+(their mention names as aliases with counts, fine types as classes, gold relations between linked
+entities as facts), Revisit-DocRED's QID popularity (MIT) and DocRED's relation names. Because its
+aliases come from the evaluation documents themselves, candidate recall on DocRED-IE dev is far higher
+than a full Wikidata alias table would give (every gold QID is reachable from its own surface forms):
+scores obtained with it are an upper bound of the linking a system would reach with a general KB. Build
+a KB from a Wikidata dump, alias tables or DWIE for anything else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import functools
 import hashlib
 import json
-import os
+import sqlite3
+import warnings
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from rexel_bench.data.io import atomic_write_text
-from rexel_bench.data.relations import cache_root, docred_relations, repo_root
+from rexel_bench.data.io import atomic_write_text, staged_file
+from rexel_bench.data.relations import docred_relations
+from rexel_bench.errors import RexelBenchNote
 from rexel_bench.kb.ingest import sources
 from rexel_bench.kb.ingest.wikidata_dump import DumpFilter, ingest_dump
 from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.resources import cache_root, dataset_file
 
 
 def build_kb(
@@ -44,10 +48,20 @@ def build_kb(
     scheduler: str | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Ingest every given source into a new KB at ``out`` and return what each contributed."""
-    out = Path(out)
-    if out.exists():
-        out.unlink()
+    """Ingest every given source into a new KB that replaces ``out`` once it is complete, and return what each
+    source contributed. A failed or interrupted build leaves ``out`` as it was (:func:`staged_file`)."""
+    with staged_file(out) as staging:
+        staging.unlink()  # SQLite creates its own file
+        return _ingest_all(staging, docred_ie=docred_ie, exclude_ids=exclude_ids, facts=facts, tsv=tsv,
+                           dwie_annos=dwie_annos, dwie_text=dwie_text, popularity=popularity, properties=properties,
+                           wikidata_dump=wikidata_dump, dump_filter=dump_filter, scheduler=scheduler,
+                           progress=progress)
+
+
+def _ingest_all(out: Path, *, docred_ie: Sequence[str | Path], exclude_ids: set[str] | None, facts: bool,
+                tsv: Sequence[str | Path], dwie_annos: str | Path | None, dwie_text: Sequence[str | Path],
+                popularity: str | Path | None, properties: str | Path | None, wikidata_dump: Sequence[str | Path],
+                dump_filter: DumpFilter | None, scheduler: str | None, progress: bool) -> dict[str, Any]:
     contributed: dict[str, Any] = {}
     with KnowledgeBase(out, create=True) as kb:
         if wikidata_dump:
@@ -74,9 +88,10 @@ def build_kb(
     return contributed
 
 
-#: How the embedded default KB is made from the vendored data (a change of version rebuilds it).
-DEFAULT_RECIPE = {"docred_ie": "datasets/docred-ie/dev_joint_qcode.json",
-                  "popularity": "datasets/revisit-docred/final_id2popular.json.gz", "version": 2}
+#: How the embedded default KB is made from the vendored data (files under ``datasets/``; a change of version
+#: rebuilds it).
+DEFAULT_RECIPE = {"docred_ie": "docred-ie/dev_joint_qcode.json",
+                  "popularity": "revisit-docred/final_id2popular.json.gz", "version": 3}
 
 
 def default_kb_path() -> Path:
@@ -100,8 +115,9 @@ def training_kb_path() -> Path:
 
 
 def _built_once(path: Path, recipe: dict, excluded: frozenset[str]) -> Path:
-    """Build a recipe's KB at ``path`` unless it is there already; under a lock, into a temporary file
-    that is then moved into place, so that two processes never see a half-built KB."""
+    """Build a recipe's KB at ``path`` unless it is there already and sound; under a lock, so that two
+    processes never build it twice, and whole (:func:`build_kb` moves a complete file into place). A cached
+    KB that is damaged is rebuilt, with a :class:`KnowledgeBaseRebuilt` note."""
     stamp = path.with_suffix(".json")
     if _is_built(path, stamp, recipe):
         return path
@@ -109,18 +125,41 @@ def _built_once(path: Path, recipe: dict, excluded: frozenset[str]) -> Path:
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second process waits here, then finds the KB built
         if not _is_built(path, stamp, recipe):
-            root = repo_root()
-            partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            partial.unlink(missing_ok=True)
-            build_kb(partial, docred_ie=[root / recipe["docred_ie"]], popularity=root / recipe["popularity"],
+            if path.exists() and _recipe_of(stamp) == recipe:
+                warnings.warn(f"the cached knowledge base {path} was damaged; it has been rebuilt",
+                              KnowledgeBaseRebuilt, stacklevel=3)
+            build_kb(path, docred_ie=[dataset_file(recipe["docred_ie"])], popularity=dataset_file(recipe["popularity"]),
                      exclude_ids=set(excluded) or None, facts=recipe.get("facts", True))
-            os.replace(partial, path)
             atomic_write_text(stamp, json.dumps(recipe))
+            _sound.cache_clear()
     return path
 
 
-def _is_built(path: Path, stamp: Path, recipe: dict) -> bool:
+class KnowledgeBaseRebuilt(RexelBenchNote):
+    """A cached knowledge base was found damaged and built again."""
+
+
+def _recipe_of(stamp: Path) -> dict | None:
     try:
-        return path.exists() and json.loads(stamp.read_text()) == recipe
+        return json.loads(stamp.read_text())
     except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _is_built(path: Path, stamp: Path, recipe: dict) -> bool:
+    """Whether the KB is there, of this recipe, and passes SQLite's quick integrity check (checked once per
+    process and file state: the embedded KBs are a few MB)."""
+    if not path.exists() or _recipe_of(stamp) != recipe:
+        return False
+    status = path.stat()
+    return _sound(path, status.st_size, status.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sound(path: Path, size: int, mtime_ns: int) -> bool:
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return db.execute("PRAGMA quick_check").fetchone() == ("ok",) and \
+                db.execute("SELECT count(*) FROM entities").fetchone()[0] > 0
+    except sqlite3.DatabaseError:
         return False

@@ -24,9 +24,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rexel_bench.data.model import Document, text_hash
-from rexel_bench.errors import ConfigError
+from rexel_bench.errors import ConfigError, DataError
 from rexel_bench.kb.normalize import normalize_alias
 
 SCHEMA = """
@@ -83,7 +84,8 @@ class KnowledgeBase:
         if not create and not self.path.exists():
             raise ConfigError("no knowledge base here (build one with rexel-bench kb build)", file=str(path))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path)
+        self.db = sqlite3.connect(self.path, factory=_NamedConnection)
+        self.db.file = str(self.path)
         if create:  # reading never writes, so a KB shared between processes or read-only stays untouched
             self.db.executescript(SCHEMA)
 
@@ -125,8 +127,10 @@ class KnowledgeBase:
                            "popularity=coalesce(excluded.popularity, entities.popularity)",
                            (r.qid, r.label, r.description, r.popularity))
                 self._add_aliases(db, ((alias, r.qid, count) for alias, count in r.aliases.items()), source)
-                db.executemany("INSERT OR IGNORE INTO classes VALUES (?, ?)", ((r.qid, c) for c in r.classes))
-                db.executemany("INSERT OR IGNORE INTO facts VALUES (?, ?, ?)", ((r.qid, p, o) for p, o in r.facts))
+                # sorted: a set's order changes with the hash seed, and with it the file's bytes
+                db.executemany("INSERT OR IGNORE INTO classes VALUES (?, ?)", ((r.qid, c) for c in sorted(r.classes)))
+                db.executemany("INSERT OR IGNORE INTO facts VALUES (?, ?, ?)",
+                               ((r.qid, p, o) for p, o in sorted(r.facts)))
         return n
 
     @staticmethod
@@ -144,7 +148,7 @@ class KnowledgeBase:
     def add_class_labels(self, labels: Iterable[tuple[str, str]]) -> None:
         """Add (class QID, label) rows."""
         with self.transaction() as db:
-            db.executemany("INSERT OR IGNORE INTO class_labels VALUES (?, ?)", labels)
+            db.executemany("INSERT OR IGNORE INTO class_labels VALUES (?, ?)", sorted(labels))
 
     def add_class_types(self, rows: Iterable[tuple[str, str, float]]) -> None:
         """Add (class QID, coarse type, count) rows (counts accumulate)."""
@@ -298,6 +302,33 @@ class KnowledgeBase:
             count["provenance"] = {"documents": len(documents), "by_dataset": by_dataset,
                                    "contributes": sorted({d["contributes"] for d in documents})}
         return count
+
+
+class _NamedConnection(sqlite3.Connection):
+    """A connection whose errors name the KB file (a damaged or unreadable KB is one line that says which)."""
+
+    file = ""
+
+    def _named(self, exc: sqlite3.Error) -> DataError:
+        return DataError(f"knowledge base: {exc}", file=self.file)
+
+    def execute(self, *args: Any) -> sqlite3.Cursor:
+        try:
+            return super().execute(*args)
+        except sqlite3.DatabaseError as exc:
+            raise self._named(exc) from exc
+
+    def executemany(self, *args: Any) -> sqlite3.Cursor:
+        try:
+            return super().executemany(*args)
+        except sqlite3.DatabaseError as exc:
+            raise self._named(exc) from exc
+
+    def executescript(self, *args: Any) -> sqlite3.Cursor:
+        try:
+            return super().executescript(*args)
+        except sqlite3.DatabaseError as exc:
+            raise self._named(exc) from exc
 
 
 def _trigrams(text: str) -> set[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from rexel_bench.data.model import Document
-from rexel_bench.errors import ConfigError
+from rexel_bench.errors import ConfigError, RexelBenchError
 
 ENTRY_POINT_GROUP = "rexel_bench.models"
 
@@ -80,14 +80,19 @@ def register(name: str) -> Callable[[FactoryT], FactoryT]:
     return add
 
 
-BUILTIN_MODULES = ("rexel_bench.models.external", "rexel_bench.models.rexel.model", "baselines.heuristic",
-                   "baselines.pipeline", "baselines.spacy_pipeline")
+#: The built-in models and the module that registers each. A module is imported only when its model is named,
+#: so that a core install (without the models extra: no torch) still runs ``file:`` predictions.
+BUILTIN_MODULES = {"file": "rexel_bench.models.external", "rexel": "rexel_bench.models.rexel.model",
+                   "pipeline-heuristic": "rexel_bench.baselines.heuristic",
+                   "pipeline": "rexel_bench.baselines.pipeline", "pipeline-spacy": "rexel_bench.baselines.spacy_pipeline"}
 
 
-def _builtin() -> None:
-    """Import the built-in models and the pipelines (installed with the package): importing registers them."""
-    for name in BUILTIN_MODULES:
-        importlib.import_module(name)
+def _builtin(name: str | None = None) -> None:
+    """Import the module that registers the built-in model ``name`` (every built-in one when None): importing
+    registers it."""
+    for model, module in BUILTIN_MODULES.items():
+        if name is None or model == name:
+            importlib.import_module(module)
 
 
 def _plugin_entry_points() -> list[Any]:
@@ -99,10 +104,9 @@ def _plugin_entry_points() -> list[Any]:
 
 
 def available_models() -> list[str]:
-    """Registered model names, built-in and plugins."""
-    _builtin()
+    """Registered model names, built-in and plugins (read without importing any model)."""
     plugins = [ep.name for ep in _plugin_entry_points()]
-    return sorted(set(_REGISTRY) | set(plugins))
+    return sorted(set(BUILTIN_MODULES) | set(_REGISTRY) | set(plugins))
 
 
 # run-wide options handed to every model; a model whose factory does not name one simply does not use it
@@ -113,25 +117,31 @@ def call_factory(factory: Callable[..., Model], spec: str, options: dict[str, An
     """Call a model factory with the options it names; an option it does not take is an error, never
     silently dropped (except the run-wide :data:`SHARED_OPTIONS`). A factory with ``**kwargs`` takes all."""
     params = inspect.signature(factory).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(options) - set(params) - SHARED_OPTIONS)
+        if unknown:
+            raise ConfigError(f"model {spec!r} takes no option {', '.join(unknown)}; it takes: "
+                              f"{', '.join(sorted(params)) or 'none'}")
+        options = {k: v for k, v in options.items() if k in params}
+    try:
         return factory(**options)
-    unknown = sorted(set(options) - set(params) - SHARED_OPTIONS)
-    if unknown:
-        raise ConfigError(f"model {spec!r} takes no option {', '.join(unknown)}; it takes: "
-                          f"{', '.join(sorted(params)) or 'none'}")
-    return factory(**{k: v for k, v in options.items() if k in params})
+    except (RexelBenchError, OSError):  # already one line naming the file or option
+        raise
+    except Exception as exc:  # a plugin's or a py: factory's own failure
+        raise ConfigError(f"model {spec!r} could not be built: {type(exc).__name__}: {exc}") from exc
 
 
 def _factory(spec: str) -> tuple[Callable[..., Model], dict[str, Any]]:
     """The factory a spec names and the options the spec itself gives it (``path``, ``checkpoint``)."""
-    _builtin()
+    if spec.partition(":")[0] in BUILTIN_MODULES:
+        _builtin(spec.partition(":")[0])
     if spec.startswith("file:"):
         return _REGISTRY["file"], {"path": Path(spec[5:])}
     if spec.startswith("py:"):
         module_name, _, attr = spec[3:].partition(":")
         try:
             return getattr(importlib.import_module(module_name), attr), {}
-        except (ImportError, AttributeError) as exc:
+        except Exception as exc:  # not importable, no such attribute, or a module that fails as it loads
             raise ConfigError(f"cannot load model factory {spec!r}: {exc}") from exc
     if spec in _REGISTRY:
         return _REGISTRY[spec], {}
@@ -142,8 +152,20 @@ def _factory(spec: str) -> tuple[Callable[..., Model], dict[str, Any]]:
         return _REGISTRY[name], {"checkpoint": Path(checkpoint)}
     for ep in _plugin_entry_points():
         if ep.name == spec:
-            return ep.load(), {}
+            try:
+                return ep.load(), {}
+            except Exception as exc:  # a plugin that is installed but broken
+                raise ConfigError(f"the installed plugin model {spec!r} cannot be loaded: "
+                                  f"{type(exc).__name__}: {exc}") from exc
     raise ConfigError(f"unknown model {spec!r}; available: {', '.join(available_models())}, or file:<path>")
+
+
+def runs_code(spec: str) -> bool:
+    """Whether naming this model imports and calls code that is not the toolkit's: a ``py:`` factory or an
+    installed plugin (anything but a built-in name, ``name:<checkpoint>`` of one, or ``file:``)."""
+    if spec.startswith("file:"):
+        return False
+    return spec.partition(":")[0] not in BUILTIN_MODULES and spec.partition(":")[0] not in _REGISTRY
 
 
 def takes_option(spec: str, option: str) -> bool:

@@ -27,6 +27,11 @@ class FilePredictions:
         result = data_io.load(self.path, strict=True)
         self._by_id = {d.id: d for d in result.documents}
 
+    @property
+    def document_ids(self) -> frozenset[str]:
+        """Every document id the file holds (a run refuses a file with ids its dataset lacks)."""
+        return frozenset(self._by_id)
+
     def predict(self, docs: Sequence[Document]) -> list[Document]:
         """The file's prediction of each document it has; documents it lacks are left out (the run counts
         and reports them as missing predictions, scored as empty)."""

@@ -26,7 +26,7 @@ def _parsed_json(path: Path) -> object | None:
     if path.is_dir() or path.name.endswith((".jsonl", ".gz")):
         return None
     try:
-        return data_io.parse_json(path.read_text(encoding="utf-8"), str(path))
+        return data_io.parse_json(path.read_text(encoding="utf-8-sig"), str(path))
     except (OSError, UnicodeDecodeError, DataError):
         return None
 

@@ -162,7 +162,8 @@ def test_reports_show_a_checkpoint_trained_with_the_evaluated_documents_kb(tmp_p
 def test_reports_say_whether_rexel_and_the_pipeline_had_the_same_capacity():
     """The default pipeline trains four sets of rank-8 adapters (4 × 73,728), the default REXEL one set of rank
     32 (294,912): matched. The frozen-encoder pair matches only itself, and a lone system matches nothing."""
-    from baselines.pipeline import NeuralPipeline
+    from rexel_bench.baselines.pipeline import NeuralPipeline
+
     from rexel_bench.models.rexel.model import Rexel
     from rexel_bench.reports.render import _capacity_lines
     from rexel_bench.run import capacity_of

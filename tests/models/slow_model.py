@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from rexel_bench.data.model import Document
+from rexel_bench.data.model import Document, Entity, Mention, Relation
 
 
 class SlowEcho:
-    """Predicts each document's first half of gold entities and facts among them, slowly."""
+    """Predicts, slowly and from the text alone, each capitalised word as an entity of its own (its first three
+    occurrences as mentions) and a "country" fact from the first such entity to the second."""
 
     name = "slow-echo"
 
@@ -24,9 +25,14 @@ class SlowEcho:
         for doc in docs:
             time.sleep(self.delay)
             self.timings["sleep"] += self.delay
-            keep = len(doc.entities) // 2
-            relations = tuple(r for r in doc.relations if r.head < keep and r.tail < keep)
-            out.append(replace(doc, entities=doc.entities[:keep], relations=relations, meta={"format": "jsonl"}))
+            spans: dict[str, list[Mention]] = {}
+            for s, sentence in enumerate(doc.sentences):
+                for t, token in enumerate(sentence):
+                    if token[:1].isupper() and len(spans.setdefault(token, [])) < 3:
+                        spans[token].append(Mention(s, t, t + 1, token, type="MISC"))
+            entities = tuple(Entity(tuple(mentions), type="MISC") for mentions in spans.values())
+            relations = (Relation(0, 1, "P17"),) if len(entities) > 1 else ()
+            out.append(replace(doc, entities=entities, relations=relations, meta={"format": "jsonl"}))
         return out
 
     def describe(self) -> dict[str, Any]:

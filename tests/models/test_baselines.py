@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from rexel_bench.baselines.heuristic import HeuristicPipeline, fit
+from rexel_bench.baselines.pipeline import STAGES, NeuralPipeline, stage_configs, train_pipeline
 from safetensors.torch import load_file
 
-from baselines.heuristic import HeuristicPipeline, fit
-from baselines.pipeline import STAGES, NeuralPipeline, stage_configs, train_pipeline
 from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document, Entity, Mention, Relation
 from rexel_bench.errors import ConfigError
@@ -109,7 +109,7 @@ SPACY_READY = importlib.util.find_spec("spacy") is not None and any(
 
 @pytest.mark.skipif(not SPACY_READY, reason="spaCy or its English model not installed (rexel-bench[spacy])")
 def test_spacy_pipeline(tiny_pipeline, real_docs):
-    from baselines.spacy_pipeline import rule_coreference
+    from rexel_bench.baselines.spacy_pipeline import rule_coreference
 
     model = load_model("pipeline-spacy", checkpoint=tiny_pipeline / "rc")
     (pred,) = model.predict(real_docs[:1])

@@ -3,6 +3,9 @@ partition that fails is retried and reported; one that always fails stops the jo
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -112,3 +115,53 @@ def test_a_run_on_a_cluster_scores_what_one_process_scores(tiny_checkpoint, tmp_
         assert spread["systems"][model]["speed"]["cluster_workers"] == 2
         assert any("Dask cluster of 2 workers" in note for note in spread["systems"][model]["notes"])
     assert spread["systems"][models[0]]["speed"]["stages"]["encoder"] > 0  # the workers' stage timers come back
+
+
+def _misconfigured(items: list[int]) -> list[int]:
+    from rexel_bench.errors import ConfigError
+
+    raise ConfigError("model 'x' takes no option colour")
+
+
+def test_a_configuration_error_on_a_worker_is_not_retried():
+    from rexel_bench.errors import ConfigError
+
+    parts = map_partitions(_misconfigured, partitions(range(4), 4), workers=1, retries=2)
+    with pytest.raises(ConfigError, match="takes no option colour"):
+        list(parts)
+
+
+def test_a_cluster_run_closes_its_workers_without_a_warning(tmp_path):
+    text = tmp_path / "docs.txt"
+    text.write_text("Angela Merkel visited Paris .\nBerlin is in Germany .\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "rexel_bench.cli", "predict", str(text), "--out",
+                           str(tmp_path / "o.jsonl"), "--model", "pipeline-heuristic", "--scheduler", "local"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert done.returncode == 0, done.stderr
+    assert "still alive" not in done.stderr and "killing" not in done.stderr, done.stderr
+
+
+def test_the_encoders_weights_are_part_of_a_models_identity(tiny_checkpoint, tiny_encoder, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from rexel_bench.cache import cache_key
+    from rexel_bench.models.base import load_model
+
+    encoder = Path(shutil.copytree(tiny_encoder, tmp_path / "encoder"))
+    checkpoint = Path(shutil.copytree(tiny_checkpoint, tmp_path / "ckpt"))
+    config = json.loads((checkpoint / "config.json").read_text())
+    config["encoder"] = str(encoder)
+    (checkpoint / "config.json").write_text(json.dumps(config))
+
+    def key() -> str:
+        model = load_model(f"rexel:{checkpoint}", kb=default_kb_path())
+        return cache_key(f"rexel:{checkpoint}", model.describe(), "data", {"batch_size": 2})
+    before = key()
+    weights = load_file(encoder / "model.safetensors")
+    name = next(n for n in weights if n.endswith("query.weight"))
+    weights[name] = torch.zeros_like(weights[name])
+    save_file(weights, encoder / "model.safetensors")
+    assert key() != before

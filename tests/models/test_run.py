@@ -91,9 +91,10 @@ def test_run_writes_a_complete_report_and_its_config_replays_it(tmp_path, monkey
     assert set(speed["stages"]) == {"mentions", "linking", "relations"}
     errors = (tmp_path / "a" / "errors.html").read_text()
     assert 'data-system="pipeline-heuristic"' in errors and "missed-fact" in errors
-    replay = runner.invoke(app, ["run", "--config", str(tmp_path / "a" / "run-config.yaml"), "--out",
-                                 str(tmp_path / "b")])
-    assert replay.exit_code == 0, replay.output
+    replay = ["run", "--config", str(tmp_path / "a" / "run-config.yaml"), "--out", str(tmp_path / "b")]
+    assert "--allow-code" in runner.invoke(app, replay).output  # the config names a py: model
+    replayed = runner.invoke(app, [*replay, "--allow-code"])
+    assert replayed.exit_code == 0, replayed.output
     assert _values(tmp_path / "a") == _values(tmp_path / "b")
     first, second = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in "ab")
     assert first["comparisons"] == second["comparisons"] and first["seed"] == second["seed"] == 3

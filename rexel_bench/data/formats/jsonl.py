@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from rexel_bench.data.formats.common import Where
 from rexel_bench.data.model import NO_TEXT, Document, Entity, FineType, Mention, Relation
+from rexel_bench.resources import schema_text
 
 NAME = "jsonl"
 SCHEMA_VERSION = 1
@@ -24,8 +24,7 @@ SCHEMA_VERSION = 1
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
     """The published JSON Schema of one line of the format."""
-    text = resources.files("rexel_bench").joinpath("schemas/document.schema.json").read_text("utf-8")
-    return json.loads(text)
+    return json.loads(schema_text("document.schema.json"))
 
 
 def looks_like(raw_doc: Any) -> bool:
@@ -123,10 +122,19 @@ def _plain_relation(relation: Any) -> bool:
             and _absent_or(relation, "score", _number) and _absent_or(relation, "extra", _object))
 
 
-def _schema_error(where: Where, raw_doc: Any) -> None:
+def _validator_class() -> Any:
+    """JSON Schema's validator with "integer" meaning a JSON integer: the schema language lets ``14.0`` pass
+    as one, and an index that is a float would reach the scorers."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(schema())
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine("integer", lambda _, value: value.__class__ is int)
+    return jsonschema.validators.extend(base, type_checker=checker)
+
+
+def _schema_error(where: Where, raw_doc: Any) -> None:
+
+    validator = _validator_class()(schema())
     error = next(iter(sorted(validator.iter_errors(raw_doc), key=lambda e: list(e.absolute_path))), None)
     if error is None:
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -18,22 +19,37 @@ from rexel_bench.kb.store import EntityRecord, KnowledgeBase
 def ingest_tsv(kb: KnowledgeBase, path: str | Path) -> int:
     """Alias/prior table: ``alias<TAB>QID[<TAB>count or prior]`` per line (``#`` comments allowed)."""
     rows = []
-    with Path(path).open(encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) < 2 or not parts[1].startswith("Q"):
-                raise DataError("", file=str(path), field=f"line {number}", expected="alias<TAB>QID[<TAB>count]",
-                                found=repr(line.strip()[:60]))
-            try:
-                count = float(parts[2]) if len(parts) > 2 and parts[2] else 1.0
-            except ValueError as exc:
-                raise DataError("", file=str(path), field=f"line {number}", expected="a number in column 3",
-                                found=repr(parts[2])) from exc
-            rows.append((parts[0], parts[1], count))
+    for number, line in enumerate(_text_lines(path), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.rstrip("\r\n").split("\t")
+        if len(parts) < 2 or not parts[1].startswith("Q"):
+            raise DataError("", file=str(path), field=f"line {number}", expected="alias<TAB>QID[<TAB>count]",
+                            found=repr(line.strip()[:60]))
+        try:
+            count = float(parts[2]) if len(parts) > 2 and parts[2] else 1.0
+        except ValueError as exc:
+            raise DataError("", file=str(path), field=f"line {number}", expected="a number in column 3",
+                            found=repr(parts[2])) from exc
+        rows.append((parts[0], parts[1], count))
     kb.add_aliases(rows, source=f"tsv:{Path(path).name}")
     return len(rows)
+
+
+def _text_lines(path: str | Path) -> list[str]:
+    """The lines of a UTF-8 text file; bytes that are not UTF-8 are one error naming the line."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError as exc:
+        raise DataError("no such file", file=str(path)) from exc
+    lines = raw.splitlines(keepends=True)
+    for number, line in enumerate(lines, 1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError("", file=str(path), field=f"line {number}", expected="UTF-8 text",
+                            found=f"byte {line[exc.start:exc.start + 1]!r} at column {exc.start + 1}") from exc
+    return [line.decode("utf-8") for line in lines]
 
 
 def records_from_linked_documents(docs: Iterable[Document], facts: bool = True) -> list[EntityRecord]:
@@ -132,15 +148,31 @@ def ingest_dwie_candidates(kb: KnowledgeBase, annos_dir: str | Path,
 def ingest_popularity(kb: KnowledgeBase, path: str | Path) -> int:
     """A QID → popularity count map (JSON, optionally gzipped), e.g. Revisit-DocRED's final_id2popular."""
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        table = json.load(f)
-    return kb.set_popularity((qid, float(v)) for qid, v in table.items())
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        table = json.loads(raw.decode("utf-8"))
+    except FileNotFoundError as exc:
+        raise DataError("no such file", file=str(path)) from exc
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"not a JSON object of QID → popularity: {exc}", file=str(path)) from exc
+    if not isinstance(table, dict):
+        raise DataError("", file=str(path), expected="a JSON object of QID → popularity",
+                        found=type(table).__name__)
+    rows = []
+    for qid, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise DataError("", file=str(path), field=qid, expected="a number", found=repr(value)[:60])
+        rows.append((qid, float(value)))
+    return kb.set_popularity(rows)
 
 
 def ingest_properties(kb: KnowledgeBase, path: str | Path) -> int:
     """Wikidata property labels and aliases from a CSV with ``ID,label,description,aliases`` columns."""
-    with Path(path).open(encoding="utf-8", newline="") as f:
-        rows = [(r["ID"], r["label"], r.get("description", ""), r.get("aliases", "")) for r in csv.DictReader(f)]
+    reader = csv.DictReader(io.StringIO("".join(_text_lines(path)), newline=""))
+    missing = {"ID", "label"} - set(reader.fieldnames or ())
+    if missing:
+        raise DataError("", file=str(path), field="header", expected="columns ID,label[,description,aliases]",
+                        found=",".join(reader.fieldnames or ()) or "no header")
+    rows = [(r["ID"], r["label"], r.get("description") or "", r.get("aliases") or "") for r in reader]
     kb.add_properties(rows)
     return len(rows)

@@ -62,6 +62,12 @@ def parse_line(line: str) -> dict | None:
     return json.loads(line)
 
 
+def _map(entity: dict, key: str) -> dict:
+    """A map of an entity (labels, aliases, claims...): old dumps write an empty one as ``[]``."""
+    value = entity.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _item_value(snak: dict) -> str | None:
     value = snak.get("datavalue", {}).get("value")
     return value.get("id") if isinstance(value, dict) and value.get("entity-type") == "item" else None
@@ -73,12 +79,12 @@ def to_record(entity: dict, keep: DumpFilter) -> EntityRecord | None:
     if entity.get("type") != "item" or not keep.keeps(qid):
         return None
     lang = keep.language
-    label = entity.get("labels", {}).get(lang, {}).get("value")
-    aliases = {a["value"]: 1.0 for a in entity.get("aliases", {}).get(lang, [])}
+    label = _map(entity, "labels").get(lang, {}).get("value")
+    aliases = {a["value"]: 1.0 for a in _map(entity, "aliases").get(lang, [])}
     if label:
         aliases[label] = 1.0
     classes, facts = set(), set()
-    for pid, statements in entity.get("claims", {}).items():
+    for pid, statements in _map(entity, "claims").items():
         for statement in statements:
             target = _item_value(statement.get("mainsnak", {}))
             if target is None:
@@ -87,7 +93,7 @@ def to_record(entity: dict, keep: DumpFilter) -> EntityRecord | None:
                 classes.add(target)
             if keep.keeps_property(pid):
                 facts.add((pid, target))
-    return EntityRecord(qid=qid, label=label, description=entity.get("descriptions", {}).get(lang, {}).get("value"),
+    return EntityRecord(qid=qid, label=label, description=_map(entity, "descriptions").get(lang, {}).get("value"),
                         aliases=aliases, classes=classes, facts=facts)
 
 
@@ -119,6 +125,9 @@ def _records(lines: Iterable[str], keep: DumpFilter, path: Path) -> Iterator[Ent
             entity = parse_line(line)
         except json.JSONDecodeError as exc:
             raise DataError(f"not a Wikidata dump line: {exc.msg}", file=str(path), field=f"line {number}") from exc
+        if entity is not None and not isinstance(entity, dict):
+            raise DataError("", file=str(path), field=f"line {number}", expected="an entity object",
+                            found=line.strip()[:60])
         if entity is not None:
             record = to_record(entity, keep)
             if record is not None:
@@ -153,22 +162,17 @@ def ingest_dump(kb: KnowledgeBase, paths: Iterable[str | Path], keep: DumpFilter
     cluster of ``workers`` processes (default: the CPU count) is started and stopped.
     """
     import dask.bag as db
-    from dask.distributed import Client, LocalCluster
+
+    from rexel_bench.distributed import cluster
 
     specs = partitions(paths, block_size)
-    cluster = None if scheduler else LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                                  processes=True, dashboard_address=None)
     kept = 0
-    try:
-        with Client(scheduler or cluster) as client:
-            bag = db.from_sequence(specs, npartitions=len(specs)).map(_partition_records, keep)
-            for future in _as_completed(client, bag, progress):
-                for records in future.result():
-                    kept += kb.add_entities(records, source="wikidata-dump")
-                future.release()
-    finally:
-        if cluster is not None:
-            cluster.close()
+    with cluster(scheduler, workers or os.cpu_count() or 1) as client:
+        bag = db.from_sequence(specs, npartitions=len(specs)).map(_partition_records, keep)
+        for future in _as_completed(client, bag, progress):
+            for records in future.result():
+                kept += kb.add_entities(records, source="wikidata-dump")
+            future.release()
     return kept
 
 

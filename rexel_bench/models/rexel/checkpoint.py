@@ -3,6 +3,7 @@ data, how many parameters it trained, and the hash that identifies its predictio
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -40,4 +41,27 @@ def checkpoint_hash(directory: str | Path) -> str:
     digest = hashlib.sha256()
     for name in ("config.json", "vocab.json", "model.safetensors"):
         digest.update((Path(directory) / name).read_bytes())
+    return digest.hexdigest()
+
+
+def encoder_hash(spec: str) -> str:
+    """SHA-256 over the files of an encoder (weights, configuration, vocabulary): a prediction depends on them as
+    much as on the checkpoint, so the cache key and the report carry it. Hashed once per process and file state."""
+    from rexel_bench.models.rexel.config import encoder_directory
+
+    directory = encoder_directory(spec)
+    files = sorted(p for p in directory.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".py", ".pyc"))
+    state = tuple((str(p.relative_to(directory)), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return _hash_files(directory, state)
+
+
+@functools.lru_cache(maxsize=8)
+def _hash_files(directory: Path, state: tuple[tuple[str, int, int], ...]) -> str:
+    digest = hashlib.sha256()
+    for name, _, _ in state:
+        digest.update(name.encode())
+        with (directory / name).open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()

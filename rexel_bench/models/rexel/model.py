@@ -30,7 +30,7 @@ from rexel_bench.data.model import Document, Entity, FineType, Mention, Relation
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.store import Candidate, KnowledgeBase
 from rexel_bench.models.base import MAX_WORDS, register, split_too_long
-from rexel_bench.models.rexel.checkpoint import checkpoint_hash, trained_parameters, training_kb_of
+from rexel_bench.models.rexel.checkpoint import checkpoint_hash, encoder_hash, trained_parameters, training_kb_of
 from rexel_bench.models.rexel.config import RexelConfig, encoder_directory
 from rexel_bench.models.rexel.encoder import EncodedDocument, WindowedEncoder
 from rexel_bench.models.rexel.heads import (
@@ -57,6 +57,7 @@ from rexel_bench.models.rexel.targets import (
     sampled_pair_rows,
     span_texts,
 )
+from rexel_bench.resources import default_checkpoint
 from rexel_bench.scoring.linking import is_value_type
 
 MAX_CLASSES = 8  # classes per candidate fed to the linking head
@@ -489,7 +490,7 @@ class RexelModel(nn.Module):
 
 #: ``quantize`` options of :meth:`RexelModel.prepare_inference`: none (fp32) or dynamic int8 on CPU.
 QUANTIZATIONS = (None, "int8")
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "rexel-md1-r32-lc-neg4-factfree"
+DEFAULT_CHECKPOINT = default_checkpoint("rexel")
 
 
 @register("rexel")
@@ -535,7 +536,8 @@ class Rexel:
         """Checkpoint, its hash, encoder, sizes, inference form (LoRA merged, quantization), relation decision,
         coreference threshold and mention decoding."""
         return {"name": self.name, "checkpoint": str(self.checkpoint), "sha256": checkpoint_hash(self.checkpoint),
-                "encoder": self.model.config.encoder, "trained_parameters": trained_parameters(self.checkpoint),
+                "encoder": self.model.config.encoder, "encoder_sha256": encoder_hash(self.model.config.encoder),
+                "trained_parameters": trained_parameters(self.checkpoint),
                 "encoder_passes": 1,
                 "inference": self.model.inference_form, "relations": self.model.relation_decision(),
                 "coref_threshold": self.model.config.coref_threshold,

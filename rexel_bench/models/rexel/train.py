@@ -35,7 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document
 from rexel_bench.data.registry import resolve
-from rexel_bench.data.relations import docred_relations, repo_root
+from rexel_bench.data.relations import docred_relations
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.build import training_kb_path
 from rexel_bench.kb.store import KnowledgeBase
@@ -44,6 +44,7 @@ from rexel_bench.models.rexel.encoder import EncodedDocument
 from rexel_bench.models.rexel.model import RexelModel
 from rexel_bench.models.rexel.targets import Vocabulary
 from rexel_bench.progress import progress_bar
+from rexel_bench.resources import cache_root
 from rexel_bench.scoring.api import score_documents
 from rexel_bench.silver.agreement import first_sentence_key
 
@@ -55,7 +56,7 @@ def silver_documents(spec: str, kb: KnowledgeBase, kb_path: Path) -> list[Docume
 
     path = resolve(spec)
     key = hashlib.sha256((sha256_of(path) + sha256_of(kb_path)).encode()).hexdigest()[:16]
-    cached = repo_root() / ".cache" / f"silver-{path.stem}-{key}.json"
+    cached = cache_root() / f"silver-{path.stem}-{key}.json"
     if cached.exists():
         return data_io.load(cached).documents
     linked = build_docred_ie(data_io.load(path).documents, kb)
