@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check rexel_bench tests benchmarks baselines datasets
+	$(BIN)/ruff check rexel_bench tests benchmarks baselines experiments
 
 clean:
 	rm -rf $(VENV) build *.egg-info

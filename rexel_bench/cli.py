@@ -32,8 +32,8 @@ from rexel_bench.data.registry import DATASETS, data_dir, resolve, spec_path
 from rexel_bench.data.statistics import corpus_statistics
 from rexel_bench.errors import ConfigError, RexelBenchError, RexelBenchNote
 from rexel_bench.limits import check_numbers, option_name
-from rexel_bench.resources import missing_extra
 from rexel_bench.perf import paused_gc
+from rexel_bench.resources import missing_extra
 
 if TYPE_CHECKING:
     from rexel_bench.distributed import ClusterRun

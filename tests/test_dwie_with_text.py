@@ -1,4 +1,4 @@
-"""The DWIE-with-text union builder (datasets/dwie_with_text.py) on the real DWIE files."""
+"""The DWIE-with-text union builder (experiments/dwie_with_text.py) on the real DWIE files."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from rexel_bench.data import io as data_io
 from rexel_bench.errors import DataError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "datasets"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
 from dwie_with_text import build, gold_links
 
 

@@ -54,7 +54,8 @@ def _files(folder: Path) -> dict[str, int]:
 
 def test_the_installed_wheel_imports_from_its_own_location(installed, tmp_path):
     code = ("import rexel_bench, rexel_bench.baselines.pipeline as p, rexel_bench.resources as r; "
-            "print(rexel_bench.__file__); print(p.__file__); print(r.checkout_root()); print(r.default_checkpoint('rexel'))")
+            "print(rexel_bench.__file__); print(p.__file__); print(r.checkout_root()); "
+            "print(r.default_checkpoint('rexel'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(installed)})
     module, baselines, checkout, checkpoint = done.stdout.split("\n")[:4]

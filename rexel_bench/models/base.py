@@ -84,7 +84,8 @@ def register(name: str) -> Callable[[FactoryT], FactoryT]:
 #: so that a core install (without the models extra: no torch) still runs ``file:`` predictions.
 BUILTIN_MODULES = {"file": "rexel_bench.models.external", "rexel": "rexel_bench.models.rexel.model",
                    "pipeline-heuristic": "rexel_bench.baselines.heuristic",
-                   "pipeline": "rexel_bench.baselines.pipeline", "pipeline-spacy": "rexel_bench.baselines.spacy_pipeline"}
+                   "pipeline": "rexel_bench.baselines.pipeline",
+                   "pipeline-spacy": "rexel_bench.baselines.spacy_pipeline"}
 
 
 def _builtin(name: str | None = None) -> None:

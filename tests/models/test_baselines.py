@@ -140,7 +140,7 @@ def test_embedded_defaults_are_like_for_like_and_predict(real_docs):
 
 
 def test_the_held_out_relation_thresholds_reach_predictions_and_a_higher_margin_keeps_a_subset(real_docs):
-    """The checkpoints carry the thresholds chosen on the held-out split (datasets/heldout_thresholds.py); the
+    """The checkpoints carry the thresholds chosen on the held-out split (experiments/heldout_thresholds.py); the
     relation margin acts on predictions: raising it only removes facts, lowering it only adds some."""
     rexel, pipeline = load_model("rexel"), load_model("pipeline")
     cross_attention = RexelModel.load("checkpoints/rexel-md1-r32-factfree", rexel.kb)
@@ -166,7 +166,7 @@ def test_the_held_out_relation_thresholds_reach_predictions_and_a_higher_margin_
 
 
 def test_heldout_threshold_choice_is_the_best_linked_f1_and_a_tie_keeps_the_current_values():
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "datasets"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "experiments"))
     from heldout_thresholds import chosen
 
     rows = [{"mention_decoding": "greedy", "coref_threshold": j, "coarse_threshold": c, "relation_margin": m,

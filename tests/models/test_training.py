@@ -119,7 +119,7 @@ def test_ties_in_dev_f1_are_broken_by_the_dev_loss(tmp_path, tiny_encoder, real_
 
 def test_a_run_stopped_by_patience_does_not_train_on_when_started_again(tmp_path, tiny_encoder, real_docs,
                                                                         monkeypatch):
-    """Early stopping is final: starting the same config again (as datasets/dwie_experiment.py does) returns
+    """Early stopping is final: starting the same config again (as experiments/dwie_experiment.py does) returns
     the best checkpoint without training further epochs, which could otherwise replace it."""
     config = dataclasses.replace(_config(tmp_path, tiny_encoder, real_docs, epochs=5), patience=1)
     scores = iter([(0.5, -1.0), (0.4, -1.0)])  # epoch 2 is worse: patience 1 stops the run there

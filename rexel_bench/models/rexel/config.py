@@ -47,9 +47,10 @@ class RexelConfig:
     coref_threshold: float = 0.5  # pairwise probability above which two mentions corefer
     coarse_threshold: float = 0.05  # pairs whose coarse relation probability is below are pruned
     relation_margin: float = 0.0  # a relation is predicted when its logit beats the threshold class by more than
-    # this (0: ATLOP's rule); set only from the held-out split (datasets/heldout_thresholds.py)
+    # this (0: ATLOP's rule); set only from the held-out split (experiments/heldout_thresholds.py)
     mention_decoding: str = "greedy"  # BIO tags per word by argmax; "viterbi": the best sequence BIO allows (no I
-    # after O or at a sentence start), an inference choice made on the held-out split (datasets/heldout_thresholds.py)
+    # after O or at a sentence start), an inference choice made on the held-out split
+    # (experiments/heldout_thresholds.py)
     coref_uses_links: bool = True  # the "same predicted QID" pair feature (REXEL chains ED into coreference)
     rc_negatives_per_positive: float = 0.0  # > 0: the fine relation loss sees each document's related pairs and
     # this many unrelated pairs per related one, sampled anew each step (JEREX samples negatives too); 0: all pairs

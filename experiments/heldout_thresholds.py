@@ -12,7 +12,7 @@ chosen values in the config (and the checkpoint's ``config.json``) by hand, and 
 
 The pipeline gets the same sweeps (``--system pipeline``: the margin on its relation stage, the coreference
 threshold on its coreference stage, the decoding on its mention stage), so that both systems have the same
-optimisation. Run: ``python datasets/heldout_thresholds.py [--system rexel|pipeline] [--checkpoint DIR]
+optimisation. Run: ``python experiments/heldout_thresholds.py [--system rexel|pipeline] [--checkpoint DIR]
 [--coref T ...] [--mention-decoding D ...] [--out FILE.json]``.
 """
 

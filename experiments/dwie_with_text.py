@@ -19,7 +19,7 @@ converts the others (82 train, 3 test) to KnowRA's layout:
 - ``absolute_pos`` equals ``pos`` (one sentence per document); BCBR's sentence split is kept as it is.
 
 The output is local only (the article text belongs to Deutsche Welle): ``.cache/dwie-with-text/{train,test}.json``
-plus ``sources.json`` saying where each document came from. Run ``python datasets/dwie_with_text.py
+plus ``sources.json`` saying where each document came from. Run ``python experiments/dwie_with_text.py
 [--data-dir ../shared/datasets] [--out .cache/dwie-with-text]``.
 """
 

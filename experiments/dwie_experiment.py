@@ -1,7 +1,7 @@
 """REXEL on DWIE: gather the DWIE documents with text, build a DWIE KB, train, evaluate on the test split.
 
 The data are all 219 train-split and 99 test-split DWIE documents that have text
-(``datasets/dwie_with_text.py``, written to ``.cache/dwie-with-text/``); training follows the config
+(``experiments/dwie_with_text.py``, written to ``.cache/dwie-with-text/``); training follows the config
 (``configs/rexel-dwie.yaml`` by default).
 
 Linking is scored against DWIE's **gold Wikipedia links**, not the silver QIDs: a predicted QID is
@@ -10,7 +10,7 @@ QID. Writes reports/dwie/ (metrics from the standard scorers plus the gold-link 
 DWIE's own candidate lists (surface form → candidate titles with priors, not the gold links) of every DWIE
 document, the test documents included, so the report labels linking oracle-candidates (an upper bound).
 The DWIE text is used locally only; the checkpoint stays under .cache/.
-Run: ``python datasets/dwie_experiment.py [--data-dir ../shared/datasets] [--config configs/rexel-dwie-lora.yaml
+Run: ``python experiments/dwie_experiment.py [--data-dir ../shared/datasets] [--config configs/rexel-dwie-lora.yaml
 --out reports/dwie-lora]``.
 """
 
