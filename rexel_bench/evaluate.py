@@ -120,8 +120,8 @@ def evaluate(
                                     pred_file=(sources or {}).get(name))
               for name, pred in predictions.items()}
     systems = list(scores)
-    stats = compare_systems(scores, n_resamples=n_resamples, seed=seed, randomization_rounds=randomization_rounds,
-                            metrics=metrics)
+    # every system was scored on the metrics ``metrics`` names (family names expanded by the scorer): resample those
+    stats = compare_systems(scores, n_resamples=n_resamples, seed=seed, randomization_rounds=randomization_rounds)
     first = next(iter(scores.values()))
     headline = headline_metric(first.metrics)
     buckets: dict[str, Any] = {}
