@@ -13,15 +13,17 @@ import gc
 import json
 import os
 import sqlite3
+import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import typer.core
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
@@ -45,9 +47,34 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+class OutputConsole(Console):
+    """Standard output. A terminal gets rich's layout; a file or a pipe gets every line whole (no wrapping at 80
+    columns, no colour), so that what a pipe receives is what ``--out`` writes. ``say`` prints what is not a
+    result (where something was written, notes, conventions), which ``--quiet`` leaves out."""
+
+    results_only = False  # --quiet (rich's own ``quiet`` silences everything)
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        return size if self.is_terminal else ConsoleDimensions(PIPE_WIDTH, size.height)
+
+    @size.setter
+    def size(self, value: tuple[int, int]) -> None:
+        Console.size.fset(self, value)  # type: ignore[attr-defined]
+
+    def say(self, *objects: Any, **options: Any) -> None:
+        """Print a line that is not a result (nothing with ``--quiet``)."""
+        if not self.results_only:
+            self.print(*objects, **options)
+
+
+#: The width of a line written to a file or a pipe: wide enough that no table row is ever broken.
+PIPE_WIDTH = 100_000
+
 # User text (titles, file names, notes, look-up strings) is never read as console markup: styles are
 # given as Text spans instead.
-console = Console(markup=False)
+console = OutputConsole(markup=False)
 err_console = Console(stderr=True, markup=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,10 +145,18 @@ def main(
                                           help="Print the version and exit.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Also show the libraries' own progress bars and "
                                                             "warnings while models load.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only results and errors: no progress bars, "
+                                                              "notes, conventions or where files were written.")
+                     ] = False,
 ) -> None:
     """rexel-bench: load, validate, score and compare DocIE systems (REXEL and pipelines)."""
     if verbose:
         os.environ["REXEL_BENCH_VERBOSE"] = "1"
+    console.results_only = quiet
+    if quiet:
+        os.environ["REXEL_BENCH_QUIET"] = "1"
+    else:
+        os.environ.pop("REXEL_BENCH_QUIET", None)
     warnings.showwarning = _show_note_or_warning
 
 
@@ -135,6 +170,29 @@ def _show_note_or_warning(message: Warning | str, category: type[Warning], *args
         err_console.print(Text.assemble(("note:", "yellow"), f" {message}"), highlight=False, soft_wrap=True)
     else:
         _show_warning(message, category, *args, **kwargs)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """JSON to a file (written whole), or to standard output when the path is ``-``."""
+    text = json.dumps(data, indent=1) + "\n"
+    if str(path) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        data_io.atomic_write_text(path, text)
+
+
+@contextmanager
+def _results_to_stderr(active: bool) -> Iterator[None]:
+    """With ``--json -`` standard output carries the JSON alone: the human-readable results go to stderr."""
+    if not active:
+        yield
+        return
+    console.file = sys.stderr
+    try:
+        yield
+    finally:
+        console.file = None  # type: ignore[assignment]  # back to standard output
 
 
 def _check_numbers(**values: Any) -> None:
@@ -152,7 +210,8 @@ def validate(
         "--relations",
         help="Relation inventory (rel_info.json, rel2id.json or properties CSV); inferred if absent.")] = None,
     max_shown: Annotated[int, typer.Option("--show", help="How many problems of each severity to print.")] = 20,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write every problem as JSON to this file.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write every problem as JSON to this file "
+                                                                 "(- for standard output).")] = None,
     data_dir_opt: DataDirOption = None,
 ) -> None:
     """Check a file: structure, spans, mention text, relation ends and ids, duplicate ids, empty documents.
@@ -161,24 +220,30 @@ def validate(
     2 when the file cannot be read at all (or, with --strict, at the first error).
     """
     result = data_io.load(resolve(file, data_dir_opt), format, strict=strict, relations=relations)
+    with _results_to_stderr(str(json_out) == "-"):
+        _print_validation(result, max_shown)
+    if json_out:
+        _write_json(json_out, {
+            "file": result.path, "format": result.format, "documents_read": result.n_read,
+            "documents_loaded": len(result.documents), "relation_inventory": result.relation_inventory,
+            "problems": [p.to_dict() for p in result.problems]})
+    if result.n_dropped:
+        raise typer.Exit(1)
+
+
+def _print_validation(result: Any, max_shown: int) -> None:
+    """Each problem (up to ``max_shown`` of each severity), then the verdict."""
     for severity, style in (("error", "red"), ("warning", "yellow"), ("info", "cyan")):
         found = [p for p in result.problems if p.severity == severity]
         for problem in found[:max_shown]:
             console.print(str(problem), style=style, highlight=False, soft_wrap=True)
         if len(found) > max_shown:
             console.print(f"... and {len(found) - max_shown} more {severity}s (use --show or --json)", style=style)
-    if json_out:
-        data_io.atomic_write_text(json_out, json.dumps({
-            "file": result.path, "format": result.format, "documents_read": result.n_read,
-            "documents_loaded": len(result.documents), "relation_inventory": result.relation_inventory,
-            "problems": [p.to_dict() for p in result.problems]}, indent=1))
     verdict = ("OK", "green") if result.n_dropped == 0 else (f"{result.n_dropped} document(s) NOT loaded", "red")
     console.print(Text.assemble(
         f"{result.path}: format {result.format}, {len(result.documents)}/{result.n_read} documents loaded, "
         f"{result.count('error')} errors, {result.count('warning')} warnings, {result.count('info')} notes; "
         f"relation ids checked against: {result.relation_inventory}. ", verdict), highlight=False)
-    if result.n_dropped:
-        raise typer.Exit(1)
 
 
 @app.command()
@@ -216,7 +281,8 @@ def datasets(
 def stats(
     file: Annotated[str, typer.Argument(help="A data or prediction file, a DWIE directory, or a dataset name.")],
     format: FormatOption = "auto",
-    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the statistics as JSON.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the statistics as JSON (- for standard "
+                                                                 "output).")] = None,
     top: Annotated[int, typer.Option("--top", help="How many types and relations to list.")] = 15,
     data_dir_opt: DataDirOption = None,
 ) -> None:
@@ -224,6 +290,14 @@ def stats(
     result = data_io.load(resolve(file, data_dir_opt), format)
     figures = corpus_statistics(result.documents)
     figures["problems"] = {s: result.count(s) for s in ("error", "warning", "info")}
+    with _results_to_stderr(str(json_out) == "-"):
+        _print_statistics(result, figures, top)
+    if json_out:
+        _write_json(json_out, figures)
+
+
+def _print_statistics(result: Any, figures: dict[str, Any], top: int) -> None:
+    """The summary table, the top types and relation labels, and how many documents did not load."""
     summary = Table(title=f"{result.path} ({result.format})", show_header=False)
     for key, value in figures.items():
         if not isinstance(value, dict):
@@ -241,8 +315,6 @@ def stats(
     if result.n_dropped:
         console.print(f"{result.n_dropped} document(s) not loaded because of errors: run rexel-bench validate",
                       style="red")
-    if json_out:
-        data_io.atomic_write_text(json_out, json.dumps(figures, indent=1))
 
 
 @app.command()
@@ -261,8 +333,8 @@ def score(
         "--lenient", help="Count bad predictions (unknown documents, spans outside the document, relations to "
                           "missing entities) as wrong and report them, instead of failing.")] = False,
     json_out: Annotated[Path | None, typer.Option(
-        "--json", help="Write every value and count as JSON (with several prediction files: an object from each "
-                       "file's path, as given, to its result).")] = None,
+        "--json", help="Write every value and count as JSON, - for standard output (with several prediction files: "
+                       "an object from each file's path, as given, to its result).")] = None,
     per_document: Annotated[bool, typer.Option(
         "--per-document", help="Include per-document counts in --json.")] = False,
     format: FormatOption = "auto",
@@ -277,7 +349,7 @@ def score(
         raise ConfigError(f"a prediction file is named twice: {', '.join(str(p) for p in pred)}")
     # the documents read here live until the command ends and hold no reference cycles: a collection would
     # only scan them (about 0.04 s of a single-file score)
-    with paused_gc():
+    with paused_gc(), _results_to_stderr(str(json_out) == "-"):
         scored = api.score_each(gold, sources, metrics=metrics.split(",") if metrics else None, train=train,
                                 lenient=lenient, skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir_opt,
                                 progress=True)
@@ -285,7 +357,7 @@ def score(
             [(_, result)] = scored
             _print_score(result, f"{pred[0]} against {gold}")
             if json_out:
-                data_io.atomic_write_text(json_out, json.dumps(result.to_dict(per_document), indent=1))
+                _write_json(json_out, result.to_dict(per_document))
             return
         # of each file: its headline values, notes and --json entry, not its per-document counts (hundreds of files)
         first, kept = None, {}
@@ -295,8 +367,7 @@ def score(
                           result.to_dict(per_document) if json_out else None)
         _print_summary(kept, first, gold)
         if json_out:
-            data_io.atomic_write_text(json_out, json.dumps({name: entry for name, (_, _, entry) in kept.items()},
-                                                           indent=1))
+            _write_json(json_out, {name: entry for name, (_, _, entry) in kept.items()})
 
 
 def _print_score(result: Any, title: str) -> None:
@@ -321,9 +392,9 @@ def _print_score(result: Any, title: str) -> None:
 def _print_rules(result: Any) -> None:
     """The ED exclusion rule (where ED is scored) and the scoring conventions."""
     if any(m.family == "linking" for m in result.metrics.values()):  # the rule is about ED scores only
-        console.print(result.to_dict()["ed_exclusion_rule"], style="dim")
+        console.say(result.to_dict()["ed_exclusion_rule"], style="dim")
     for convention in result.conventions:
-        console.print(f"convention: {convention}", style="dim", highlight=False, soft_wrap=True)
+        console.say(f"convention: {convention}", style="dim", highlight=False, soft_wrap=True)
 
 
 def _print_summary(kept: dict[str, tuple[dict[str, float], list[str], Any]], first: Any, gold: str) -> None:
@@ -355,7 +426,7 @@ def _print_summary(kept: dict[str, tuple[dict[str, float], list[str], Any]], fir
 
 def _print_note(note: str) -> None:
     """One scoring note, as a line of its own (user text: never highlighted, never broken)."""
-    console.print(Text.assemble(("note:", "yellow"), f" {note}"), highlight=False, soft_wrap=True)
+    console.say(Text.assemble(("note:", "yellow"), f" {note}"), highlight=False, soft_wrap=True)
 
 
 def _report_dir(out: Path | None, name: str) -> Path:
@@ -397,7 +468,7 @@ def compare(
                          lenient=lenient, skip_bad_gold=skip_bad_gold, data_dir=data_dir_opt)
     directory = report.write(_report_dir(out, "compare"))
     console.print(markdown_table(report.to_dict()), highlight=False)
-    console.print(f"report written to {directory} (report.html, report.md, metrics.json, leaderboards, plots)")
+    console.say(f"report written to {directory} (report.html, report.md, metrics.json, leaderboards, plots)")
 
 
 @app.command()
@@ -419,9 +490,14 @@ def leaderboard(
         raise ConfigError(f"unknown --format {format!r}: choose md, csv, tex or html")
     merged = merge_runs(runs, metric, n_resamples=bootstrap, seed=seed)
     text = leaderboard_text(merged, format, [metric])
-    console.print(text, highlight=False, markup=False)
+    text += "" if text.endswith("\n") else "\n"
     if out:
         data_io.atomic_write_text(out, text)
+    if console.is_terminal:
+        console.print(text.rstrip("\n"), highlight=False, markup=False)
+    else:  # a pipe or a file receives exactly the bytes --out writes
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 # --- knowledge base, silver annotation, audit -----------------------------------------------------
@@ -479,7 +555,7 @@ def kb_build(
         console.print(f"{source}: {value}")
     if exclude:
         console.print(f"left out {len(exclude)} DocRED-IE documents shared with {', '.join(map(str, exclude_docs_of))}")
-    console.print(f"knowledge base written to {out}")
+    console.say(f"knowledge base written to {out}")
 
 
 @kb_app.command("lookup")
@@ -585,7 +661,7 @@ def audit_check(
         result = audit_links(docs, kb=store, reference=ref, file=str(path))
     md, js = write_audit(result, out)
     console.print(md.read_text(), markup=False, highlight=False)
-    console.print(f"written {md} and {js}")
+    console.say(f"written {md} and {js}")
 
 
 @audit_app.command("sample")
@@ -714,7 +790,7 @@ def run_command(
     directory = api.run(config=settings).directory
     for line in summary_lines(directory):
         console.print(line, highlight=False, markup=False)
-    console.print(f"report written to {directory} (report.html, report.md, errors.html, metrics.json)")
+    console.say(f"report written to {directory} (report.html, report.md, errors.html, metrics.json)")
 
 
 @app.command()
@@ -748,7 +824,7 @@ def predict(
                           partition_size=partition_size, threads=threads)
     console.print(f"{result.count} documents predicted; written to {out}")
     for doc_id, reason in result.skipped.items():
-        console.print(Text.assemble(("note:", "yellow"), f" document {doc_id!r} not predicted: {reason}"))
+        console.say(Text.assemble(("note:", "yellow"), f" document {doc_id!r} not predicted: {reason}"))
     if result.cluster:
         _print_cluster(result.cluster)
 
@@ -759,7 +835,7 @@ def _print_cluster(cluster: "ClusterRun") -> None:
     console.print(f"{cluster.partitions} partitions on {cluster.workers} workers (peak memory per worker: "
                   f"{memory or 'unknown'})")
     for note in cluster.notes():
-        console.print(Text.assemble(("note:", "yellow"), f" {note}"))
+        console.say(Text.assemble(("note:", "yellow"), f" {note}"))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from rich.console import Console
 from rich.progress import Progress, ProgressColumn
 
@@ -10,4 +12,6 @@ def progress_bar(*columns: str | ProgressColumn, enabled: bool = True, transient
     """A rich progress bar on standard error, drawn only when standard error is a terminal: output that
     is piped or captured (logs, CI, tests) keeps no bar remnants, and standard output stays the results."""
     console = Console(stderr=True)
-    return Progress(*columns, console=console, disable=not enabled or not console.is_terminal, transient=transient)
+    quiet = bool(os.environ.get("REXEL_BENCH_QUIET"))  # rexel-bench --quiet
+    return Progress(*columns, console=console, disable=not enabled or quiet or not console.is_terminal,
+                    transient=transient)

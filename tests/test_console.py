@@ -40,10 +40,15 @@ def test_verbose_keeps_the_libraries_own_output(tmp_path):
     assert done.returncode == 0 and THIRD_PARTY.search(done.stderr), done.stderr
 
 
-def test_the_datasets_table_fits_80_columns(tmp_path):
+def test_the_datasets_table_fits_80_columns_and_no_line_is_broken_in_a_pipe(tmp_path):
+    from rexel_bench.data.registry import DATASETS
+
     done = _cli(tmp_path, "datasets")
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.strip()]
-    assert all(len(line.rstrip()) <= 80 for line in lines)
+    rows = [line for line in lines if line.split()[:1] and line.split()[0] in {s.key for s in DATASETS}]
+    assert len(rows) == len(DATASETS) and all(len(line.rstrip()) <= 80 for line in rows)
     assert not any("…" in line for line in lines)  # nothing cut off
     assert any(line.split()[:1] == ["docred-ie:dev"] and "300" in line for line in lines)
+    for spec in DATASETS:  # each description whole on its own line
+        assert any(line.startswith(f"{spec.key}: {spec.description}") for line in lines), spec.key

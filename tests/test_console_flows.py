@@ -55,3 +55,56 @@ def test_a_family_name_is_accepted_by_run(files, tmp_path, monkeypatch):
     assert done.exit_code == 0, done.output
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert {e["family"] for e in metrics["systems"][f"file:{files['b']}"]["metrics"].values()} == {"end-to-end"}
+
+
+@pytest.fixture(scope="module")
+def two_runs(files, tmp_path_factory) -> list[Path]:
+    """Two report folders (a compare of the two systems, twice with other names) for the leaderboard."""
+    folder = tmp_path_factory.mktemp("runs")
+    runs = []
+    for name in ("first", "second"):
+        done = runner.invoke(app, ["compare", str(files["a"]), str(files["b"]), "--gold", str(files["gold"]),
+                                   "--names", f"{name}-a,{name}-b", "--bootstrap", "50", "--out", str(folder / name)])
+        assert done.exit_code == 0, done.output
+        runs.append(folder / name)
+    return runs
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv", "tex", "html"])
+def test_a_leaderboard_written_to_a_pipe_is_byte_identical_to_out(two_runs, fmt, tmp_path):
+    out = tmp_path / f"lb.{fmt}"
+    to_file = runner.invoke(app, ["leaderboard", *map(str, two_runs), "--format", fmt, "--bootstrap", "50",
+                                  "--out", str(out)])
+    piped = runner.invoke(app, ["leaderboard", *map(str, two_runs), "--format", fmt, "--bootstrap", "50"])
+    assert to_file.exit_code == piped.exit_code == 0, piped.output
+    assert piped.stdout == out.read_text(encoding="utf-8")
+    if fmt == "csv":
+        rows = [line.count(",") for line in piped.stdout.splitlines()]
+        assert len(set(rows)) == 1 and len(rows) > 1  # every row whole: as many fields as the header
+    if fmt == "tex":
+        assert all(not line.lstrip().startswith(("Bold", "best")) for line in piped.stdout.splitlines())
+
+
+def test_compare_tables_in_a_pipe_keep_one_row_per_line(files, tmp_path):
+    done = runner.invoke(app, ["compare", str(files["a"]), str(files["b"]), "--gold", str(files["gold"]),
+                               "--bootstrap", "50", "--out", str(tmp_path / "c")])
+    rows = [line for line in done.stdout.splitlines() if line.startswith("|")]
+    assert rows and len({line.count("|") for line in rows}) == 1, done.stdout
+
+
+@pytest.mark.parametrize("command", [["score", "GOLD", "B"], ["validate", "B"], ["stats", "B"]])
+def test_json_dash_writes_json_alone_to_standard_output(files, command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = [str(files["gold"]) if a == "GOLD" else str(files["b"]) if a == "B" else a for a in command]
+    done = runner.invoke(app, [*args, "--json", "-"])
+    assert done.exit_code == 0, done.output
+    assert isinstance(json.loads(done.stdout), dict)
+    assert not (tmp_path / "-").exists()
+
+
+def test_quiet_prints_the_results_and_nothing_else(files):
+    loud = runner.invoke(app, ["score", str(files["gold"]), str(files["b"])])
+    quiet = runner.invoke(app, ["--quiet", "score", str(files["gold"]), str(files["b"])])
+    assert quiet.exit_code == loud.exit_code == 0
+    assert "convention:" in loud.stdout and "convention:" not in quiet.stdout
+    assert "e2e_linked" in quiet.stdout
