@@ -74,22 +74,25 @@ def _train_facts(source: Documents | None, data_dir: str | Path | None) -> Train
 
 def score(gold: Documents, pred: Documents, *, metrics: Sequence[str] | None = None, train: Documents | None = None,
           lenient: bool = False, skip_bad_gold: bool = False, format: str = "auto",
-          data_dir: str | Path | None = None) -> ScoreResult:
+          data_dir: str | Path | None = None, only_predicted: bool = False) -> ScoreResult:
     """Score one system's predictions on every metric that applies (or those named in ``metrics``).
 
     ``pred`` may also be DocRED's ``result.json``; ``train`` enables Ign F1; ``lenient`` counts bad
-    predictions as wrong instead of failing. The result holds values, per-document counts and notes
+    predictions as wrong instead of failing; ``only_predicted`` scores only the gold documents the predictions
+    cover (the others are counted in a note, not scored as empty). The result holds values, per-document
+    counts and notes
     (``.to_pandas()``, ``.to_dict()``) — the numbers ``rexel-bench score`` prints.
     """
     [(_, result)] = score_each(gold, {"pred": pred}, metrics=metrics, train=train, lenient=lenient,
-                               skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir)
+                               skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir,
+                               only_predicted=only_predicted)
     return result
 
 
 def score_each(gold: Documents, predictions: Mapping[str, Documents], *, metrics: Sequence[str] | None = None,
                train: Documents | None = None, lenient: bool = False, skip_bad_gold: bool = False,
-               format: str = "auto", data_dir: str | Path | None = None, progress: bool = False
-               ) -> Iterator[tuple[str, ScoreResult]]:
+               format: str = "auto", data_dir: str | Path | None = None, progress: bool = False,
+               only_predicted: bool = False) -> Iterator[tuple[str, ScoreResult]]:
     """Score several systems' predictions (name → source) against one gold, each as :func:`score` would:
     ``(name, result)`` pairs in the given order, each as soon as it is scored (``dict(score_each(...))`` keeps
     them all; a loop over hundreds of checkpoints need not hold every result's per-document counts at once).
@@ -103,12 +106,12 @@ def score_each(gold: Documents, predictions: Mapping[str, Documents], *, metrics
     sources = {name: resolve(source, data_dir) if isinstance(source, (str, Path)) else source
                for name, source in predictions.items()}  # a missing 100th checkpoint stops it before any work
     return _scored_each(gold, sources, list(metrics) if metrics else None, train, lenient, skip_bad_gold, format,
-                        data_dir, progress and len(sources) > 1)
+                        data_dir, progress and len(sources) > 1, only_predicted)
 
 
 def _scored_each(gold: Documents, sources: dict[str, Documents], metrics: list[str] | None, train: Documents | None,
-                 lenient: bool, skip_bad_gold: bool, format: str, data_dir: str | Path | None, progress: bool
-                 ) -> Iterator[tuple[str, ScoreResult]]:
+                 lenient: bool, skip_bad_gold: bool, format: str, data_dir: str | Path | None, progress: bool,
+                 only_predicted: bool = False) -> Iterator[tuple[str, ScoreResult]]:
     from rexel_bench.scoring.api import score_documents
 
     with paused_gc():
@@ -117,10 +120,23 @@ def _scored_each(gold: Documents, sources: dict[str, Documents], metrics: list[s
     for name, pred in _tracked(sources, progress):
         with paused_gc():  # per file: the collector runs between files, as the caller's code may need it
             pred_docs, pred_notes, pred_file = _predictions(pred, gold_data, lenient, data_dir)
-            result = score_documents(gold_data.documents, pred_docs, metrics=metrics, train=facts, lenient=lenient,
+            gold_docs = gold_data.documents
+            if only_predicted:
+                gold_docs, left_out = _predicted_only(gold_docs, pred_docs)
+                pred_notes = [*pred_notes, *left_out]
+            result = score_documents(gold_docs, pred_docs, metrics=metrics, train=facts, lenient=lenient,
                                      pred_file=pred_file)
         result.notes[:0] = gold_data.notes + pred_notes
         yield name, result
+
+
+def _predicted_only(gold: list[Document], pred: Sequence[Document]) -> tuple[list[Document], list[str]]:
+    """The gold documents that have a prediction, and a note counting those left out."""
+    predicted = {d.id for d in pred}
+    kept = [d for d in gold if d.id in predicted]
+    left = len(gold) - len(kept)
+    return kept, ([f"{left} gold document(s) without a prediction left out (only the {len(kept)} predicted "
+                   "documents are scored)"] if left else [])
 
 
 def _tracked(sources: dict[str, Documents], progress: bool) -> Iterator[tuple[str, Documents]]:

@@ -337,6 +337,9 @@ def score(
                        "an object from each file's path, as given, to its result).")] = None,
     per_document: Annotated[bool, typer.Option(
         "--per-document", help="Include per-document counts in --json.")] = False,
+    only_predicted: Annotated[bool, typer.Option(
+        "--only-predicted", help="Score only the gold documents the predictions cover; the others are left out "
+                                 "and counted (by default they are scored as empty predictions).")] = False,
     format: FormatOption = "auto",
     skip_bad_gold: SkipBadGoldOption = False,
     data_dir_opt: DataDirOption = None,
@@ -352,7 +355,7 @@ def score(
     with paused_gc(), _results_to_stderr(str(json_out) == "-"):
         scored = api.score_each(gold, sources, metrics=metrics.split(",") if metrics else None, train=train,
                                 lenient=lenient, skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir_opt,
-                                progress=True)
+                                progress=True, only_predicted=only_predicted)
         if len(sources) == 1:
             [(_, result)] = scored
             _print_score(result, f"{pred[0]} against {gold}")
@@ -384,9 +387,9 @@ def _print_score(result: Any, title: str) -> None:
         cells = [f"{100 * values[k]:.2f}" if k in values else "" for k in ("p", "r")]
         table.add_row(name, *cells, f"{100 * values[m.headline]:.2f}", m.description)
     console.print(table)
-    _print_rules(result)
-    for note in result.notes:
+    for note in result.notes:  # before the conventions: a note can change what a number means
         _print_note(note)
+    _print_rules(result)
 
 
 def _print_rules(result: Any) -> None:
@@ -709,7 +712,7 @@ def train(
     limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N training documents "
                                                               "(a quick check).")] = None,
     output: Annotated[Path | None, typer.Option(
-        "--output", help="Checkpoint directory (overrides the config).")] = None,
+        "--out", "--output", help="Checkpoint directory (overrides the config).")] = None,
 ) -> None:
     """Train REXEL (resumes an interrupted run of the same config; multi-GPU with `accelerate launch`)."""
     import dataclasses

@@ -108,3 +108,32 @@ def test_quiet_prints_the_results_and_nothing_else(files):
     assert quiet.exit_code == loud.exit_code == 0
     assert "convention:" in loud.stdout and "convention:" not in quiet.stdout
     assert "e2e_linked" in quiet.stdout
+
+
+def test_only_predicted_scores_the_covered_documents_and_counts_the_rest(files, tmp_path):
+    import rexel_bench as rb
+
+    five = data_io.load(files["b"]).documents[:5]
+    data_io.write(five, tmp_path / "five.jsonl")
+    alone = rb.score(data_io.load(files["gold"]).documents[:5], five)
+    covered = rb.score(str(files["gold"]), str(tmp_path / "five.jsonl"), only_predicted=True)
+    assert len(covered.doc_ids) == 5
+    assert {m: r.values for m, r in covered.metrics.items()} == {m: r.values for m, r in alone.metrics.items()}
+    assert any("15 gold document(s) without a prediction left out" in note for note in covered.notes)
+    everything = rb.score(str(files["gold"]), str(tmp_path / "five.jsonl"))
+    assert len(everything.doc_ids) == 20
+    shown = runner.invoke(app, ["score", str(files["gold"]), str(tmp_path / "five.jsonl"), "--only-predicted"])
+    assert shown.exit_code == 0 and "15 gold document(s) without a prediction left out" in shown.stdout
+
+
+def test_score_prints_the_conventions_of_the_metrics_it_scored_only(files):
+    docred = runner.invoke(app, ["score", str(files["gold"]), str(files["b"]), "-m", "docred"]).stdout
+    conventions = [line for line in docred.splitlines() if line.startswith("convention:")]
+    assert any("DocRED protocol" in line for line in conventions)
+    assert not any("Coreference" in line or "e2e_hard" in line for line in conventions)
+
+
+def test_every_command_that_writes_a_folder_or_file_takes_out():
+    for command in (["compare"], ["leaderboard"], ["train"], ["run"], ["predict"], ["kb", "build"],
+                    ["build-docred-ie"], ["audit", "check"], ["audit", "sample"]):
+        assert "--out" in runner.invoke(app, [*command, "--help"]).output, command

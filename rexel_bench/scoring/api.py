@@ -54,6 +54,18 @@ CONVENTIONS = (
     "counts a span predicted with two QIDs as wrong.",
 )
 
+#: The metric families each convention is about (None: every family), in the order of :data:`CONVENTIONS`.
+_CONVENTION_FAMILIES: tuple[frozenset[str] | None, ...] = (
+    None, frozenset({"coreference"}), frozenset({"docred"}), frozenset({"end-to-end"}), frozenset({"end-to-end"}),
+    frozenset({"mentions", "typing", "linking"}))
+
+
+def conventions_for(families: Iterable[str]) -> tuple[str, ...]:
+    """The conventions that concern the metric families scored (``score -m docred`` prints DocRED's alone)."""
+    scored = set(families)
+    return tuple(text for text, about in zip(CONVENTIONS, _CONVENTION_FAMILIES, strict=True)
+                 if about is None or about & scored)
+
 
 def docred_metrics(train: frozenset[tuple[str, str, str]] | None) -> list[Metric | ClassedMetric]:
     """The DocRED-protocol metrics; Ign F1 only when training facts are given."""
@@ -343,7 +355,8 @@ def _score_documents(gold: Sequence[Document], pred: Sequence[Document], metrics
     notes += skipped
     doc_pairs = [DocPair(g, p) for g, p in pairs]
     results = score_pairs(doc_pairs, chosen)
-    return ScoreResult([g.id for g, _ in pairs], results, notes + _repeat_notes(doc_pairs))
+    return ScoreResult([g.id for g, _ in pairs], results, notes + _repeat_notes(doc_pairs),
+                       conventions_for(m.family for m in results.values()))
 
 
 def applicable(metrics: Sequence[Metric | ClassedMetric], gold: Sequence[Document], pred: Sequence[Document],
