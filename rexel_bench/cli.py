@@ -427,6 +427,29 @@ def _print_summary(kept: dict[str, tuple[dict[str, float], list[str], Any]], fir
                 _print_note(f"{source}: {note}")
 
 
+def _print_verdicts(run: dict[str, Any]) -> None:
+    """Each system against the reference on the headline metrics: a compact table and one sentence each."""
+    from rexel_bench.reports.verdicts import points, resolution_note, sentences, verdicts
+
+    found = verdicts(run)
+    if not found:
+        return
+    table = Table(title=f"Against the reference system, {found[0].reference} (points of F1; 95% paired bootstrap "
+                        "interval; Holm-adjusted p)", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("system", "metric", "value", "Δ", "interval", "p Holm", "verdict"):
+        table.add_column(column, justify="right" if column in ("value", "Δ", "p Holm") else "left", no_wrap=True)
+    for v in found:
+        interval = f"[{points(v.interval[0])}, {points(v.interval[1])}]" if v.interval else "–"
+        table.add_row(v.system, v.metric, f"{100 * v.value:.2f}", points(v.delta), interval,
+                      "–" if v.p_holm is None else f"{v.p_holm:.4f}", v.outcome)
+    console.print(table)
+    for line in sentences(found):
+        console.print(line, highlight=False, soft_wrap=True)
+    warning = resolution_note(run)
+    if warning:
+        console.print(Text.assemble(("warning:", "yellow"), f" {warning}"), highlight=False, soft_wrap=True)
+
+
 def _print_note(note: str) -> None:
     """One scoring note, as a line of its own (user text: never highlighted, never broken)."""
     console.say(Text.assemble(("note:", "yellow"), f" {note}"), highlight=False, soft_wrap=True)
@@ -441,10 +464,10 @@ def _report_dir(out: Path | None, name: str) -> Path:
 @app.command()
 @reports_errors
 def compare(
-    pred_a: Annotated[Path, typer.Argument(help="Predictions of system A (any supported format).")],
-    pred_b: Annotated[Path, typer.Argument(help="Predictions of system B.")],
+    preds: Annotated[list[Path], typer.Argument(help="Two or more prediction files (any supported format); the "
+                                                     "first is the reference the others are compared with.")],
     gold: Annotated[str, typer.Option("--gold", "-g", help="Gold file or dataset name.")] = "docred-ie:dev",
-    names: Annotated[str | None, typer.Option("--names", help="Comma-separated names for A and B "
+    names: Annotated[str | None, typer.Option("--names", help="Comma-separated names, one per file "
                                                                "(default: the file names).")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Report directory (default: reports/<time>-compare).")] = None,
@@ -458,19 +481,24 @@ def compare(
     skip_bad_gold: SkipBadGoldOption = False,
     data_dir_opt: DataDirOption = None,
 ) -> None:
-    """Compare two prediction files on the same gold: every metric with CIs, paired p-values, a report."""
+    """Compare prediction files on the same gold: every metric with CIs, paired p-values, a report, and who is
+    ahead of the first (the reference) on the headline metrics."""
     from rexel_bench import api
     from rexel_bench.reports.tables import markdown_table
 
     _check_numbers(bootstrap=bootstrap, randomization=randomization, seed=seed)
-    labels = names.split(",") if names else [pred_a.stem, pred_b.stem]
-    if len(labels) != 2 or labels[0] == labels[1]:
-        raise ConfigError("--names needs two different names, e.g. --names rexel,pipeline")
-    report = api.compare(gold, dict(zip(labels, (pred_a, pred_b), strict=True)), bootstrap=bootstrap, seed=seed,
+    labels = names.split(",") if names else [p.stem for p in preds]
+    if len(preds) < 2:
+        raise ConfigError("compare needs two or more prediction files")
+    if len(labels) != len(preds) or len(set(labels)) != len(labels):
+        raise ConfigError(f"--names needs {len(preds)} different names, one per file, e.g. --names rexel,pipeline"
+                          if names else "two prediction files share a file name: give --names")
+    report = api.compare(gold, dict(zip(labels, preds, strict=True)), bootstrap=bootstrap, seed=seed,
                          randomization=randomization, metrics=metrics.split(",") if metrics else None, train=train,
                          lenient=lenient, skip_bad_gold=skip_bad_gold, data_dir=data_dir_opt)
     directory = report.write(_report_dir(out, "compare"))
     console.print(markdown_table(report.to_dict()), highlight=False)
+    _print_verdicts(report.to_dict())
     console.say(f"report written to {directory} (report.html, report.md, metrics.json, leaderboards, plots)")
 
 
@@ -793,6 +821,7 @@ def run_command(
     directory = api.run(config=settings).directory
     for line in summary_lines(directory):
         console.print(line, highlight=False, markup=False)
+    _print_verdicts(json.loads((directory / "metrics.json").read_text(encoding="utf-8")))
     console.say(f"report written to {directory} (report.html, report.md, errors.html, metrics.json)")
 
 

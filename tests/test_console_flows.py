@@ -137,3 +137,47 @@ def test_every_command_that_writes_a_folder_or_file_takes_out():
     for command in (["compare"], ["leaderboard"], ["train"], ["run"], ["predict"], ["kb", "build"],
                     ["build-docred-ie"], ["audit", "check"], ["audit", "sample"]):
         assert "--out" in runner.invoke(app, [*command, "--help"]).output, command
+
+
+def test_compare_takes_several_files_and_ends_saying_who_is_ahead(files, tmp_path):
+    worse = tmp_path / "worse.jsonl"
+    data_io.write([dataclasses.replace(d, relations=()) for d in data_io.load(files["gold"]).documents], worse)
+    done = runner.invoke(app, ["compare", str(files["a"]), str(files["b"]), str(worse), "--gold", str(files["gold"]),
+                               "--bootstrap", "2000", "--randomization", "0", "--out", str(tmp_path / "c")])
+    assert done.exit_code == 0, done.output
+    metrics = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    assert list(metrics["systems"]) == ["a", "b", "worse"]
+    lines = done.stdout.splitlines()
+    b_line = next(line for line in lines if line.startswith("b against a:"))
+    assert "significantly behind on e2e_linked" in b_line and "level (no significant difference) on" in b_line
+    assert any(line.startswith("worse against a:") for line in lines)
+    assert "Against the reference system, a" in (tmp_path / "c" / "report.md").read_text()
+
+
+def test_a_verdict_reads_the_comparison_in_either_direction(files):
+    import rexel_bench as rb
+    from rexel_bench.reports.verdicts import verdicts
+
+    run = rb.compare(str(files["gold"]), {"b": str(files["b"]), "a": str(files["a"])}, bootstrap=2000,
+                     metrics=["end-to-end"]).to_dict()
+    found = {v.metric: v for v in verdicts(run)}  # a against the reference b: ahead, a positive difference
+    linked = found["e2e_linked"]
+    assert linked.system == "a" and linked.reference == "b" and linked.delta > 0 and linked.outcome == "ahead"
+    assert linked.interval[0] > 0 and linked.interval[0] <= linked.delta <= linked.interval[1]
+    same = rb.compare(str(files["gold"]), {"a": str(files["a"]), "copy": str(files["a"])}, bootstrap=100,
+                      metrics=["end-to-end"]).to_dict()
+    assert all(v.outcome == "level" and v.delta == 0 for v in verdicts(same))
+
+
+def test_too_few_resamples_for_any_significance_is_said(files, tmp_path):
+    done = runner.invoke(app, ["compare", str(files["a"]), str(files["b"]), "--gold", str(files["gold"]),
+                               "--bootstrap", "100", "--out", str(tmp_path / "c")])
+    assert "no difference can be significant" in done.stdout and "--bootstrap" in done.stdout
+
+
+def test_run_ends_saying_who_is_ahead(files, tmp_path, monkeypatch):
+    monkeypatch.setenv("REXEL_BENCH_CACHE", str(tmp_path / "cache"))
+    done = runner.invoke(app, ["run", "--models", f"file:{files['a']},file:{files['b']}", "--dataset",
+                               str(files["gold"]), "--bootstrap", "2000", "--out", str(tmp_path / "r")])
+    assert done.exit_code == 0, done.output
+    assert any(line.startswith(f"file:{files['b']} against file:{files['a']}:") for line in done.stdout.splitlines())

@@ -16,6 +16,7 @@ from typing import Any
 from rexel_bench.data.io import atomic_write_text
 from rexel_bench.reports.plots import draw_all
 from rexel_bench.reports.tables import csv_table, latex_table, markdown_table
+from rexel_bench.reports.verdicts import resolution_note, sentences, verdict_markdown, verdicts
 
 CAPTIONS = {
     "scores": "Headline value of every subtask with its 95% bootstrap interval.",
@@ -69,6 +70,13 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
             lines.append(f"| {system} | {_num(s, 'docs_per_s', '.2f')} | {_num(s, 'tokens_per_s', ',.0f')} | "
                          f"{_num(s, 'peak_rss_mb', ',.0f')} | {stages or '–'} |")
         lines.append("")
+    found = verdicts(run)
+    if found:
+        lines += [f"## Against the reference system, {found[0].reference}", "",
+                  "Each system against the first one on the headline metrics: the difference in points of F1, its "
+                  "95% paired bootstrap interval and the Holm-adjusted p (ahead or behind where p < 0.05, level "
+                  "otherwise).", "", verdict_markdown(found), "", *(f"- {s}" for s in sentences(found)),
+                  *([f"- **Warning**: {note}"] if (note := resolution_note(run)) else []), ""]
     lines += ["## Paired comparisons", "", "| metric | A | B | Δ (A−B) | p(A>B) | p(B>A) | p two-sided | "
               "p randomization | p Holm |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for c in _comparison_rows(run):

@@ -61,6 +61,7 @@ class Comparison:
     p_two_sided: float
     p_randomization: float | None = None
     p_holm: float | None = None
+    delta_interval: tuple[float, float] | None = None  # percentile interval of the paired differences (A − B)
 
     def to_dict(self) -> dict[str, object]:
         """Machine-readable form."""
@@ -187,8 +188,11 @@ def paired_bootstrap(
         head = samples[metric.name][metric.headline]
         for i, j in combinations(range(len(systems)), 2):
             delta = float(observed[metric.headline][i] - observed[metric.headline][j])
+            differences = head[:, i] - head[:, j]
+            low, high = percentile_interval(differences, confidence)
             result.comparisons.append(Comparison(metric.name, systems[i], systems[j], delta,
-                                                 *shifted_p_values(head[:, i] - head[:, j], delta)))
+                                                 *shifted_p_values(differences, delta),
+                                                 delta_interval=(float(low), float(high))))
     return result
 
 

@@ -1,0 +1,120 @@
+"""Who won: each system against the reference system on the headline metrics, read from ``metrics.json``.
+
+A verdict says whether a system is significantly ahead of the reference, behind it, or level with it (the
+Holm-adjusted two-sided paired-bootstrap p is at least 0.05), with the difference and its 95% interval. The
+console (``compare``, ``run``) and the report print the same rows and sentences.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rexel_bench.reports.tables import ALPHA
+
+#: The metrics a verdict is given on, where the run scored them.
+HEADLINE_METRICS = ("e2e_linked", "e2e_hard", "e2e_soft", "docred_re", "coref_conll", "ed_entity", "md")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One system against the reference on one metric (values in [0, 1])."""
+
+    system: str
+    reference: str
+    metric: str
+    value: float
+    reference_value: float
+    delta: float  # system − reference
+    interval: tuple[float, float] | None
+    p_holm: float | None
+
+    @property
+    def outcome(self) -> str:
+        """``ahead``, ``behind`` or ``level`` (not significant at Holm-adjusted p < 0.05)."""
+        if self.p_holm is None or self.p_holm >= ALPHA or self.delta == 0:
+            return "level"
+        return "ahead" if self.delta > 0 else "behind"
+
+
+def headline_metrics(run: Mapping[str, Any]) -> list[str]:
+    """The headline metrics every system of the run was scored on."""
+    systems = list(run["systems"].values())
+    present = set.intersection(*(set(s["metrics"]) for s in systems)) if systems else set()
+    return [m for m in HEADLINE_METRICS if m in present]
+
+
+def verdicts(run: Mapping[str, Any], reference: str | None = None) -> list[Verdict]:
+    """Every other system against ``reference`` (default: the first system) on every headline metric."""
+    systems = list(run["systems"])
+    reference = reference or (systems[0] if systems else None)
+    out = []
+    for metric in headline_metrics(run):
+        for system in systems:
+            if system != reference:
+                out.append(_verdict(run, system, reference, metric))
+    return out
+
+
+def _verdict(run: Mapping[str, Any], system: str, reference: str, metric: str) -> Verdict:
+    def value(name: str) -> float:
+        entry = run["systems"][name]["metrics"][metric]
+        return entry["values"][entry["headline"]]
+    found = next((c for c in run.get("comparisons", []) if c["metric"] == metric and {c["a"], c["b"]} ==
+                  {system, reference}), None)
+    interval = tuple(found["delta_interval"]) if found and found.get("delta_interval") else None
+    if found and interval and found["a"] == reference:  # recorded as reference − system: turn it round
+        interval = (-interval[1], -interval[0])
+    return Verdict(system, reference, metric, value(system), value(reference), value(system) - value(reference),
+                   interval, found.get("p_holm") if found else None)
+
+
+def resolution_note(run: Mapping[str, Any]) -> str | None:
+    """A warning when no difference can be significant: with B resamples the smallest two-sided bootstrap p is
+    1 / (B + 1), and Holm multiplies the smallest by the number of comparisons corrected together."""
+    resamples = run.get("bootstrap", {}).get("n_resamples")
+    family = len(run.get("comparisons", []))
+    if not resamples or not family:
+        return None
+    smallest = min(1.0, family / (resamples + 1))
+    if smallest < ALPHA:
+        return None
+    needed = math.ceil(family / ALPHA)
+    return (f"with {resamples:,} resamples and {family} comparisons corrected together, the smallest attainable "
+            f"Holm-adjusted p is {smallest:.3f}: no difference can be significant at p < {ALPHA}; use --bootstrap "
+            f"{needed:,} or more")
+
+
+def points(value: float) -> str:
+    """A difference in points of F1, signed, with no negative zero."""
+    return f"{round(100 * value, 2) + 0.0:+.2f}"
+
+
+def sentences(found: Sequence[Verdict]) -> list[str]:
+    """One sentence per system: where it is significantly ahead of the reference, behind it, or level."""
+    out = []
+    for system in dict.fromkeys(v.system for v in found):
+        mine = [v for v in found if v.system == system]
+        parts = []
+        for outcome, words in (("ahead", "significantly ahead on"), ("behind", "significantly behind on"),
+                               ("level", "level (no significant difference) on")):
+            metrics = [v.metric for v in mine if v.outcome == outcome]
+            if metrics:
+                parts.append(f"{words} {', '.join(metrics)}")
+        out.append(f"{system} against {mine[0].reference}: {'; '.join(parts)} (Holm-adjusted paired bootstrap, "
+                   f"p < {ALPHA}).")
+    return out
+
+
+def verdict_markdown(found: Sequence[Verdict]) -> str:
+    """The verdicts as a Markdown table (values and differences in points of F1)."""
+    lines = ["| system | metric | value | reference | Δ | 95% interval of Δ | p Holm | verdict |",
+             "|---|---|---:|---:|---:|---|---:|---|"]
+    for v in found:
+        interval = f"[{points(v.interval[0])}, {points(v.interval[1])}]" if v.interval else "–"
+        p = "–" if v.p_holm is None else f"{v.p_holm:.4f}"
+        lines.append(f"| {v.system} | {v.metric} | {100 * v.value:.2f} | {100 * v.reference_value:.2f} | "
+                     f"{points(v.delta)} | {interval} | {p} | {v.outcome} |")
+    return "\n".join(lines)
