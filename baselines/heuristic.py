@@ -25,7 +25,7 @@ from typing import Any
 from rexel_bench.data.model import Document, Entity, Mention, Relation, majority
 from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import KnowledgeBase
-from rexel_bench.models.base import register
+from rexel_bench.models.base import as_documents, register
 from rexel_bench.resources import default_checkpoint
 from rexel_bench.scoring.linking import is_value_type
 
@@ -184,9 +184,9 @@ class HeuristicPipeline:
         return Document(id=doc.id, title=doc.title, sentences=doc.sentences, entities=tuple(entities),
                         relations=tuple(relations), meta={"format": "jsonl"})
 
-    def predict(self, docs: Sequence[Document]) -> list[Document]:
-        """Predict every document."""
-        return [self.predict_one(d) for d in docs]
+    def predict(self, docs: Sequence[Document | str]) -> list[Document]:
+        """Predict every document or text."""
+        return [self.predict_one(d) for d in as_documents(docs)]
 
 
 @register("pipeline-heuristic")

@@ -31,7 +31,7 @@ from rexel_bench.data.model import Document
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import KnowledgeBase
-from rexel_bench.models.base import MAX_WORDS, register, split_too_long
+from rexel_bench.models.base import MAX_WORDS, as_documents, register, split_too_long
 from rexel_bench.models.rexel.checkpoint import checkpoint_hash, encoder_hash, trained_parameters, training_kb_of
 from rexel_bench.models.rexel.config import LossWeights, RexelConfig
 from rexel_bench.models.rexel.heads import span_embeddings
@@ -119,10 +119,10 @@ class NeuralPipeline:
         return out
 
     @torch.inference_mode()
-    def predict(self, docs: Sequence[Document]) -> list[Document]:
-        """Run the stages in order on each batch of documents (documents over ``max_words`` are skipped)."""
+    def predict(self, docs: Sequence[Document | str]) -> list[Document]:
+        """Run the stages in order on each batch of documents or texts (those over ``max_words`` are skipped)."""
         md, coref, ed, rc = (self.stages[s] for s in STAGES)
-        docs, skipped = split_too_long(docs, self.max_words, self.name)
+        docs, skipped = split_too_long(as_documents(docs), self.max_words, self.name)
         self.skipped.update(skipped)
         out = []
         for start in range(0, len(docs), self.batch_size):

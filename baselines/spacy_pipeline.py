@@ -21,7 +21,7 @@ from rexel_bench.data.model import Document, Entity, Mention, majority
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.build import default_kb_path
 from rexel_bench.kb.store import KnowledgeBase
-from rexel_bench.models.base import register
+from rexel_bench.models.base import as_documents, register
 from rexel_bench.models.rexel.heads import span_embeddings
 from rexel_bench.models.rexel.model import RexelModel
 from rexel_bench.scoring.linking import is_value_type
@@ -115,10 +115,10 @@ class SpacyPipeline:
         return sorted(out, key=lambda m: (m.sent, m.start))
 
     @torch.inference_mode()
-    def predict(self, docs: Sequence[Document]) -> list[Document]:
-        """Predict every document."""
+    def predict(self, docs: Sequence[Document | str]) -> list[Document]:
+        """Predict every document or text."""
         out = []
-        for doc in docs:
+        for doc in as_documents(docs):
             began = time.perf_counter()
             mentions = self.mentions(doc)
             clusters = rule_coreference(mentions)

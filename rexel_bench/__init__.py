@@ -9,11 +9,11 @@ The public API (the functions the command line calls) — see ``docs/python.md``
 
 __version__ = "0.1.0"
 
-__all__ = ["Report", "__version__", "compare", "load", "load_model", "run", "score", "score_each"]
+__all__ = ["Report", "__version__", "compare", "load", "load_model", "readable", "run", "score", "score_each"]
 
 
 def __getattr__(name: str):  # the API imports pandas and torch-free modules lazily: `import rexel_bench` stays cheap
-    if name in ("Report", "compare", "load", "load_model", "run", "score", "score_each"):
+    if name in ("Report", "compare", "load", "load_model", "readable", "run", "score", "score_each"):
         from rexel_bench import api
 
         return getattr(api, name)

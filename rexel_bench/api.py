@@ -32,7 +32,7 @@ from rexel_bench.scoring.api import ScoreResult
 from rexel_bench.scoring.io import load_predictions, read_train_facts
 from rexel_bench.scoring.relations import TrainFacts, train_facts
 
-__all__ = ["Documents", "Report", "compare", "load", "load_model", "run", "score", "score_each"]
+__all__ = ["Documents", "Report", "compare", "load", "load_model", "readable", "run", "score", "score_each"]
 
 #: What every function accepts as data: a dataset name, a path, or documents already loaded.
 Documents = str | Path | Sequence[Document]
@@ -46,6 +46,16 @@ def load(source: Documents, format: str = "auto", *, data_dir: str | Path | None
     :func:`rexel_bench.data.io.load_gold` to see which and why).
     """
     return _gold(source, format, data_dir, skip_bad).documents
+
+
+def readable(source: Documents, format: str = "auto", *, data_dir: str | Path | None = None) -> list[dict[str, Any]]:
+    """Documents (a file, a name or a list, e.g. a model's predictions) as a person reads them: each entity with
+    its mentions, type, QID and label, each fact with the names of its head, relation and tail
+    (``pandas.DataFrame(rb.readable(docs)[0]["facts"])`` is a table). ``rexel-bench show`` prints the same."""
+    from rexel_bench.reports.readable import readable_all
+
+    docs = load(source, format, data_dir=data_dir) if isinstance(source, (str, Path)) else list(source)
+    return readable_all(docs)
 
 
 def _gold(source: Documents, format: str, data_dir: str | Path | None, skip_bad: bool) -> data_io.Gold:

@@ -531,6 +531,48 @@ def leaderboard(
         sys.stdout.flush()
 
 
+@app.command()
+@reports_errors
+def show(
+    file: Annotated[str, typer.Argument(help="Predictions or data (any supported format), or a dataset name.")],
+    doc: Annotated[str | None, typer.Option("--doc", help="Only the document with this id.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many documents.")] = 5,
+    format: FormatOption = "auto",
+    data_dir_opt: DataDirOption = None,
+) -> None:
+    """Print documents as a person reads them: entities with types, QIDs and labels; facts with names."""
+    from rexel_bench import api
+
+    _check_numbers(limit=limit)
+    documents = api.load(resolve(file, data_dir_opt), format)
+    chosen = [d for d in documents if doc is None or d.id == doc][:limit]
+    if doc is not None and not chosen:
+        raise ConfigError(f"no document with id {doc!r}", file=file)
+    for entry in api.readable(chosen):
+        _print_readable(entry)
+    if len(chosen) < (len(documents) if doc is None else 1):
+        console.say(f"{len(chosen)} of {len(documents)} documents shown (--limit, --doc)")
+
+
+def _print_readable(entry: dict[str, Any]) -> None:
+    """One document's entities and facts as two tables."""
+    console.print(Text.assemble((entry["title"], "bold"), f"  (id {entry['id']})"), highlight=False)
+    entities = Table(box=box.SIMPLE_HEAD, title="entities", title_justify="left")
+    for column in ("#", "name", "type", "QID", "label", "mentions"):
+        entities.add_column(column)
+    for e in entry["entities"]:
+        entities.add_row(str(e["entity"]), e["name"], e["type"] or "", e["qid"] or "NIL", e["label"] or "",
+                         " | ".join(dict.fromkeys(e["mentions"])))
+    console.print(entities)
+    facts = Table(box=box.SIMPLE_HEAD, title="facts", title_justify="left")
+    for column in ("head", "relation", "tail", "score"):
+        facts.add_column(column)
+    for f in entry["facts"]:
+        facts.add_row(f"{f['head']} ({f['head_qid'] or 'NIL'})", f"{f['relation_name']} ({f['relation']})",
+                      f"{f['tail']} ({f['tail_qid'] or 'NIL'})", "" if f["score"] is None else f"{f['score']:.2f}")
+    console.print(facts if entry["facts"] else "no facts")
+
+
 # --- knowledge base, silver annotation, audit -----------------------------------------------------
 kb_app = typer.Typer(help="Build and query the SQLite knowledge base (entities, aliases with priors, classes, facts).",
                      no_args_is_help=True)
@@ -828,10 +870,13 @@ def run_command(
 @app.command()
 @reports_errors
 def predict(
-    input: Annotated[Path, typer.Argument(help="Plain text (one document per line) or JSONL with a 'text' field "
-                                               "(and optional 'id', 'title').")],
+    input: Annotated[Path, typer.Argument(help="Plain text (one document per line), JSON Lines with a 'text' field "
+                                               "(and optional 'id', 'title') or a JSON array of such records; "
+                                               "told apart by suffix (any case) or content.")],
     out: Annotated[Path, typer.Option("--out", help="Output JSONL (rexel-bench format with linked facts).")],
     model: Annotated[str, typer.Option("--model", help="Model name.")] = "rexel",
+    kb: Annotated[Path | None, typer.Option("--kb", help="The KB the model links with (default: the embedded KB, "
+                                                         "which knows DocRED-IE dev's entities only).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Documents per batch.")] = 8,
     device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
     quantize: Annotated[str | None, typer.Option("--quantize", help="int8: dynamic int8 encoder on CPU (opt-in; "
@@ -852,9 +897,12 @@ def predict(
     _check_numbers(batch_size=batch_size, workers=workers, partition_size=partition_size, threads=threads)
     check_scheduler(scheduler)
     result = predict_file(input, out, model_name=model, batch_size=batch_size, device=device,
-                          options={"quantize": quantize} if quantize else None, scheduler=scheduler, workers=workers,
+                          options={**({"quantize": quantize} if quantize else {}), **({"kb": kb} if kb else {})},
+                          scheduler=scheduler, workers=workers,
                           partition_size=partition_size, threads=threads)
-    console.print(f"{result.count} documents predicted; written to {out}")
+    console.print(f"{result.count} documents predicted; written to {out} (rexel-bench show {out} prints them)")
+    for note in result.notes:
+        _print_note(note)
     for doc_id, reason in result.skipped.items():
         console.say(Text.assemble(("note:", "yellow"), f" document {doc_id!r} not predicted: {reason}"))
     if result.cluster:

@@ -9,9 +9,10 @@ memory at a time, so memory does not grow with the file.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,18 +20,45 @@ from typing import Any
 from rexel_bench.data.formats import jsonl
 from rexel_bench.data.io import parse_json, staged_file
 from rexel_bench.data.model import Document
-from rexel_bench.data.text import tokenize_with_offsets
+from rexel_bench.data.relations import docred_relations
+from rexel_bench.data.text import document_from_text
 from rexel_bench.distributed import ClusterRun, check_scheduler, partitions, predict_partition, run_partitions
 from rexel_bench.errors import DataError
+from rexel_bench.kb.build import default_kb_path
+from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.limits import check_numbers
-from rexel_bench.models.base import load_model
+from rexel_bench.models.base import load_model, takes_option
 from rexel_bench.perf import torch_threads
 from rexel_bench.progress import progress_bar
+from rexel_bench.reports.readable import entity_name
+
+
+def is_json_input(path: Path) -> bool:
+    """Whether an input holds JSON records rather than plain text: by its suffix, in any case (``.jsonl``,
+    ``.ndjson``, ``.json``), or, for any other name, by a first non-blank line that is a JSON object."""
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        return True
+    with path.open("rb") as f:
+        first = next((line for line in f if line.strip()), b"").strip()
+    if not first.startswith(b"{"):
+        return False
+    try:
+        return isinstance(json.loads(first.decode("utf-8-sig")), dict)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
 
 
 def read_texts(path: Path) -> Iterator[tuple[str, str, str]]:
-    """(id, title, text) of each document of the input, lazily."""
-    as_json = path.suffix in (".jsonl", ".ndjson")
+    """(id, title, text) of each document of the input, lazily: one document per line of plain text, or JSON
+    Lines records with a ``text`` field (``id`` and ``title`` optional), or a JSON array of such records."""
+    as_json = is_json_input(path)
+    if as_json and path.read_bytes()[:64].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        records = parse_json(path.read_text(encoding="utf-8-sig"), str(path))
+        if not isinstance(records, list):
+            raise DataError("", file=str(path), expected="a JSON array of {text} records", found=str(records)[:60])
+        for number, record in enumerate(records):
+            yield _text_record(record, path, f"[{number}]", f"{path.stem}-{number + 1}")
+        return
     with path.open("rb") as f:
         for number, raw in enumerate(f, 1):
             try:
@@ -43,26 +71,36 @@ def read_texts(path: Path) -> Iterator[tuple[str, str, str]]:
             if not as_json:
                 yield f"{path.stem}-{number}", f"{path.stem} line {number}", line.strip()
                 continue
-            record = parse_json(line, str(path), f"line {number}")
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise DataError("", file=str(path), field=f"line {number}.text", expected="a 'text' string field",
-                                found=str(record)[:60])
-            doc_id = str(record.get("id", f"{path.stem}-{number}"))
-            yield doc_id, str(record.get("title", doc_id)), record["text"]
+            record = parse_json(line.lstrip("\ufeff"), str(path), f"line {number}")
+            yield _text_record(record, path, f"line {number}", f"{path.stem}-{number}")
+
+
+def _text_record(record: Any, path: Path, where: str, default_id: str) -> tuple[str, str, str]:
+    """(id, title, text) of one JSON record, or an error naming the file and the record."""
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise DataError("", file=str(path), field=f"{where}.text", expected="a 'text' string field",
+                        found=str(record)[:60])
+    doc_id = str(record.get("id", default_id))
+    return doc_id, str(record.get("title", doc_id)), record["text"]
 
 
 def to_document(doc_id: str, title: str, text: str) -> Document:
     """A document with sentences and tokens from raw text (no annotation)."""
-    return Document(id=doc_id, title=title, sentences=tokenize_with_offsets(text).sentences, meta={"format": "jsonl"})
+    return document_from_text(doc_id, title, text)
 
 
-def linked_facts(doc: Document) -> list[dict[str, object]]:
-    """The document's relations between linked entities, with the mentions of head and tail."""
+def linked_facts(doc: Document, label: Callable[[str], str | None] = lambda qid: None) -> list[dict[str, object]]:
+    """The document's relations between linked entities, readable: head and tail QIDs with their labels (from
+    ``label``, e.g. the KB's; else the entity's most frequent mention), the relation's id and name, the score
+    and the mentions of head and tail."""
+    names = docred_relations()
     facts = []
     for r in doc.relations:
         head, tail = doc.entities[r.head], doc.entities[r.tail]
         if head.qid and tail.qid:
-            facts.append({"head": head.qid, "relation": r.label, "tail": tail.qid, "score": r.score,
+            facts.append({"head": head.qid, "head_label": label(head.qid) or entity_name(head),
+                          "relation": r.label, "relation_name": names.get(r.label, r.label),
+                          "tail": tail.qid, "tail_label": label(tail.qid) or entity_name(tail), "score": r.score,
                           "head_mentions": [m.text for m in head.mentions],
                           "tail_mentions": [m.text for m in tail.mentions]})
     return facts
@@ -88,9 +126,14 @@ def predict_file(source: Path, out: Path, *, model_name: str = "rexel", batch_si
     options = {"device": device, "batch_size": batch_size, **(options or {})}
     result = Prediction()
     documents = _documents_with_text(source, result.skipped)
-    with staged_file(out) as tmp, tmp.open("w", encoding="utf-8", errors="backslashreplace") as sink:
+    kb_path = Path(options["kb"]) if options.get("kb") else default_kb_path() if takes_option(model_name, "kb") \
+        else None
+    if kb_path is not None and not options.get("kb"):
+        result.notes.append(embedded_kb_note(kb_path))
+    with staged_file(out) as tmp, tmp.open("w", encoding="utf-8", errors="backslashreplace") as sink, \
+            _labels(kb_path) as label:
         def write(predicted: tuple[list[Document], dict[str, str], Any]) -> None:
-            sink.writelines(predicted_lines(predicted[0]))
+            sink.writelines(predicted_lines(predicted[0], label))
             result.count += len(predicted[0])
             result.skipped.update(predicted[1])
         if scheduler:
@@ -115,6 +158,7 @@ class Prediction:
 
     count: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     cluster: ClusterRun | None = None
 
 
@@ -127,11 +171,32 @@ def _documents_with_text(source: Path, skipped: dict[str, str]) -> Iterator[Docu
             skipped[doc_id] = "its text has no word to predict on"
 
 
-def predicted_lines(predictions: Sequence[Document]) -> list[str]:
-    """The JSONL lines of predicted documents, each with its linked facts under ``meta.facts``."""
+def embedded_kb_note(kb_path: Path) -> str:
+    """What the embedded default KB knows, said whenever it links a user's own text."""
+    with KnowledgeBase(kb_path) as kb:
+        sizes = kb.stats()
+    return (f"linked with the embedded default KB, which can link only DocRED-IE dev's "
+            f"{sizes['entities_with_aliases']:,} entities ({sizes['distinct_aliases']:,} aliases): most entities "
+            "of other text get no QID. For real linking build a KB from a Wikidata dump (rexel-bench kb build "
+            "--wikidata-dump latest-all.json.bz2 --out kb.sqlite) and pass --kb kb.sqlite")
+
+
+@contextlib.contextmanager
+def _labels(kb_path: Path | None) -> Iterator[Callable[[str], str | None]]:
+    """A QID → label look-up in the KB that linked the predictions (none without a KB)."""
+    if kb_path is None:
+        yield lambda qid: None
+        return
+    with KnowledgeBase(kb_path) as kb:
+        yield lambda qid: (found.label if (found := kb.entity(qid)) else None)
+
+
+def predicted_lines(predictions: Sequence[Document], label: Callable[[str], str | None] = lambda qid: None
+                    ) -> list[str]:
+    """The JSONL lines of predicted documents, each with its readable linked facts under ``meta.facts``."""
     lines = []
     for pred in predictions:
         line = jsonl.dump(pred)
-        line["meta"] = {**line.get("meta", {}), "facts": linked_facts(pred)}
+        line["meta"] = {**line.get("meta", {}), "facts": linked_facts(pred, label)}
         lines.append(json.dumps(line, ensure_ascii=False) + "\n")
     return lines

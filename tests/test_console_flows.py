@@ -181,3 +181,39 @@ def test_run_ends_saying_who_is_ahead(files, tmp_path, monkeypatch):
                                str(files["gold"]), "--bootstrap", "2000", "--out", str(tmp_path / "r")])
     assert done.exit_code == 0, done.output
     assert any(line.startswith(f"file:{files['b']} against file:{files['a']}:") for line in done.stdout.splitlines())
+
+
+@pytest.mark.parametrize(("name", "content", "ids"), [
+    ("news.JSONL", '{"id": "n1", "text": "Berlin is the capital of Germany."}\n', ["n1"]),
+    ("news.json", '[{"id": "a", "text": "Berlin is in Germany."}, {"text": "Paris is in France."}]', ["a", "news-2"]),
+    ("news.data", '{"id": "z", "text": "Berlin is in Germany."}\n', ["z"]),
+    ("news.TXT", "Berlin is in Germany.\nParis is in France.\n", ["news-1", "news-2"]),
+])
+def test_predict_reads_text_or_json_records_by_suffix_in_any_case_or_by_content(name, content, ids, tmp_path,
+                                                                                monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    done = runner.invoke(app, ["predict", name, "--out", "o.jsonl", "--model", "pipeline-heuristic"])
+    assert done.exit_code == 0, done.output
+    lines = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [line["id"] for line in lines] == ids
+    fact = next(f for line in lines for f in line["meta"]["facts"])
+    assert {"head_label", "relation_name", "tail_label"} <= set(fact) and fact["relation_name"] != fact["relation"]
+    assert "embedded default KB" in done.stdout and "kb build --wikidata-dump" in done.stdout
+
+
+def test_show_prints_entities_and_facts_with_names(files):
+    done = runner.invoke(app, ["show", str(files["gold"]), "--limit", "1"])
+    assert done.exit_code == 0, done.output
+    first = data_io.load(files["gold"]).documents[0]
+    assert first.title in done.stdout and "entities" in done.stdout and "facts" in done.stdout
+    assert first.entities[0].qid in done.stdout
+    assert "country (P17)" in done.stdout or "(P" in done.stdout
+
+
+def test_a_model_predicts_plain_strings():
+    import rexel_bench as rb
+
+    [doc] = rb.load_model("pipeline-heuristic").predict(["Angela Merkel was born in Hamburg."])
+    assert doc.id == "text-1" and doc.sentences[0][:2] == ("Angela", "Merkel")
+    assert {e.qid for e in doc.entities} >= {"Q567", "Q1055"}

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
+from rexel_bench.data.model import Document
+
 #: Characters that take no room (zero-width spaces and joiners, direction marks and overrides, the byte-order
 #: mark): never a token of their own, never inside one, so that no mention or entity is invisible or reversed.
 INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
@@ -76,6 +78,11 @@ def sentence_boundaries(text: str, protected: Iterable[tuple[int, int]] = ()) ->
         if not any(b < cut < e for b, e in blocked):
             cuts.append(cut)
     return cuts
+
+
+def document_from_text(doc_id: str, title: str, text: str) -> Document:
+    """A document with sentences and tokens from raw text, and no annotation (what a model predicts on)."""
+    return Document(id=doc_id, title=title, sentences=tokenize_with_offsets(text).sentences, meta={"format": "jsonl"})
 
 
 def tokenize_with_offsets(text: str, protected: Iterable[tuple[int, int]] = ()) -> TokenisedText:

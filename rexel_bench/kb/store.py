@@ -291,6 +291,7 @@ class KnowledgeBase:
         count = {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                  for t in ("entities", "aliases", "classes", "class_labels", "class_types", "facts", "properties")}
         count["distinct_aliases"] = self.db.execute("SELECT count(DISTINCT norm) FROM aliases").fetchone()[0]
+        count["entities_with_aliases"] = self.db.execute("SELECT count(DISTINCT qid) FROM aliases").fetchone()[0]
         count["sources"] = {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM meta")}
         documents = self.documents()
         if documents is None:

@@ -42,6 +42,15 @@ class Model(Protocol):
 MAX_WORDS = 20_000
 
 
+def as_documents(items: Sequence[Document | str]) -> list[Document]:
+    """What a model's ``predict`` takes from a script or a notebook: documents, or plain strings of text (each
+    split into sentences and tokens, with the id ``text-<n>`` by its position)."""
+    from rexel_bench.data.text import document_from_text
+
+    return [document_from_text(f"text-{n}", f"text {n}", item) if isinstance(item, str) else item
+            for n, item in enumerate(items, 1)]
+
+
 def split_too_long(docs: Sequence[Document], max_words: int, model_name: str
                    ) -> tuple[list[Document], dict[str, str]]:
     """The documents a model predicts, and a reason for each one that is over its length limit."""

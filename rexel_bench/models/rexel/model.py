@@ -29,7 +29,7 @@ from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document, Entity, FineType, Mention, Relation, majority
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.store import Candidate, KnowledgeBase
-from rexel_bench.models.base import MAX_WORDS, register, split_too_long
+from rexel_bench.models.base import MAX_WORDS, as_documents, register, split_too_long
 from rexel_bench.models.rexel.checkpoint import checkpoint_hash, encoder_hash, trained_parameters, training_kb_of
 from rexel_bench.models.rexel.config import RexelConfig, encoder_directory
 from rexel_bench.models.rexel.encoder import EncodedDocument, WindowedEncoder
@@ -522,13 +522,13 @@ class Rexel:
         return self.model.timings
 
     @torch.inference_mode()
-    def predict(self, docs: Sequence[Document]) -> list[Document]:
-        """Predict every subtask for each document (documents over ``max_words`` are skipped, with why).
+    def predict(self, docs: Sequence[Document | str]) -> list[Document]:
+        """Predict every subtask for each document or text (documents over ``max_words`` are skipped, with why).
 
         Runs in inference mode, as the pipeline does: this model is never trained, so no tensor it caches
         needs autograd (training's own dev predictions go through ``predict_documents`` under ``no_grad``).
         """
-        kept, skipped = split_too_long(docs, self.max_words, self.name)
+        kept, skipped = split_too_long(as_documents(docs), self.max_words, self.name)
         self.skipped.update(skipped)
         return self.model.predict_documents(kept, self.batch_size)
 
