@@ -20,7 +20,7 @@ def test_help_explains_every_data_command():
 def test_validate_the_embedded_default():
     result = runner.invoke(app, ["validate", "docred-ie:dev"])
     assert result.exit_code == 0, result.output
-    assert "300/300 documents loaded" in result.output and "2 warnings" in result.output
+    assert "300/300 documents loaded" in result.output and "0 errors" in result.output
 
 
 def test_validate_reports_bad_file_with_exit_status(tmp_path):

@@ -217,3 +217,22 @@ def test_a_model_predicts_plain_strings():
     [doc] = rb.load_model("pipeline-heuristic").predict(["Angela Merkel was born in Hamburg."])
     assert doc.id == "text-1" and doc.sentences[0][:2] == ("Angela", "Merkel")
     assert {e.qid for e in doc.entities} >= {"Q567", "Q1055"}
+
+
+def test_validate_names_spans_repeated_within_and_across_entities(tmp_path):
+    from rexel_bench.data.model import Entity
+
+    doc = data_io.load(resolve("docred-ie:dev")).documents[0]
+    first, second = doc.entities[0], doc.entities[1]
+    twice = dataclasses.replace(first, mentions=(*first.mentions, first.mentions[0]))
+    shared = dataclasses.replace(second, mentions=(*second.mentions, first.mentions[0]))
+    edited = dataclasses.replace(doc, entities=(twice, shared, *doc.entities[2:]))
+    assert isinstance(edited.entities[0], Entity)
+    data_io.write([edited], tmp_path / "repeats.jsonl")
+    done = runner.invoke(app, ["validate", str(tmp_path / "repeats.jsonl"), "--show", "50"])
+    assert done.exit_code == 0, done.output
+    span = first.mentions[0].text
+    repeated = [line for line in done.stdout.splitlines() if repr(span) in line and "listed" in line]
+    assert len(repeated) == 1 and "listed 3 times in 2 entities" in repeated[0] and "100 on coreference" in repeated[0]
+    scored = runner.invoke(app, ["score", str(tmp_path / "repeats.jsonl"), str(tmp_path / "repeats.jsonl")])
+    assert "even a perfect system does not score 100 on coreference" in scored.stdout

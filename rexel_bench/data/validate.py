@@ -49,6 +49,7 @@ def check_document(
                 "an entity with at least one mention", "no mention")
         for i, m in enumerate(entity.mentions):
             _check_mention(doc, m, f"vertexSet[{e}][{i}]", add)
+    _check_repeated_spans(doc, add)
     for i, rel in enumerate(doc.relations):
         for end_name, end in (("h", rel.head), ("t", rel.tail)):
             if not 0 <= end < len(doc.entities):
@@ -60,6 +61,31 @@ def check_document(
             if not 0 <= s < len(doc.sentences):
                 add("error", f"labels[{i}].evidence", f"sentence ids in 0..{len(doc.sentences) - 1}", str(s))
     return log.count("error") == errors_before
+
+
+#: What a repeated span does to scores, said with every warning about one.
+REPEATED_SPAN_EFFECT = ("the CoNLL v8.01 scorer, which rexel-bench follows, keeps every copy: scored against itself "
+                        "such a file does not reach 100 on coreference")
+
+
+def _check_repeated_spans(doc: Document, add) -> None:
+    """Warn about a span listed twice in one entity, or in two entities, naming it (scores stay as the reference
+    scorers compute them, but a reader must know why a perfect system scores under 100)."""
+    seen: dict[tuple[int, int, int], list[tuple[int, int]]] = {}
+    for e, entity in enumerate(doc.entities):
+        for i, m in enumerate(entity.mentions):
+            if m.sent != NO_TEXT:
+                seen.setdefault((m.sent, m.start, m.end), []).append((e, i))
+    for (sent, start, end), places in seen.items():
+        if len(places) < 2:
+            continue
+        text = " ".join(doc.sentences[sent][start:end]) if 0 <= sent < len(doc.sentences) else "?"
+        where = ", ".join(f"vertexSet[{e}][{i}]" for e, i in places)
+        entities = {e for e, _ in places}
+        kind = "in one entity" if len(entities) == 1 else f"in {len(entities)} entities"
+        add("warning", where, "each mention span listed once",
+            f"{text!r} (sentence {sent}, tokens {start}-{end}) listed {len(places)} times {kind}; "
+            f"{REPEATED_SPAN_EFFECT}")
 
 
 def _check_mention(doc: Document, m, field: str, add) -> None:
