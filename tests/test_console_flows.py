@@ -236,3 +236,67 @@ def test_validate_names_spans_repeated_within_and_across_entities(tmp_path):
     assert len(repeated) == 1 and "listed 3 times in 2 entities" in repeated[0] and "100 on coreference" in repeated[0]
     scored = runner.invoke(app, ["score", str(tmp_path / "repeats.jsonl"), str(tmp_path / "repeats.jsonl")])
     assert "even a perfect system does not score 100 on coreference" in scored.stdout
+
+
+def _short_lines(docs, *, by_chars: bool = False) -> str:
+    """Each document as a person writes a prediction: ids, spans, types, QIDs, fine types and facts with their
+    evidence, nothing the gold already has (sentences, mention text)."""
+    from rexel_bench.scoring.short_form import document_text
+
+    lines = []
+    for doc in docs:
+        text = document_text(doc)
+        entities = []
+        for e in doc.entities:
+            mentions = []
+            for m in e.mentions:
+                if by_chars:
+                    begin = len(" ".join(" ".join(s) for s in doc.sentences[:m.sent]) + (" " if m.sent else ""))
+                    begin += len(" ".join(doc.sentences[m.sent][:m.start])) + (1 if m.start else 0)
+                    mention = {"char_span": [begin, begin + len(" ".join(doc.sentences[m.sent][m.start:m.end]))]}
+                    assert text[mention["char_span"][0]:mention["char_span"][1]] == " ".join(doc.span_tokens(m))
+                else:
+                    mention = {"sent": m.sent, "start": m.start, "end": m.end}
+                fine = [{"qid": f.qid, "label": f.label} for f in m.fine_types]
+                mention.update(type=m.type, qid=m.qid, fine_types=fine)
+                mentions.append(mention)
+            entities.append({"mentions": mentions, "type": e.type, "qid": e.qid,
+                             "fine_types": [{"qid": f.qid, "label": f.label} for f in e.fine_types]})
+        relations = [{"head": r.head, "tail": r.tail, "label": r.label, "evidence": list(r.evidence or ())}
+                     for r in doc.relations]
+        lines.append(json.dumps({"id": doc.id, "entities": entities, "relations": relations}))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("by_chars", [False, True])
+def test_a_hand_written_short_prediction_scores_as_the_full_format(files, tmp_path, by_chars):
+    import rexel_bench as rb
+
+    docs = data_io.load(files["b"]).documents
+    short = tmp_path / "short.jsonl"
+    short.write_text(_short_lines(docs, by_chars=by_chars), encoding="utf-8")
+    full = rb.score(str(files["gold"]), str(files["b"]))
+    brief = rb.score(str(files["gold"]), str(short))
+    assert {m: r.values for m, r in brief.metrics.items()} == {m: r.values for m, r in full.metrics.items()}
+
+
+def test_a_minimal_prediction_line_with_null_qid_and_title_alignment(files, tmp_path):
+    import rexel_bench as rb
+
+    doc = data_io.load(files["gold"]).documents[0]
+    line = {"title": doc.title, "entities": [{"mentions": [{"sent": 0, "start": 0, "end": 1}], "qid": None}]}
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    result = rb.score(str(files["gold"]), str(path), only_predicted=True)
+    assert result.doc_ids == [doc.id] and result.metrics["md"].values["p"] in (0.0, 1.0)
+
+
+def test_a_bad_character_span_names_file_document_field_expected_and_found(files, tmp_path):
+    doc = data_io.load(files["gold"]).documents[0]
+    line = {"id": doc.id, "entities": [{"mentions": [{"char_span": [1, 4]}]}]}
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    done = runner.invoke(app, ["score", str(files["gold"]), str(path)])
+    assert done.exit_code == 2
+    for part in (str(path), "document 0", "entities[0].mentions[0].char_span", "whole tokens", "[1, 4]"):
+        assert part in done.output, (part, done.output)

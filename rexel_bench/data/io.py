@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,7 +99,8 @@ def _json_error(path: Path, exc: json.JSONDecodeError, line_offset: int = 0) -> 
     return DataError(f"{what} at line {exc.lineno + line_offset}, column {exc.colno}", file=str(path))
 
 
-def _is_jsonl(path: Path) -> bool:
+def is_jsonl(path: Path) -> bool:
+    """Whether a file is JSON Lines by its name."""
     return path.name.endswith((".jsonl", ".jsonl.gz", ".ndjson"))
 
 
@@ -112,7 +113,7 @@ def read_raw(path: str | Path, log: ProblemLog) -> list[RawDocument]:
             raise DataError("a directory with .json files (one document each, as DWIE ships)", file=str(path))
         return [raw for f in files for raw in read_raw(f, log)]
     text = _open_text(path)
-    if _is_jsonl(path):
+    if is_jsonl(path):
         out = []
         for lineno, line in enumerate(text.splitlines()):
             if not line.strip():
@@ -190,17 +191,21 @@ def load(
     *,
     strict: bool = False,
     relations: str | Path | None = None,
+    complete: Callable[[Any, int], Any] | None = None,
 ) -> LoadResult:
     """Load and check a dataset or prediction file.
 
     ``strict`` raises :class:`DataError` at the first error; otherwise every problem is collected
     and documents with errors are left out (and counted in the result). ``relations`` names a
-    relation inventory file; by default one is inferred (see :func:`inventory_for`).
+    relation inventory file; by default one is inferred (see :func:`inventory_for`). ``complete`` (record,
+    index → record) fills in each parsed record before it is read (predictions written in the short form).
     """
     path = Path(path)
     log = ProblemLog(str(path), strict=strict)
     with paused_gc():
         raws = read_raw(path, log)
+        if complete is not None:
+            raws = [RawDocument(raw.file, raw.index, complete(raw.value, raw.index)) for raw in raws]
         fmt = _format_for(raws, format, path)
         docs, files = parse_raw(raws, fmt, log)
     if relations is not None:
@@ -381,7 +386,7 @@ def _umask() -> int:
 def write(docs: Sequence[Document], path: str | Path, format: str | None = None) -> None:
     """Write documents atomically; the format defaults from the suffix (``.jsonl``) or the documents."""
     path = Path(path)
-    fmt = format or ("jsonl" if _is_jsonl(path) else (docs[0].meta.get("format", "docred") if docs else "docred"))
+    fmt = format or ("jsonl" if is_jsonl(path) else (docs[0].meta.get("format", "docred") if docs else "docred"))
     if fmt == "jsonl":
         atomic_write_text(path, "".join(line + "\n" for line in iter_json_lines(docs)))
     elif fmt == "dwie" and (path.is_dir() or not path.suffix):

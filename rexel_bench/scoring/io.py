@@ -16,6 +16,7 @@ from rexel_bench.data.problems import ProblemLog
 from rexel_bench.errors import DataError, PredictionError
 from rexel_bench.perf import paused_gc
 from rexel_bench.scoring.relations import TrainFacts, train_facts
+from rexel_bench.scoring.short_form import GoldIndex, complete_record
 
 _SUBMISSION_KEYS = frozenset({"title", "h_idx", "t_idx", "r"})
 
@@ -119,8 +120,11 @@ def _predictions_of(path: Path, gold: Sequence[Document], lenient: bool, left_ou
                                            left_out=left_out)
         notes = ["predictions read as a DocRED submission (result.json) on the gold entities"]
     else:
+        index = GoldIndex(gold)  # a JSONL prediction may leave out what its gold document has (the short form)
+        complete = (lambda record, i: complete_record(record, index, file=str(path), index=i)) \
+            if data_io.is_jsonl(path) else None
         try:
-            result = data_io.load(path, strict=not lenient)
+            result = data_io.load(path, strict=not lenient, complete=complete)
         except DataError as exc:
             raise PredictionError(exc.message, file=exc.file, doc_index=exc.doc_index, doc_title=exc.doc_title,
                                   field=exc.field) from exc
