@@ -80,7 +80,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 FormatOption = Annotated[str, typer.Option(
     "--format", "-f", help="Input format: auto, docred (also Re-DocRED, Revisit-DocRED, DWIE-in-DocRED-layout), "
-    "docred-ie, linked-docred, dwie (original DWIE, a file or a directory), jsonl (rexel-bench's own).")]
+    "docred-ie, linked-docred, dwie (original DWIE, a file or a directory), jsonl (rexel-bench's own), "
+    "linked-triples (facts between QIDs only).")]
 DataDirOption = Annotated[Path | None, typer.Option(
     "--data-dir", help="Directory of the non-vendored datasets (default: $REXEL_BENCH_DATA, else ../shared/datasets).")]
 SkipBadGoldOption = Annotated[bool, typer.Option(

@@ -300,3 +300,46 @@ def test_a_bad_character_span_names_file_document_field_expected_and_found(files
     assert done.exit_code == 2
     for part in (str(path), "document 0", "entities[0].mentions[0].char_span", "whole tokens", "[1, 4]"):
         assert part in done.output, (part, done.output)
+
+
+TRIPLES = Path(__file__).resolve().parent / "fixtures" / "linked-triples.jsonl"
+
+
+def _linked_facts_of(docs):
+    return {(d.id, d.entities[r.head].qid, r.label, d.entities[r.tail].qid) for d in docs for r in d.relations
+            if d.entities[r.head].qid and d.entities[r.tail].qid}
+
+
+def test_linked_triples_are_scored_on_linked_facts_as_a_brute_force_count_gives(tmp_path):
+    import rexel_bench as rb
+
+    gold = rb.load("docred-ie:dev")[:3]
+    predicted = rb.load(str(TRIPLES))
+    assert [d.id for d in predicted] == [d.id for d in gold]  # the second line names its document by title
+    result = rb.score("docred-ie:dev", str(TRIPLES), only_predicted=True)
+    assert set(result.metrics) == {"e2e_linked", "e2e_linked.macro"}
+    mine, theirs = _linked_facts_of(predicted), _linked_facts_of(gold)
+    right = len(mine & theirs)
+    values = result.metrics["e2e_linked"].values
+    assert values["p"] == pytest.approx(right / len(mine)) and values["r"] == pytest.approx(right / len(theirs))
+    assert any("linked triples" in note for note in result.notes)
+
+
+def test_linked_triples_compare_and_run_beside_a_full_system(tmp_path, monkeypatch):
+    import rexel_bench as rb
+
+    gold = tmp_path / "gold.jsonl"
+    data_io.write(rb.load("docred-ie:dev")[:3], gold)
+    full = tmp_path / "full.jsonl"
+    data_io.write(rb.load("docred-ie:dev")[:3], full)
+    compared = runner.invoke(app, ["compare", str(full), str(TRIPLES), "--gold", str(gold), "--bootstrap", "200",
+                                   "--out", str(tmp_path / "c")])
+    assert compared.exit_code == 0, compared.output
+    metrics = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    assert {c["metric"] for c in metrics["comparisons"]} == {"e2e_linked", "e2e_linked.macro"}
+    monkeypatch.setenv("REXEL_BENCH_CACHE", str(tmp_path / "cache"))
+    ran = runner.invoke(app, ["run", "--models", f"file:{TRIPLES}", "--dataset", str(gold), "--bootstrap", "50",
+                              "--out", str(tmp_path / "r")])
+    assert ran.exit_code == 0, ran.output
+    assert "e2e_linked" in json.loads((tmp_path / "r" / "metrics.json").read_text())["systems"][f"file:{TRIPLES}"][
+        "metrics"]

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rexel_bench.data.formats import docred, dwie, jsonl, linked_docred
+from rexel_bench.data.formats import docred, dwie, jsonl, linked_docred, triples
 from rexel_bench.data.model import Document
 from rexel_bench.data.problems import Problem, ProblemLog
 from rexel_bench.data.relations import inventory_for, read_inventory
@@ -36,8 +36,9 @@ FORMATS: dict[str, ModuleType] = {
     "linked-docred": linked_docred,
     "dwie": dwie,
     "jsonl": jsonl,
+    "linked-triples": triples,
 }
-FORMAT_CHOICES = ("auto", "docred", "docred-ie", "linked-docred", "dwie", "jsonl")
+FORMAT_CHOICES = ("auto", "docred", "docred-ie", "linked-docred", "dwie", "jsonl", "linked-triples")
 
 
 @dataclass
@@ -152,6 +153,8 @@ def detect_format(raw: Any) -> str | None:
         return "dwie"
     if linked_docred.looks_like(raw):
         return "linked-docred"
+    if triples.looks_like(raw):
+        return "linked-triples"
     return None
 
 
@@ -165,7 +168,8 @@ def _format_for(raws: Sequence[RawDocument], requested: str, path: Path) -> str:
         if found:
             return found
     keys = sorted(raws[0].value)[:8] if raws and isinstance(raws[0].value, dict) else []
-    raise DataError("", file=str(path), expected="a known format (docred, docred-ie, linked-docred, dwie, jsonl)",
+    raise DataError("", file=str(path), expected="a known format (docred, docred-ie, linked-docred, dwie, jsonl, "
+                                                 "linked-triples)",
                     found=f"documents with fields {keys}" if raws else "no document")
 
 
@@ -387,8 +391,8 @@ def write(docs: Sequence[Document], path: str | Path, format: str | None = None)
     """Write documents atomically; the format defaults from the suffix (``.jsonl``) or the documents."""
     path = Path(path)
     fmt = format or ("jsonl" if is_jsonl(path) else (docs[0].meta.get("format", "docred") if docs else "docred"))
-    if fmt == "jsonl":
-        atomic_write_text(path, "".join(line + "\n" for line in iter_json_lines(docs)))
+    if fmt in ("jsonl", "linked-triples"):  # one JSON line per document
+        atomic_write_text(path, "".join(line + "\n" for line in iter_json_lines(docs, fmt)))
     elif fmt == "dwie" and (path.is_dir() or not path.suffix):
         for index, doc in enumerate(docs):
             if not is_safe_file_name(doc.id):

@@ -343,6 +343,10 @@ def _score_documents(gold: Sequence[Document], pred: Sequence[Document], metrics
     pairs, notes = align(gold, pred, file=pred_file, lenient=lenient)
     facts = train if isinstance(train, frozenset) or train is None else relations.train_facts(train)
     chosen = select_metrics(all_metrics(facts), metrics)
+    if pred and all(d.meta.get("format") == "linked-triples" for d in pred):
+        chosen = [m for m in chosen if m.name == "e2e_linked"]
+        notes.append("predictions are linked triples (facts between QIDs, no mentions): only linked facts are "
+                     "scored (e2e_linked)")
     if any(m.family == "docred" for m in chosen) and not uses_gold_entities(pairs):
         if metrics and "docred" in {m.strip() for m in metrics}:
             raise PredictionError("DocRED-protocol metrics need predictions on the gold entities; these predictions "

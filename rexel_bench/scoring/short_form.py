@@ -23,6 +23,7 @@ import bisect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rexel_bench.data.formats import triples
 from rexel_bench.data.model import Document
 from rexel_bench.errors import PredictionError
 
@@ -96,6 +97,8 @@ def complete_record(record: Any, gold: GoldIndex, *, file: str, index: int) -> A
     doc = gold.find(record)
     if doc is None:
         return record
+    if triples.looks_like(record):  # facts between QIDs only: the gold document gives the id and title
+        return {**record, "id": doc.id, "title": doc.title}
     full = {"schema_version": 1, "title": doc.title, "sentences": [list(s) for s in doc.sentences],
             "entities": [], "relations": [], **record, "id": doc.id}
     full["entities"] = [_entity(e, doc, gold, file, index, f"entities[{i}]") if isinstance(e, dict) else e
