@@ -9,6 +9,7 @@ errors are hidden. Self-contained: styles and script inline, opens offline.
 from __future__ import annotations
 
 import html
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -80,6 +81,32 @@ def _facts(gold: Document, pred: Document) -> tuple[list[str], set[str]]:
     return rows, kinds
 
 
+def error_counts(gold: Document, pred: Document) -> Counter[str]:
+    """How many errors of each kind one system makes on one document (mentions, links and facts)."""
+    marks, _ = _mention_marks(gold, pred)
+    counts = Counter(kind for kind in marks.values() if kind != "tp")
+    rows, _ = _facts(gold, pred)
+    counts.update(kind for row in rows if (kind := row.split('"', 2)[1]) != "tp")
+    return counts
+
+
+def _summary(gold: Sequence[Document], by_system: Mapping[str, Mapping[str, Document]]) -> str:
+    """A table of every system's errors by kind: how many, and in how many documents."""
+    head = "".join(f"<th>{html.escape(label)}</th>" for label in ERROR_KINDS.values())
+    rows = []
+    for system, preds in by_system.items():
+        totals: Counter[str] = Counter()
+        documents: Counter[str] = Counter()
+        for doc in gold:
+            counts = error_counts(doc, preds.get(doc.id, Document(doc.id, doc.title, doc.sentences)))
+            totals.update(counts)
+            documents.update(counts.keys())
+        cells = "".join(f'<td data-kind="{k}">{totals[k]:,} <span class="docs">in {documents[k]:,} documents</span>'
+                        "</td>" for k in ERROR_KINDS)
+        rows.append(f"<tr><th>{html.escape(system)}</th>{cells}</tr>")
+    return (f"<h2>Errors by kind</h2><table class='summary'><tr><th>system</th>{head}</tr>{''.join(rows)}</table>")
+
+
 def document_block(gold: Document, pred: Document, system: str) -> str:
     """One system's view of one document, tagged with the error kinds it shows."""
     marks, kinds = _mention_marks(gold, pred)
@@ -107,7 +134,9 @@ STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:1em auto;color:#222}section.doc{border-bottom:1px solid
 #ccc;padding:.5em 0}.m{padding:0 2px;border-radius:3px}.tp{background:#cdeccd}.spurious-mention,.spurious-fact{
 background:#f9c6c6}.missed-mention,.missed-fact{background:#fde7a9}.wrong-link{background:#c6d8f9}ul.facts{font-size:
-13px}ul.facts li.tp{background:none;color:#2a7a2a}.legend span{margin-right:1em}
+13px}ul.facts li.tp{background:none;color:#2a7a2a}.legend span{margin-right:1em}table.summary{border-collapse:
+collapse;margin:1em 0}table.summary td,table.summary th{border-bottom:1px solid #ccc;padding:4px 10px;text-align:right}
+table.summary th:first-child{text-align:left}.docs{color:#777;font-size:12px}
 """
 
 
@@ -131,7 +160,7 @@ def write_error_analysis(gold: Sequence[Document], predictions: Mapping[str, Seq
                        for s in predictions)
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>rexel-bench error analysis</title>"
             f"<style>{STYLE}</style><script>{SCRIPT}</script></head><body><h1>Error analysis</h1>"
-            f"<ul class='linking'>{settings}</ul>"
+            f"<ul class='linking'>{settings}</ul>{_summary(gold, by_system)}"
             f"<p>System: <select id='system'>{options}</select> Show documents with: {boxes}</p>{legend}"
             + "".join(sections) + "</body></html>")
     atomic_write_text(path, page)

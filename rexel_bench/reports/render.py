@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,9 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
              *_oracle_banner(run),
              *_training_leak_banner(run),
              "## Scores (%, 95% percentile interval)", "",
-             "Bold: best; †: the gap to the best is significant (Holm-adjusted p < 0.05).", "",
-             markdown_table(run), ""]
+             "Bold: significantly ahead of every other system; †: significantly behind the best (Holm-adjusted "
+             "p < 0.05). A best value that is not bold has not been shown to lead.", "",
+             markdown_table(run, names=True), "", *_linking_explained(run)]
     if _speed_rows(run):
         lines += ["## Speed", "", "| system | docs/s | tokens/s | peak memory (MB) | time per stage (s) |",
                   "|---|---:|---:|---:|---|"]
@@ -92,6 +94,27 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
               "Every number, interval and p-value is in `metrics.json`; all metrics of all systems are in "
               "`leaderboard.csv`."]
     return "\n".join(lines) + "\n"
+
+
+#: What each linking setting means for the linked scores, in the words a report reader needs.
+LINKING_MEANINGS = {
+    "held-out": "each document was linked with a KB built without that document's annotations (cross-fitting "
+                "over folds): linked scores show linking to entities the KB could only know from other documents",
+    "oracle-candidates": "the KB holds the evaluated documents' own entities and aliases: every gold QID is a "
+                         "candidate, so linked scores are an upper bound, not what a general KB gives",
+    "external": "the KB shares no annotation with the evaluated documents (for example one built from a "
+                "Wikidata dump): linked scores are what a user of that KB gets",
+    "unknown": "the system did not declare how it links (a prediction file): its linked scores cannot be "
+               "compared as like for like",
+}
+
+
+def _linking_explained(run: Mapping[str, Any]) -> list[str]:
+    """A paragraph on what each linking setting of the run means (shown under the scores)."""
+    settings = {(e.get("linking") or {}).get("name", "unknown") for e in run["systems"].values()}
+    lines = [f"- **{name}**: {LINKING_MEANINGS[name]}." for name in sorted(settings) if name in LINKING_MEANINGS]
+    return ["The *linking* column says which knowledge base produced each system's candidates:", "", *lines, ""] \
+        if lines else []
 
 
 def linking_summary(run: Mapping[str, Any]) -> str:
@@ -197,14 +220,22 @@ def _per_relation_lines(run: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+_CODE, _BOLD, _ITALIC = re.compile(r"`([^`]+)`"), re.compile(r"\*\*(.+?)\*\*"), re.compile(r"\*([^*\s][^*]*)\*")
+
+
+def inline_html(text: str) -> str:
+    """A line of the Markdown report as HTML: escaped, with its `code`, **bold** and *italic* rendered."""
+    out = html.escape(text)
+    out = _CODE.sub(r"<code>\1</code>", out)
+    out = _BOLD.sub(r"<b>\1</b>", out)
+    return _ITALIC.sub(r"<i>\1</i>", out)
+
+
 def _html_table(markdown: str) -> str:
     rows = [r.strip().strip("|").split("|") for r in markdown.strip().splitlines()]
     head, body = rows[0], rows[2:]
     def cell(text: str, tag: str) -> str:
-        text = html.escape(text.strip())
-        if text.startswith("**"):
-            text = "<b>" + text.replace("**", "") + "</b>"
-        return f"<{tag}>{text}</{tag}>"
+        return f"<{tag}>{inline_html(text.strip())}</{tag}>"
     out = ["<table>", "<tr>" + "".join(cell(h, "th") for h in head) + "</tr>"]
     out += ["<tr>" + "".join(cell(c, "td") for c in row) + "</tr>" for row in body]
     return "\n".join([*out, "</table>"])
@@ -225,10 +256,9 @@ def html_report(run: Mapping[str, Any], plots: Mapping[str, Path], markdown: str
     sections = markdown.split("\n## ")
     head = sections[0].splitlines()
     parts = [f"<h1>{html.escape(head[0].lstrip('# '))}</h1>", "<ul>"]
-    parts += [f"<li>{html.escape(line[2:])}</li>" for line in head[1:] if line.startswith("- ")]
+    parts += [f"<li>{inline_html(line[2:])}</li>" for line in head[1:] if line.startswith("- ")]
     parts.append("</ul>")
-    parts += [f'<div class="banner">{html.escape(line[2:]).replace("**", "")}</div>'
-              for line in head[1:] if line.startswith("> ")]
+    parts += [f'<div class="banner">{inline_html(line[2:])}</div>' for line in head[1:] if line.startswith("> ")]
     for section in sections[1:]:
         title, _, body = section.partition("\n")
         if title == "Plots":
@@ -245,8 +275,8 @@ def html_report(run: Mapping[str, Any], plots: Mapping[str, Path], markdown: str
             parts.append(_html_table("\n".join(table_lines)))
         items = [line[2:] for line in text_lines if line.startswith("- ")]
         if items:
-            parts.append('<ul class="notes">' + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>")
-        parts += [f"<p>{html.escape(line)}</p>" for line in text_lines if not line.startswith("- ")]
+            parts.append('<ul class="notes">' + "".join(f"<li>{inline_html(i)}</li>" for i in items) + "</ul>")
+        parts += [f"<p>{inline_html(line)}</p>" for line in text_lines if not line.startswith("- ")]
     title = html.escape(head[0].lstrip("# "))
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
             f"<style>{STYLE}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
@@ -280,6 +310,7 @@ def leaderboard_text(run: Mapping[str, Any], fmt: str, metrics: list[str]) -> st
         table = _html_table(markdown_table(run, metrics))
         return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>rexel-bench leaderboard"
                 f"</title><style>{STYLE}</style></head><body><h1>Leaderboard: {html.escape(', '.join(metrics))}</h1>"
-                f"{table}<p>Bold: best; †: gap to the best significant (Holm-adjusted paired bootstrap p &lt; 0.05)."
+                f"{table}<p>Bold: significantly ahead of every other system; †: significantly behind the best "
+                "(Holm-adjusted paired bootstrap p &lt; 0.05)."
                 "</p></body></html>\n")
     raise ValueError(f"unknown format {fmt!r}: choose md, csv, tex or html")

@@ -1,7 +1,8 @@
 """Tables rendered from metrics.json: the leaderboard in Markdown, CSV and LaTeX (booktabs).
 
-Values are percentages. In each column the best system is bold; a dagger marks a system whose gap
-to the best is significant (Holm-adjusted two-sided bootstrap p < 0.05).
+Values are percentages. In each column a system is bold only when it is ahead of every other system
+significantly (Holm-adjusted two-sided bootstrap p < 0.05); a dagger marks a system whose gap to the best
+is significant. A best value whose lead is not significant is not marked: it has not been shown to lead.
 """
 
 from __future__ import annotations
@@ -15,6 +16,23 @@ from typing import Any
 MAIN_METRICS = ("md", "et", "ed_mention", "ed_entity", "coref_conll", "docred_re", "docred_re_ign", "e2e_hard",
                 "e2e_soft", "e2e_linked")
 ALPHA = 0.05
+
+#: What a reader calls each metric (reports show these beside the metric ids of metrics.json).
+METRIC_NAMES = {
+    "md": "Mentions", "md_partial": "Mentions, partial overlap", "et": "Types", "et_fine": "Fine types",
+    "ed_mention": "Links of mentions", "ed_entity": "Links of entities", "ed_inkb_accuracy": "In-KB link accuracy",
+    "coref_muc": "MUC", "coref_b3": "B³", "coref_ceafm": "CEAFm", "coref_ceafe": "CEAFe", "coref_blanc": "BLANC",
+    "coref_lea": "LEA", "coref_conll": "Coreference (CoNLL)", "docred_re": "DocRED relations",
+    "docred_re_ign": "DocRED relations, Ign", "docred_evidence": "DocRED evidence", "e2e_hard": "Facts, strict",
+    "e2e_hard_typed": "Facts, strict and typed", "e2e_soft": "Facts, soft", "e2e_linked": "Linked facts",
+}
+
+
+def display_name(metric: str) -> str:
+    """A metric as a reader knows it, with its id: ``Linked facts (e2e_linked)``; macro averages say so."""
+    base, _, kind = metric.partition(".")
+    name = METRIC_NAMES.get(base)
+    return f"{name}{', ' + kind if kind else ''} ({metric})" if name else metric
 
 
 def columns(run: Mapping[str, Any], wanted: Sequence[str] | None = None) -> list[str]:
@@ -41,15 +59,13 @@ def p_holm(run: Mapping[str, Any], metric: str, a: str, b: str) -> float | None:
 
 
 def marks(run: Mapping[str, Any], metric: str) -> dict[str, tuple[bool, bool]]:
-    """For each system: (is best — ties all count —, gap to the best is significant)."""
+    """For each system: (significantly ahead of every other system, gap to the best is significant)."""
     values = {s: headline_value(run, s, metric)[0] for s in run["systems"]}
     top = max(values.values(), default=None)
     best = [s for s, v in values.items() if v == top]
-    out = {}
-    for s in values:
-        p = p_holm(run, metric, best[0], s) if s not in best else None
-        out[s] = (s in best, p is not None and p < ALPHA)
-    return out
+    behind = {s: s not in best and (p := p_holm(run, metric, best[0], s)) is not None and p < ALPHA for s in values}
+    leads = len(best) == 1 and len(values) > 1 and all(behind[s] for s in values if s not in best)
+    return {s: (leads and s in best, behind[s]) for s in values}
 
 
 def _cell(run: Mapping[str, Any], system: str, metric: str, *, with_ci: bool) -> str:
@@ -60,10 +76,13 @@ def _cell(run: Mapping[str, Any], system: str, metric: str, *, with_ci: bool) ->
     return text
 
 
-def markdown_table(run: Mapping[str, Any], wanted: Sequence[str] | None = None, with_ci: bool = True) -> str:
-    """The leaderboard as a Markdown table (bold best, † significant gap to the best)."""
+def markdown_table(run: Mapping[str, Any], wanted: Sequence[str] | None = None, with_ci: bool = True,
+                   names: bool = False) -> str:
+    """The leaderboard as a Markdown table (bold: significantly ahead of every other system; † significant gap
+    to the best); ``names`` heads the columns with :func:`display_name` instead of the metric ids."""
     cols = columns(run, wanted)
-    lines = ["| system | linking | " + " | ".join(cols) + " |", "|---|---|" + "---:|" * len(cols)]
+    heads = [display_name(c) for c in cols] if names else cols
+    lines = ["| system | linking | " + " | ".join(heads) + " |", "|---|---|" + "---:|" * len(cols)]
     flags = {m: marks(run, m) for m in cols}
     for system in run["systems"]:
         cells = []
@@ -114,5 +133,6 @@ def latex_table(run: Mapping[str, Any], wanted: Sequence[str] | None = None) -> 
             cells.append((rf"\textbf{{{text}}}" if best else text) + (r"$^\dagger$" if significant else ""))
         lines.append(_latex_escape(system) + " & " + " & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}",
-              r"% bold: best; $^\dagger$: gap to the best significant (Holm-adjusted paired bootstrap p < 0.05)"]
+              r"% bold: ahead of every other system, $^\dagger$: gap to the best; both significant (Holm-adjusted "
+              r"paired bootstrap p < 0.05)"]
     return "\n".join(lines) + "\n"

@@ -203,3 +203,68 @@ def test_error_page_shows_relation_names_in_headless_chromium(tmp_path):
                    check=True, timeout=120, capture_output=True)
     colours = Image.open(shot).convert("RGB").resize((120, 160)).getcolors(maxcolors=100_000)
     assert colours is not None and len(colours) > 20
+
+
+def test_the_report_page_names_metrics_explains_linking_and_renders_markdown(report):
+    run, _, out = report
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Linked facts (e2e_linked)" in page and "Coreference (CoNLL) (coref_conll)" in page
+    assert "which knowledge base produced each system" in page
+    assert "`" not in page.split("<body>", 1)[1]  # no Markdown left unrendered: code spans are <code>
+    assert "<code>" in page
+    assert "Against the reference system, strong" in page
+
+
+def test_bold_marks_only_a_significant_lead():
+    from rexel_bench.reports.tables import marks
+
+    def run(p_holm: float) -> dict:
+        entry = {"metrics": {"m": {"headline": "f1", "values": {"f1": 0.5}}}}
+        systems = {"a": entry, "b": {"metrics": {"m": {"headline": "f1", "values": {"f1": 0.4}}}}}
+        return {"systems": systems, "comparisons": [{"metric": "m", "a": "a", "b": "b", "p_holm": p_holm}]}
+    assert marks(run(0.01), "m") == {"a": (True, False), "b": (False, True)}
+    assert marks(run(0.20), "m") == {"a": (False, False), "b": (False, False)}  # best, but not shown to lead
+
+
+def test_the_error_page_counts_every_error_kind_of_every_system(tmp_path):
+    from collections import Counter
+
+    from rexel_bench.reports.errors import ERROR_KINDS, error_counts, write_error_analysis
+
+    docs = data_io.load(resolve("docred-ie:dev")).documents[:8]
+    systems = _systems(docs)
+    write_error_analysis(docs, systems, tmp_path / "errors.html")
+    page = (tmp_path / "errors.html").read_text(encoding="utf-8")
+    assert "Errors by kind" in page
+    for name, preds in systems.items():
+        totals = sum((error_counts(g, p) for g, p in zip(docs, preds, strict=True)), Counter())
+        row = page.split(f"<tr><th>{name}</th>", 1)[1].split("</tr>", 1)[0]
+        for kind in ERROR_KINDS:
+            assert f'data-kind="{kind}">{totals[kind]:,} ' in row
+        assert totals["missed-fact"] > 0
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)")
+def test_comparison_table_and_error_summary_render_in_headless_chromium(report, tmp_path):
+    """The reference comparison of the report and the error-kind summary of the error page, as Chromium draws
+    them (DOM after load, and screenshots kept beside the pages)."""
+    from PIL import Image
+
+    from rexel_bench.reports.errors import write_error_analysis
+
+    _, _, out = report
+    docs = data_io.load(resolve("docred-ie:dev")).documents[:8]
+    write_error_analysis(docs, _systems(docs), tmp_path / "errors.html")
+    common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+              "--disable-background-networking", "--disable-component-update", f"--user-data-dir={tmp_path / 'p'}"]
+    for page, expected in ((out / "report.html", ("Against the reference system, strong", "weak", "behind")),
+                           (tmp_path / "errors.html", ("Errors by kind", "missed facts", "in "))):
+        dom = subprocess.run([*common, "--dump-dom", page.as_uri()], check=True, timeout=120, capture_output=True,
+                             text=True).stdout
+        assert all(text in dom for text in expected), (page, expected)
+        shot = tmp_path / f"{page.stem}.png"
+        subprocess.run([*common, "--window-size=1200,1400", f"--screenshot={shot}", page.as_uri()], check=True,
+                       timeout=120, capture_output=True)
+        colours = Image.open(shot).convert("RGB").resize((120, 140)).getcolors(maxcolors=100_000)
+        assert colours is not None and len(colours) > 20
