@@ -206,7 +206,7 @@ def test_error_page_shows_relation_names_in_headless_chromium(tmp_path):
 
 
 def test_the_report_page_names_metrics_explains_linking_and_renders_markdown(report):
-    run, _, out = report
+    _, _, out = report
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "Linked facts (e2e_linked)" in page and "Coreference (CoNLL) (coref_conll)" in page
     assert "which knowledge base produced each system" in page
