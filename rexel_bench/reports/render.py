@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import itertools
 import json
 import re
 from collections.abc import Mapping
@@ -251,6 +252,22 @@ figure{margin:1.5em 0}figcaption{color:#555;font-size:13px}code{background:#f5f5
 """
 
 
+def _html_blocks(lines: list[str]) -> list[str]:
+    """A section's Markdown lines as HTML, in their order: tables, lists and paragraphs."""
+    out: list[str] = []
+    for kind, group in itertools.groupby((line for line in lines if line.strip()),
+                                         key=lambda line: "table" if line.startswith("|") else
+                                         "list" if line.startswith("- ") else "text"):
+        block = list(group)
+        if kind == "table":
+            out.append(_html_table("\n".join(block)))
+        elif kind == "list":
+            out.append('<ul class="notes">' + "".join(f"<li>{inline_html(i[2:])}</li>" for i in block) + "</ul>")
+        else:
+            out += [f"<p>{inline_html(line)}</p>" for line in block]
+    return out
+
+
 def html_report(run: Mapping[str, Any], plots: Mapping[str, Path], markdown: str) -> str:
     """A self-contained HTML page: the same content as the Markdown report, plots embedded."""
     sections = markdown.split("\n## ")
@@ -269,14 +286,7 @@ def html_report(run: Mapping[str, Any], plots: Mapping[str, Path], markdown: str
                              f"<figcaption>{html.escape(CAPTIONS[name])}</figcaption></figure>")
             continue
         parts.append(f"<h2>{html.escape(title)}</h2>")
-        table_lines = [line for line in body.splitlines() if line.startswith("|")]
-        text_lines = [line for line in body.splitlines() if line and not line.startswith("|")]
-        if table_lines:
-            parts.append(_html_table("\n".join(table_lines)))
-        items = [line[2:] for line in text_lines if line.startswith("- ")]
-        if items:
-            parts.append('<ul class="notes">' + "".join(f"<li>{inline_html(i)}</li>" for i in items) + "</ul>")
-        parts += [f"<p>{inline_html(line)}</p>" for line in text_lines if not line.startswith("- ")]
+        parts += _html_blocks(body.splitlines())
     title = html.escape(head[0].lstrip("# "))
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
             f"<style>{STYLE}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
