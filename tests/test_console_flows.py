@@ -343,3 +343,10 @@ def test_linked_triples_compare_and_run_beside_a_full_system(tmp_path, monkeypat
     assert ran.exit_code == 0, ran.output
     assert "e2e_linked" in json.loads((tmp_path / "r" / "metrics.json").read_text())["systems"][f"file:{TRIPLES}"][
         "metrics"]
+
+
+def test_score_json_to_a_pipe_equals_the_file(files, tmp_path):
+    to_file = runner.invoke(app, ["score", str(files["gold"]), str(files["b"]), "--json", str(tmp_path / "s.json")])
+    piped = runner.invoke(app, ["score", str(files["gold"]), str(files["b"]), "--json", "-"])
+    assert to_file.exit_code == piped.exit_code == 0
+    assert piped.stdout == (tmp_path / "s.json").read_text(encoding="utf-8")
