@@ -217,10 +217,12 @@ class Report:
 def compare(gold: Documents, predictions: Mapping[str, Documents], *, bootstrap: int = 10_000, seed: int = 0,
             randomization: int = 1000, metrics: Sequence[str] | None = None, train: Documents | None = None,
             lenient: bool = False, skip_bad_gold: bool = False, data_dir: str | Path | None = None,
-            dataset: str | None = None) -> Report:
+            dataset: str | None = None, reference: str | None = None) -> Report:
     """Score several systems on the same gold, with paired-bootstrap intervals, p-values and Holm's correction.
 
-    The numbers ``rexel-bench compare`` writes (same seed, same resamples).
+    Holm corrects the pre-stated family: each system against ``reference`` (default: the first system) on the
+    headline metrics; every other comparison is exploratory (uncorrected). The numbers ``rexel-bench compare``
+    writes (same seed, same resamples).
     """
     from rexel_bench.evaluate import evaluate
 
@@ -232,7 +234,8 @@ def compare(gold: Documents, predictions: Mapping[str, Documents], *, bootstrap:
                     metrics=list(metrics) if metrics else None,
                     train=_train_facts(train, data_dir), n_resamples=bootstrap,
                     seed=seed, randomization_rounds=randomization, lenient=lenient,
-                    sources={name: file for name, (_, _, file) in loaded.items() if file}, data_notes=gold_data.notes)
+                    sources={name: file for name, (_, _, file) in loaded.items() if file}, data_notes=gold_data.notes,
+                    reference=reference)
     for name, (_, notes, _) in loaded.items():
         data["systems"][name]["notes"][:0] = notes
     return Report(data)

@@ -470,6 +470,9 @@ def compare(
     gold: Annotated[str, typer.Option("--gold", "-g", help="Gold file or dataset name.")] = "docred-ie:dev",
     names: Annotated[str | None, typer.Option("--names", help="Comma-separated names, one per file "
                                                                "(default: the file names).")] = None,
+    reference: Annotated[str | None, typer.Option("--reference", help="The system every other is tested against "
+                                                                      "(Holm's family; default: the first).")
+                         ] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Report directory (default: reports/<time>-compare).")] = None,
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Paired bootstrap resamples.")] = 10_000,
@@ -496,7 +499,7 @@ def compare(
                           if names else "two prediction files share a file name: give --names")
     report = api.compare(gold, dict(zip(labels, preds, strict=True)), bootstrap=bootstrap, seed=seed,
                          randomization=randomization, metrics=metrics.split(",") if metrics else None, train=train,
-                         lenient=lenient, skip_bad_gold=skip_bad_gold, data_dir=data_dir_opt)
+                         lenient=lenient, skip_bad_gold=skip_bad_gold, data_dir=data_dir_opt, reference=reference)
     directory = report.write(_report_dir(out, "compare"))
     console.print(markdown_table(report.to_dict()), highlight=False)
     _print_verdicts(report.to_dict())
@@ -840,6 +843,9 @@ def run_command(
     scheduler: SchedulerOption = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Worker processes of a local cluster "
                                                                   "(one thread each; default 2).")] = None,
+    reference: Annotated[str | None, typer.Option("--reference", help="The model every other is tested against "
+                                                                      "(Holm's family; default: the first).")
+                         ] = None,
     skip_bad_gold: SkipBadGoldOption = False,
     data_dir_opt: DataDirOption = None,
 ) -> None:
@@ -857,7 +863,7 @@ def run_command(
                  "metrics": metrics.split(",") if metrics else None, "bootstrap": bootstrap, "seed": seed,
                  "device": device, "batch_size": batch_size, "limit": limit, "out": str(out) if out else None,
                  "name": name, "data_dir": str(data_dir_opt) if data_dir_opt else None, "kb": kb, "folds": folds,
-                 "scheduler": scheduler, "workers": workers}
+                 "scheduler": scheduler, "workers": workers, "reference": reference}
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None},
                                    **({"cache": False} if no_cache else {}),
                                    **({"skip_bad_gold": True} if skip_bad_gold else {}))

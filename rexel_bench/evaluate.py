@@ -28,7 +28,7 @@ from rexel_bench.scoring.linking import EXCLUSION_RULE
 from rexel_bench.scoring.relations import TrainFacts
 from rexel_bench.stats.bootstrap import metric_counts_from_scores
 from rexel_bench.stats.buckets import bucket_scores
-from rexel_bench.stats.compare import compare_systems
+from rexel_bench.stats.compare import compare_systems, prestated_family
 
 SCHEMA = "rexel-bench.metrics/1"
 HEADLINE_METRICS = ("e2e_linked", "e2e_hard")
@@ -111,18 +111,23 @@ def evaluate(
     sources: Mapping[str, str] | None = None,
     command: str | None = None,
     data_notes: Sequence[str] = (),
+    reference: str | None = None,
 ) -> dict[str, Any]:
     """Score every system, bootstrap every metric, test every pair: the content of ``metrics.json``.
 
-    ``data_notes`` says what happened to the gold data before scoring (documents left out, and why).
+    ``data_notes`` says what happened to the gold data before scoring (documents left out, and why). Holm
+    corrects the pre-stated family, each system against ``reference`` (default: the first system) on the
+    headline metrics; every other comparison is exploratory (uncorrected).
     """
     scores = {name: score_documents(gold, pred, metrics=metrics, train=train, lenient=lenient,
                                     pred_file=(sources or {}).get(name))
               for name, pred in predictions.items()}
     systems = list(scores)
     # every system was scored on the metrics ``metrics`` names (family names expanded by the scorer): resample those
-    stats = compare_systems(scores, n_resamples=n_resamples, seed=seed, randomization_rounds=randomization_rounds)
     first = next(iter(scores.values()))
+    family = prestated_family(systems, list(first.metrics), reference)
+    stats = compare_systems(scores, n_resamples=n_resamples, seed=seed, randomization_rounds=randomization_rounds,
+                            family=family)
     headline = headline_metric(first.metrics)
     buckets: dict[str, Any] = {}
     if headline:
@@ -163,7 +168,10 @@ def evaluate(
         },
         "bootstrap": {"n_resamples": n_resamples, "seed": seed, "confidence": stats.confidence,
                       "randomization_rounds": randomization_rounds,
-                      "correction": "Holm-Bonferroni over all comparisons (two-sided bootstrap p)"},
+                      "correction": "Holm-Bonferroni over the pre-stated family (each system against "
+                                    f"{family.reference} on the headline metrics; two-sided bootstrap p); other "
+                                    "comparisons exploratory, uncorrected"},
+        "family": family.to_dict(sum(c.confirmatory for c in stats.comparisons)),
         "comparisons": [c.to_dict() for c in stats.comparisons],
         "buckets": buckets,
         "per_relation": per_relation_f1(scores, headline or "e2e_hard") if headline else None,

@@ -77,6 +77,7 @@ class RunConfig:
     scheduler: str | None = None
     workers: int = 2
     model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reference: str | None = None  # the system every other is tested against (default: the first model)
 
     def __post_init__(self) -> None:
         check_numbers({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
@@ -398,7 +399,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     report = evaluate(gold, predictions, dataset=config.dataset_name, dataset_path=data_path, metrics=config.metrics,
                       train=train, n_resamples=config.bootstrap, seed=config.seed,
                       randomization_rounds=config.randomization, speed=speed, data_notes=gold_data.notes,
-                      command=command or " ".join(["rexel-bench", *sys.argv[1:]]))
+                      command=command or " ".join(["rexel-bench", *sys.argv[1:]]), reference=config.reference)
     report["prediction_cache"] = {"used": config.cache, "key_covers": list(KEY_COVERS)}
     for spec, extra in notes.items():
         report["systems"][spec]["notes"] = extra + report["systems"][spec]["notes"]

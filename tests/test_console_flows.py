@@ -350,3 +350,28 @@ def test_score_json_to_a_pipe_equals_the_file(files, tmp_path):
     piped = runner.invoke(app, ["score", str(files["gold"]), str(files["b"]), "--json", "-"])
     assert to_file.exit_code == piped.exit_code == 0
     assert piped.stdout == (tmp_path / "s.json").read_text(encoding="utf-8")
+
+
+def test_holm_corrects_exactly_the_prestated_family(files, tmp_path):
+    import rexel_bench as rb
+    from rexel_bench.stats.compare import FAMILY_METRICS
+
+    worse = tmp_path / "worse.jsonl"
+    data_io.write([dataclasses.replace(d, relations=()) for d in data_io.load(files["gold"]).documents], worse)
+    run = rb.compare(str(files["gold"]), {"a": str(files["a"]), "b": str(files["b"]), "worse": str(worse)},
+                     bootstrap=500, randomization=0, reference="b").to_dict()
+    scored = set(run["systems"]["a"]["metrics"])
+    stated = {(m, other) for m in FAMILY_METRICS if m in scored for other in ("a", "worse")}
+    family = {(c["metric"], c["a"] if c["b"] == "b" else c["b"]) for c in run["comparisons"] if c["confirmatory"]}
+    assert family == stated and run["family"]["comparisons"] == len(stated) and run["family"]["reference"] == "b"
+    assert all((c["p_holm"] is None) != c["confirmatory"] for c in run["comparisons"])
+    exploratory = [c for c in run["comparisons"] if not c["confirmatory"]]
+    assert exploratory and all("b" not in (c["a"], c["b"]) or c["metric"] not in FAMILY_METRICS for c in exploratory)
+
+
+def test_identical_systems_are_level_with_p_one():
+    import rexel_bench as rb
+
+    docs = data_io.load(resolve("docred-ie:dev")).documents[:20]
+    run = rb.compare(docs, {"one": docs, "same": docs}, bootstrap=200, randomization=0).to_dict()
+    assert all(c["p_holm"] == 1.0 for c in run["comparisons"] if c["confirmatory"])

@@ -75,17 +75,23 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
         lines.append("")
     found = verdicts(run)
     if found:
+        family = run.get("family") or {}
         lines += [f"## Against the reference system, {found[0].reference}", "",
-                  "Each system against the first one on the headline metrics: the difference in points of F1, its "
+                  "Each system against the reference on the headline metrics: the difference in points of F1, its "
                   "95% paired bootstrap interval and the Holm-adjusted p (ahead or behind where p < 0.05, level "
-                  "otherwise).", "", verdict_markdown(found), "", *(f"- {s}" for s in sentences(found)),
+                  "otherwise).", "",
+                  f"Holm's family, stated before any comparison was computed: {family.get('comparisons', '?')} "
+                  f"comparisons, each system against {found[0].reference} on {', '.join(family.get('metrics', []))}. "
+                  "Every other comparison in this report and in `metrics.json` is exploratory: its p is not "
+                  "corrected.", "", verdict_markdown(found), "", *(f"- {s}" for s in sentences(found)),
                   *([f"- **Warning**: {note}"] if (note := resolution_note(run)) else []), ""]
     lines += ["## Paired comparisons", "", "| metric | A | B | Δ (A−B) | p(A>B) | p(B>A) | p two-sided | "
-              "p randomization | p Holm |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+              "p randomization | p Holm | family |", "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for c in _comparison_rows(run):
+        kind = "pre-stated" if c.get("confirmatory", True) else "exploratory (uncorrected)"
         lines.append(f"| {c['metric']} | {c['a']} | {c['b']} | {100 * c['delta']:+.2f} | {_fmt_p(c['p_a_better'])} | "
                      f"{_fmt_p(c['p_b_better'])} | {_fmt_p(c['p_two_sided'])} | {_fmt_p(c.get('p_randomization'))} "
-                     f"| {_fmt_p(c.get('p_holm'))} |")
+                     f"| {_fmt_p(c.get('p_holm'))} | {kind} |")
     lines += _per_relation_lines(run)
     lines += ["", "## Plots", ""]
     lines += [f"![{CAPTIONS[name]}](plots/{path.name})\n\n{CAPTIONS[name]}\n" for name, path in plots.items()]

@@ -46,12 +46,15 @@ def headline_metrics(run: Mapping[str, Any]) -> list[str]:
     return [m for m in HEADLINE_METRICS if m in present]
 
 
-def verdicts(run: Mapping[str, Any], reference: str | None = None) -> list[Verdict]:
-    """Every other system against ``reference`` (default: the first system) on every headline metric."""
+def verdicts(run: Mapping[str, Any]) -> list[Verdict]:
+    """Every other system against the run's reference system on every headline metric (the pre-stated family
+    of ``metrics.json``; the first system where a run states none)."""
     systems = list(run["systems"])
-    reference = reference or (systems[0] if systems else None)
+    family = run.get("family") or {}
+    reference = family.get("reference") or (systems[0] if systems else None)
+    metrics = [m for m in family["metrics"] if m in headline_metrics(run)] if family else headline_metrics(run)
     out = []
-    for metric in headline_metrics(run):
+    for metric in metrics:
         for system in systems:
             if system != reference:
                 out.append(_verdict(run, system, reference, metric))
@@ -75,7 +78,7 @@ def resolution_note(run: Mapping[str, Any]) -> str | None:
     """A warning when no difference can be significant: with B resamples the smallest two-sided bootstrap p is
     1 / (B + 1), and Holm multiplies the smallest by the number of comparisons corrected together."""
     resamples = run.get("bootstrap", {}).get("n_resamples")
-    family = len(run.get("comparisons", []))
+    family = (run.get("family") or {}).get("comparisons", len(run.get("comparisons", [])))
     if not resamples or not family:
         return None
     smallest = min(1.0, family / (resamples + 1))

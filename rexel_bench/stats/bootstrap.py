@@ -62,6 +62,7 @@ class Comparison:
     p_randomization: float | None = None
     p_holm: float | None = None
     delta_interval: tuple[float, float] | None = None  # percentile interval of the paired differences (A − B)
+    confirmatory: bool = True  # in the family Holm corrects; False: exploratory, p_holm is None (uncorrected)
 
     def to_dict(self) -> dict[str, object]:
         """Machine-readable form."""

@@ -3,12 +3,44 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from rexel_bench.errors import ConfigError
 from rexel_bench.stats.bootstrap import BootstrapResult, metric_counts_from_scores, paired_bootstrap
 from rexel_bench.stats.correction import holm
 from rexel_bench.stats.randomization import randomization_p_value
+
+#: The metrics of the pre-stated family, where a run scores them: the claims a comparison is made for.
+FAMILY_METRICS = ("e2e_linked", "e2e_hard", "e2e_soft", "docred_re", "coref_conll", "ed_entity", "md")
+
+
+@dataclass(frozen=True)
+class Family:
+    """The comparisons Holm corrects together, stated before any is computed: each system against the reference
+    on the headline metrics. Every other comparison is exploratory (reported uncorrected, and labelled so)."""
+
+    reference: str
+    metrics: tuple[str, ...]
+
+    def holds(self, metric: str, a: str, b: str) -> bool:
+        """Whether the comparison of ``a`` and ``b`` on ``metric`` is in the family."""
+        return metric in self.metrics and self.reference in (a, b)
+
+    def to_dict(self, size: int) -> dict[str, object]:
+        """What ``metrics.json`` states about the family (``size``: its number of comparisons)."""
+        return {"reference": self.reference, "metrics": list(self.metrics), "comparisons": size,
+                "correction": "Holm over this family; every other comparison is exploratory: its p is "
+                              "uncorrected (p_holm null)"}
+
+
+def prestated_family(systems: Sequence[str], scored: Sequence[str], reference: str | None = None) -> Family:
+    """Each system against ``reference`` (default: the first system) on the :data:`FAMILY_METRICS` scored."""
+    reference = reference if reference is not None else systems[0]
+    if reference not in systems:
+        raise ConfigError(f"--reference {reference!r} is not one of the systems: {', '.join(systems)}")
+    return Family(reference, tuple(m for m in FAMILY_METRICS if m in scored))
 
 
 def compare_systems(
@@ -19,12 +51,14 @@ def compare_systems(
     confidence: float = 0.95,
     randomization_rounds: int = 0,
     metrics: Sequence[str] | None = None,
+    family: Family | None = None,
 ) -> BootstrapResult:
     """Paired bootstrap intervals and p-values for every metric and pair of systems.
 
     With ``randomization_rounds`` > 0, each comparison also gets an approximate-randomization
-    p-value. Holm–Bonferroni adjusts the two-sided bootstrap p-values over all comparisons (every
-    pair on every metric). Everything is deterministic under ``seed``.
+    p-value. Holm–Bonferroni adjusts the two-sided bootstrap p-values over ``family`` (the others are
+    exploratory and keep their uncorrected p), or over all comparisons when no family is given. Everything is
+    deterministic under ``seed``.
     """
     systems = list(score_results)
     counts = metric_counts_from_scores(score_results, metrics)
@@ -36,7 +70,9 @@ def compare_systems(
             comparison.p_randomization = randomization_p_value(
                 by_name[comparison.metric], systems.index(comparison.a), systems.index(comparison.b),
                 n_rounds=randomization_rounds, rng=rng)
-    for comparison, adjusted in zip(result.comparisons, holm([c.p_two_sided for c in result.comparisons]),
-                                    strict=True):
+    corrected = [c for c in result.comparisons if family is None or family.holds(c.metric, c.a, c.b)]
+    for comparison in result.comparisons:
+        comparison.confirmatory = family is None or family.holds(comparison.metric, comparison.a, comparison.b)
+    for comparison, adjusted in zip(corrected, holm([c.p_two_sided for c in corrected]), strict=True):
         comparison.p_holm = adjusted
     return result
