@@ -27,7 +27,7 @@ from rexel_bench.data.io import atomic_write_text, staged_file
 from rexel_bench.data.relations import docred_relations
 from rexel_bench.errors import RexelBenchNote
 from rexel_bench.kb.ingest import sources
-from rexel_bench.kb.ingest.wikidata_dump import DumpFilter, ingest_dump
+from rexel_bench.kb.ingest.wikidata_dump import ALIAS_PRIOR, DumpFilter, ingest_dump
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.resources import cache_root, dataset_file
 
@@ -67,6 +67,8 @@ def _ingest_all(out: Path, *, docred_ie: Sequence[str | Path], exclude_ids: set[
         if wikidata_dump:
             contributed["wikidata_dump"] = ingest_dump(kb, wikidata_dump, dump_filter or DumpFilter(),
                                                        scheduler=scheduler, progress=progress)
+            contributed["wikidata_dump_alias_prior"] = ALIAS_PRIOR
+            contributed["wikidata_dump_popularity"] = "sitelink count (a --popularity table replaces it)"
         if docred_ie:
             contributed["docred_ie_entities"] = sources.ingest_linked_documents(kb, docred_ie, exclude_ids=exclude_ids,
                                                                                 facts=facts)
@@ -91,7 +93,7 @@ def _ingest_all(out: Path, *, docred_ie: Sequence[str | Path], exclude_ids: set[
 #: How the embedded default KB is made from the vendored data (files under ``datasets/``; a change of version
 #: rebuilds it).
 DEFAULT_RECIPE = {"docred_ie": "docred-ie/dev_joint_qcode.json",
-                  "popularity": "revisit-docred/final_id2popular.json.gz", "version": 3}
+                  "popularity": "revisit-docred/final_id2popular.json.gz", "version": 4}
 
 
 def default_kb_path() -> Path:

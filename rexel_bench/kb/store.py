@@ -203,10 +203,17 @@ class KnowledgeBase:
         return [dict(zip(("dataset", "doc_id", "title", "text_sha256", "contributes"), r, strict=True)) for r in rows]
 
     def finalize(self) -> None:
-        """Recompute alias priors p(entity | alias) over all sources, and the trigram index."""
+        """Recompute alias priors p(entity | alias) over all sources in one grouped pass (linear in the aliases,
+        where a per-row sum is quadratic in the entities sharing an alias), label the classes whose entities the
+        KB holds, and rebuild the trigram index."""
         with self.transaction() as db:
-            db.execute("UPDATE aliases SET prior = count / (SELECT sum(a.count) FROM aliases a "
-                       "WHERE a.norm = aliases.norm)")
+            db.execute("CREATE TEMP TABLE alias_totals (norm TEXT PRIMARY KEY, total REAL) WITHOUT ROWID")
+            db.execute("INSERT INTO alias_totals SELECT norm, sum(count) FROM aliases GROUP BY norm")
+            db.execute("UPDATE aliases SET prior = count / "
+                       "(SELECT total FROM alias_totals t WHERE t.norm = aliases.norm)")
+            db.execute("DROP TABLE alias_totals")
+            db.execute("INSERT OR IGNORE INTO class_labels SELECT DISTINCT c.class_qid, e.label FROM classes c "
+                       "JOIN entities e ON e.qid = c.class_qid WHERE e.label IS NOT NULL ORDER BY c.class_qid")
             db.execute("DELETE FROM alias_trigrams")
             db.execute("INSERT INTO alias_trigrams(norm) SELECT DISTINCT norm FROM aliases")
         self.db.execute("VACUUM")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rexel_bench.errors import DataError
+from rexel_bench.kb.build import build_kb
 from rexel_bench.kb.ingest.sources import ingest_tsv
 from rexel_bench.kb.ingest.wikidata_dump import DumpFilter, ingest_dump, iter_dump, partitions
 from rexel_bench.kb.normalize import normalize_alias
@@ -118,3 +119,51 @@ def test_bad_tsv_line_is_explained(tmp_path):
     tsv.write_text("U.S.\tnot-a-qid\n", encoding="utf-8")
     with KnowledgeBase(tmp_path / "kb.sqlite", create=True) as kb, pytest.raises(DataError, match="line 1"):
         ingest_tsv(kb, tsv)
+
+
+def _homonym(qid: str, label: str, sitelinks: int, **extra: object) -> dict:
+    return {"type": "item", "id": qid, "labels": {"en": {"language": "en", "value": label}},
+            "sitelinks": {f"wiki{i}": {"site": f"wiki{i}", "title": label} for i in range(sitelinks)}, **extra}
+
+
+def _dump_of(path: Path, entities: list[dict]) -> Path:
+    path.write_text("[\n" + ",\n".join(json.dumps(e) for e in entities) + "\n]\n", encoding="utf-8")
+    return path
+
+
+def test_the_sitelink_prior_ranks_a_well_linked_entity_above_an_obscure_homonym(tmp_path):
+    dump = _dump_of(tmp_path / "d.json", [_homonym("Q167646", "Paris", 0), _homonym("Q90", "Paris", 180)])
+    build_kb(tmp_path / "kb.sqlite", wikidata_dump=[dump])
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        found = kb.candidates("Paris", k=2)
+        assert [c.qid for c in found] == ["Q90", "Q167646"] and found[0].prior > 0.9
+        assert kb.entity("Q90").popularity == 180
+        assert "sitelink" in json.dumps(kb.stats()["sources"])
+
+
+def test_spelling_variants_of_one_entity_count_once(tmp_path):
+    us = _homonym("Q30", "U.S.", 0, aliases={"en": [{"value": "US"}, {"value": "U.S"}]})
+    other = _homonym("Q1", "US", 0)
+    build_kb(tmp_path / "kb.sqlite", wikidata_dump=[_dump_of(tmp_path / "d.json", [us, other])])
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        assert {c.qid: c.prior for c in kb.candidates("US")} == {"Q1": 0.5, "Q30": 0.5}
+
+
+def test_mul_labels_are_read_and_classes_get_their_labels(tmp_path):
+    berlin = {"type": "item", "id": "Q64", "labels": {"mul": {"language": "mul", "value": "Berlin"}},
+              "claims": {"P31": [{"mainsnak": {"datavalue": {"value": {"entity-type": "item", "id": "Q515"}}}}]}}
+    city = _homonym("Q515", "city", 3)
+    build_kb(tmp_path / "kb.sqlite", wikidata_dump=[_dump_of(tmp_path / "d.json", [berlin, city])])
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        assert kb.entity("Q64").label == "Berlin" and kb.candidates("Berlin")[0].qid == "Q64"
+        assert kb.class_label("Q515") == "city"
+
+
+def test_priors_in_one_pass_equal_the_per_row_definition(tmp_path):
+    from rexel_bench.data.registry import resolve
+
+    build_kb(tmp_path / "kb.sqlite", docred_ie=[resolve("docred-ie:dev")])
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        rows = kb.db.execute("SELECT norm, qid, source, prior, count / (SELECT sum(a.count) FROM aliases a "
+                             "WHERE a.norm = aliases.norm) FROM aliases").fetchall()
+    assert len(rows) > 3000 and all(prior == expected for *_, prior, expected in rows)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from rexel_bench.errors import DataError
+from rexel_bench.kb.normalize import normalize_alias
 from rexel_bench.kb.store import EntityRecord, KnowledgeBase
 from rexel_bench.progress import progress_bar
 
@@ -73,16 +74,38 @@ def _item_value(snak: dict) -> str | None:
     return value.get("id") if isinstance(value, dict) and value.get("entity-type") == "item" else None
 
 
+#: How a dump alias is weighted in p(entity | alias): by how many Wikipedia editions link the entity, so that
+#: the Paris of 180 sitelinks ranks above an obscure homonym (stated in the KB's sources).
+ALIAS_PRIOR = "1 + sitelink count of the entity, once per spelling (aliases equal after normalisation count once)"
+
+
+def _names(entity: dict, key: str, lang: str) -> list[str]:
+    """The entity's labels or aliases in ``lang``, then in ``mul`` (the language-neutral labels)."""
+    out = []
+    for code in (lang, "mul"):
+        value = _map(entity, key).get(code)
+        values = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
+        out += [v["value"] for v in values if isinstance(v, dict) and isinstance(v.get("value"), str)]
+    return out
+
+
 def to_record(entity: dict, keep: DumpFilter) -> EntityRecord | None:
-    """An entity object → the record the KB stores (None if filtered out or not an item)."""
+    """An entity object → the record the KB stores (None if filtered out or not an item). Labels and aliases in
+    the filter's language, else the ``mul`` ones; each spelling weighted by :data:`ALIAS_PRIOR`; the sitelink
+    count as popularity."""
     qid = entity.get("id", "")
     if entity.get("type") != "item" or not keep.keeps(qid):
         return None
     lang = keep.language
-    label = _map(entity, "labels").get(lang, {}).get("value")
-    aliases = {a["value"]: 1.0 for a in _map(entity, "aliases").get(lang, [])}
-    if label:
-        aliases[label] = 1.0
+    labels = _names(entity, "labels", lang)
+    label = labels[0] if labels else None
+    sitelinks = len(_map(entity, "sitelinks"))
+    aliases: dict[str, float] = {}
+    seen: set[str] = set()
+    for name in [*labels[:1], *_names(entity, "aliases", lang)]:
+        if normalize_alias(name) not in seen:  # "U.S.", "US" and "U.S" are one spelling of one entity
+            seen.add(normalize_alias(name))
+            aliases[name] = 1.0 + sitelinks
     classes, facts = set(), set()
     for pid, statements in _map(entity, "claims").items():
         for statement in statements:
@@ -94,7 +117,7 @@ def to_record(entity: dict, keep: DumpFilter) -> EntityRecord | None:
             if keep.keeps_property(pid):
                 facts.add((pid, target))
     return EntityRecord(qid=qid, label=label, description=_map(entity, "descriptions").get(lang, {}).get("value"),
-                        aliases=aliases, classes=classes, facts=facts)
+                        aliases=aliases, classes=classes, facts=facts, popularity=float(sitelinks))
 
 
 def iter_dump(path: str | Path, keep: DumpFilter, start: int = 0, end: int | None = None) -> Iterator[EntityRecord]:
