@@ -35,6 +35,7 @@ from rexel_bench.distributed import check_scheduler, cluster, partitions, predic
 from rexel_bench.errors import ConfigError, PredictionError
 from rexel_bench.evaluate import evaluate, sha256_of
 from rexel_bench.kb.provenance import LinkingSetting, classify, declared
+from rexel_bench.kb.reach import decompose
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.limits import check_numbers
 from rexel_bench.models.base import Model, load_model, runs_code, takes_option
@@ -376,6 +377,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     speed: dict[str, dict[str, Any]] = {}
     notes: dict[str, list[str]] = {}
     settings: dict[str, LinkingSetting] = {}
+    plans: dict[str, LinkingPlan] = {}
     with cluster(config.scheduler, config.workers) if config.scheduler else contextlib.nullcontext() as client:
         for spec in config.models:
             options = {"device": config.device, "batch_size": config.batch_size,
@@ -387,6 +389,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
                 plan = shared
             else:
                 plan = LinkingPlan([(None, gold)], LinkingSetting("unknown", 0, len(gold)))
+            plans[spec] = plan
             predictions[spec], speed[spec], notes[spec], settings[spec] = predict_model(
                 spec, options, plan, gold, dataset_sha, config, progress, client,
                 {d.id for d in gold_data.documents} | gold_data.left_out)
@@ -404,6 +407,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     for spec, extra in notes.items():
         report["systems"][spec]["notes"] = extra + report["systems"][spec]["notes"]
         report["systems"][spec]["linking"] = settings[spec].to_dict()
+        report["systems"][spec]["linked_decomposed"] = decompose(plans[spec].parts, predictions[spec])
         report["systems"][spec]["training_kb"] = training_kb_summary(speed[spec]["describe"], data_path)
         report["systems"][spec]["capacity"] = capacity_of(speed[spec]["describe"])
         for key in ("relations", "coref_threshold", "mention_decoding"):  # the decisions a checkpoint carries

@@ -92,6 +92,7 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
         lines.append(f"| {c['metric']} | {c['a']} | {c['b']} | {100 * c['delta']:+.2f} | {_fmt_p(c['p_a_better'])} | "
                      f"{_fmt_p(c['p_b_better'])} | {_fmt_p(c['p_two_sided'])} | {_fmt_p(c.get('p_randomization'))} "
                      f"| {_fmt_p(c.get('p_holm'))} | {kind} |")
+    lines += _decomposed_lines(run)
     lines += _per_relation_lines(run)
     lines += ["", "## Plots", ""]
     lines += [f"![{CAPTIONS[name]}](plots/{path.name})\n\n{CAPTIONS[name]}\n" for name, path in plots.items()]
@@ -114,6 +115,29 @@ LINKING_MEANINGS = {
     "unknown": "the system did not declare how it links (a prediction file): its linked scores cannot be "
                "compared as like for like",
 }
+
+
+def _decomposed_lines(run: Mapping[str, Any]) -> list[str]:
+    """Each system's linked score beside what its KB allowed: the ceiling, candidate recall, reachable-fact F1."""
+    rows = [(s, e["linked_decomposed"]) for s, e in run["systems"].items() if e.get("linked_decomposed")]
+    if not rows:
+        return []
+    ks = list(rows[0][1]["candidate_recall"])
+    lines = ["", "## Linked facts, decomposed", "",
+             "How much of the linked score is the KB's: the *ceiling* is the share of gold linked entities (and facts, "
+             "both ends) whose QID the KB used returns for at least one of their mentions, the most any system "
+             "can link with it; *recall@k* the share of gold linked mentions whose QID is in the top k candidates "
+             "of their text; *reachable F1* the system's linked facts against the reachable gold facts only: how "
+             "well it links where the KB gives it the chance.", "",
+             "| system | ceiling, entities | ceiling, facts | " + " | ".join(f"recall@{k}" for k in ks)
+             + " | linked F1 | reachable F1 |", "|---|---:|---:|" + "---:|" * len(ks) + "---:|---:|"]
+    for system, d in rows:
+        linked = run["systems"][system]["metrics"].get("e2e_linked", {}).get("values", {}).get("f1")
+        recall = " | ".join(f"{100 * d['candidate_recall'][k]['share']:.1f}" for k in ks)
+        lines.append(f"| {system} | {100 * d['ceiling']['entities']['share']:.1f} | "
+                     f"{100 * d['ceiling']['facts']['share']:.1f} | {recall} | "
+                     f"{'–' if linked is None else f'{100 * linked:.2f}'} | {100 * d['reachable_linked']['f1']:.2f} |")
+    return lines
 
 
 def _linking_explained(run: Mapping[str, Any]) -> list[str]:
