@@ -344,9 +344,15 @@ def training_kb_summary(description: dict[str, Any], data_path: Path) -> dict[st
     if not record:
         return None
     datasets = (record.get("provenance") or {}).get("by_dataset", {})
+    transductive = Path(data_path).name in datasets
     return {"facts": record.get("facts"), "datasets": datasets,
             "contributes": (record.get("provenance") or {}).get("contributes", []),
-            "holds_evaluated_dataset": Path(data_path).name in datasets}
+            "holds_evaluated_dataset": transductive,
+            "label": TRANSDUCTIVE if transductive else "inductive: the training KB holds none of the evaluated data"}
+
+
+#: The label of a system whose training KB was built from the evaluated data file.
+TRANSDUCTIVE = "transductive: the training KB holds the evaluated data's entity inventory"
 
 
 def capacity_of(description: dict[str, Any]) -> dict[str, Any] | None:

@@ -220,9 +220,10 @@ def _training_leak_banner(run: Mapping[str, Any]) -> list[str]:
     leaked = [s for s, e in run["systems"].items() if (e.get("training_kb") or {}).get("holds_evaluated_dataset")]
     if not leaked:
         return []
-    return [f"> **TRAINING USED THE EVALUATED DOCUMENTS.** {', '.join(leaked)}: the KB that silver-linked the "
-            "training data was built from the evaluated data file (its entities, aliases and classes, and facts "
-            "where listed above). Compare such systems with that in mind.", ""]
+    return [f"> **TRAINING USED THE EVALUATED DOCUMENTS** (transductive). {', '.join(leaked)}: the KB that "
+            "silver-linked the training data was built from the evaluated data file (its entities, aliases and "
+            "classes, and facts where listed above): the training KB holds the evaluated data's entity inventory. "
+            "Compare such systems with that in mind.", ""]
 
 
 def _oracle_banner(run: Mapping[str, Any]) -> list[str]:

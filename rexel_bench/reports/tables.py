@@ -90,7 +90,10 @@ def markdown_table(run: Mapping[str, Any], wanted: Sequence[str] | None = None, 
             best, significant = flags[m][system]
             text = _cell(run, system, m, with_ci=with_ci)
             cells.append((f"**{text}**" if best else text) + (" †" if significant else ""))
-        linking = (run["systems"][system].get("linking") or {}).get("label", "unknown")
+        entry = run["systems"][system]
+        linking = (entry.get("linking") or {}).get("label", "unknown")
+        if (entry.get("training_kb") or {}).get("holds_evaluated_dataset"):
+            linking += "; transductive training KB"
         lines.append(f"| {system} | {linking} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

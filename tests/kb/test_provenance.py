@@ -144,7 +144,9 @@ def test_reports_show_a_checkpoint_trained_with_the_evaluated_documents_kb(tmp_p
     assert systems[previous]["training_kb"]["facts"] == 2843
     assert systems["rexel"]["training_kb"]["holds_evaluated_dataset"]  # its entities, aliases and classes
     assert systems["rexel"]["training_kb"]["facts"] == 0
+    assert systems["rexel"]["training_kb"]["label"].startswith("transductive: the training KB holds the evaluated")
     report = (out / "report.md").read_text()
+    assert "held-out (cross-fitted); transductive training KB" in report  # the scores table says it too
     assert "TRAINING USED THE EVALUATED DOCUMENTS" in report and "2,843 facts" in report
     assert "rexel: entities,aliases,classes of dev_joint_qcode.json (0 facts)" in report
     assert systems["rexel"]["capacity"] == {"trained_parameters": {"encoder": 294912, "heads": 1364766},
