@@ -446,9 +446,9 @@ def _print_verdicts(run: dict[str, Any]) -> None:
     console.print(table)
     for line in sentences(found):
         console.print(line, highlight=False, soft_wrap=True)
-    warning = resolution_note(run)
-    if warning:
-        console.print(Text.assemble(("warning:", "yellow"), f" {warning}"), highlight=False, soft_wrap=True)
+    caution = resolution_note(run)
+    if caution:
+        _print_note(caution)
 
 
 def _print_note(note: str) -> None:

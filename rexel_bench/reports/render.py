@@ -84,7 +84,7 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
                   f"comparisons, each system against {found[0].reference} on {', '.join(family.get('metrics', []))}. "
                   "Every other comparison in this report and in `metrics.json` is exploratory: its p is not "
                   "corrected.", "", verdict_markdown(found), "", *(f"- {s}" for s in sentences(found)),
-                  *([f"- **Warning**: {note}"] if (note := resolution_note(run)) else []), ""]
+                  *([f"- **Note**: {note}"] if (note := resolution_note(run)) else []), ""]
     lines += ["## Paired comparisons", "", "| metric | A | B | Δ (A−B) | p(A>B) | p(B>A) | p two-sided | "
               "p randomization | p Holm | family |", "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for c in _comparison_rows(run):

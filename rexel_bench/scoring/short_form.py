@@ -79,13 +79,18 @@ def is_complete(record: Any) -> bool:
     """Whether a line already has everything the full format needs (nothing to fill from the gold)."""
     if not isinstance(record, dict) or "schema_version" not in record or "sentences" not in record:
         return False
-    for entity in record.get("entities") or ():
-        if not isinstance(entity, dict) or entity.get("qid", "") is None:
+    for entity in _list(record.get("entities")):
+        if isinstance(entity, dict) and entity.get("qid", "") is None:
             return False
-        for mention in entity.get("mentions") or ():
-            if not isinstance(mention, dict) or "text" not in mention or mention.get("qid", "") is None:
+        for mention in _list(entity.get("mentions") if isinstance(entity, dict) else None):
+            if isinstance(mention, dict) and ("text" not in mention or mention.get("qid", "") is None):
                 return False
     return True
+
+
+def _list(value: Any) -> list:
+    """A list field as it is, anything else as empty (the reader then names what is wrong with it)."""
+    return value if isinstance(value, list) else []
 
 
 def complete_record(record: Any, gold: GoldIndex, *, file: str, index: int) -> Any:

@@ -65,8 +65,10 @@ class Comparison:
     confirmatory: bool = True  # in the family Holm corrects; False: exploratory, p_holm is None (uncorrected)
 
     def to_dict(self) -> dict[str, object]:
-        """Machine-readable form."""
-        return dict(self.__dict__)
+        """Machine-readable form (as ``metrics.json`` holds it: the interval a list)."""
+        out = dict(self.__dict__)
+        out["delta_interval"] = list(self.delta_interval) if self.delta_interval is not None else None
+        return out
 
 
 @dataclass
