@@ -120,7 +120,7 @@ def test_the_oracle_banner_shows_in_headless_chromium(tmp_path, monkeypatch):
               f"--user-data-dir={tmp_path / 'p'}"]
     dom = subprocess.run([*common, "--dump-dom", (out / "report.html").as_uri()], check=True, timeout=120,
                          capture_output=True, text=True).stdout
-    assert '<div class="banner">UPPER BOUND — oracle-candidates linking.' in dom
+    assert '<div class="banner"><b>UPPER BOUND — oracle-candidates linking.</b>' in dom  # its Markdown bold drawn bold
     shot = tmp_path / "banner.png"
     subprocess.run([*common, "--window-size=1100,500", f"--screenshot={shot}", (out / "report.html").as_uri()],
                    check=True, timeout=120, capture_output=True)
