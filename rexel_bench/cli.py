@@ -485,8 +485,10 @@ def compare(
     skip_bad_gold: SkipBadGoldOption = False,
     data_dir_opt: DataDirOption = None,
 ) -> None:
-    """Compare prediction files on the same gold: every metric with CIs, paired p-values, a report, and who is
-    ahead of the first (the reference) on the headline metrics."""
+    """Compare prediction files on one gold: every metric with CIs, paired tests, who is ahead of the first.
+
+    The first file (or --reference) is the reference: Holm corrects each system against it on the headline
+    metrics; every other comparison is exploratory. Writes a report folder (--out)."""
     from rexel_bench import api
     from rexel_bench.reports.tables import markdown_table
 
