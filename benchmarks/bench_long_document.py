@@ -18,14 +18,14 @@ from rich.table import Table
 
 CHILD = """
 import json, random, resource, sys, time
-from rexel_bench.predict_text import to_document
+from rexel_bench.data.text import document_from_text
 from rexel_bench.models.base import load_model
 n, model_name = int(sys.argv[1]), sys.argv[2]
 rng = random.Random(0)
 words = ("Angela Merkel met Emmanuel Macron in Paris on Monday . The German chancellor said that Berlin and "
          "France agree on trade , while the Bank of England in London disagreed .").split()
 text = " ".join(rng.choice(words) for _ in range(n // 5))[:n]
-doc = to_document("long", "long", text)
+doc = document_from_text("long", "long", text)
 model = load_model(model_name)
 began = time.perf_counter()
 predicted = model.predict([doc])

@@ -33,26 +33,26 @@ from rexel_bench.progress import progress_bar
 from rexel_bench.reports.readable import entity_name
 
 
-def is_json_input(path: Path) -> bool:
-    """Whether an input holds JSON records rather than plain text: by its suffix, in any case (``.jsonl``,
-    ``.ndjson``, ``.json``), or, for any other name, by a first non-blank line that is a JSON object."""
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        return True
+def input_layout(path: Path) -> str:
+    """How an input holds its documents, read from its first non-blank line only (a large input is streamed
+    afterwards): ``array`` (a JSON array of records), ``lines`` (JSON Lines) or ``text`` (a document a line).
+    JSON by its suffix in any case (``.jsonl``, ``.ndjson``, ``.json``), or, for any other name, by a first line
+    that is a JSON object."""
     with path.open("rb") as f:
-        first = next((line for line in f if line.strip()), b"").strip()
-    if not first.startswith(b"{"):
-        return False
+        first = next((line for line in f if line.strip()), b"").lstrip(b"\xef\xbb\xbf").strip()
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        return "array" if first.startswith(b"[") else "lines"
     try:
-        return isinstance(json.loads(first.decode("utf-8-sig")), dict)
+        return "lines" if first.startswith(b"{") and isinstance(json.loads(first.decode("utf-8")), dict) else "text"
     except (UnicodeDecodeError, json.JSONDecodeError):
-        return False
+        return "text"
 
 
 def read_texts(path: Path) -> Iterator[tuple[str, str, str]]:
     """(id, title, text) of each document of the input, lazily: one document per line of plain text, or JSON
     Lines records with a ``text`` field (``id`` and ``title`` optional), or a JSON array of such records."""
-    as_json = is_json_input(path)
-    if as_json and path.read_bytes()[:64].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+    layout = input_layout(path)
+    if layout == "array":
         records = parse_json(path.read_text(encoding="utf-8-sig"), str(path))
         if not isinstance(records, list):
             raise DataError("", file=str(path), expected="a JSON array of {text} records", found=str(records)[:60])
@@ -68,7 +68,7 @@ def read_texts(path: Path) -> Iterator[tuple[str, str, str]]:
                                 found=f"byte {raw[exc.start:exc.start + 1]!r} at column {exc.start + 1}") from exc
             if not line.strip():
                 continue
-            if not as_json:
+            if layout == "text":
                 yield f"{path.stem}-{number}", f"{path.stem} line {number}", line.strip()
                 continue
             record = parse_json(line.lstrip("\ufeff"), str(path), f"line {number}")
@@ -82,11 +82,6 @@ def _text_record(record: Any, path: Path, where: str, default_id: str) -> tuple[
                         found=str(record)[:60])
     doc_id = str(record.get("id", default_id))
     return doc_id, str(record.get("title", doc_id)), record["text"]
-
-
-def to_document(doc_id: str, title: str, text: str) -> Document:
-    """A document with sentences and tokens from raw text (no annotation)."""
-    return document_from_text(doc_id, title, text)
 
 
 def linked_facts(doc: Document, label: Callable[[str], str | None] = lambda qid: None) -> list[dict[str, object]]:
@@ -164,7 +159,7 @@ class Prediction:
 
 def _documents_with_text(source: Path, skipped: dict[str, str]) -> Iterator[Document]:
     for doc_id, title, text in read_texts(source):
-        document = to_document(doc_id, title, text)
+        document = document_from_text(doc_id, title, text)
         if document.has_text:
             yield document
         else:

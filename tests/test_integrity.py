@@ -408,10 +408,9 @@ def test_a_damaged_kb_error_names_the_file(tmp_path):
 
 
 def test_invisible_characters_make_no_document_and_no_token():
-    from rexel_bench.data.text import tokenize_with_offsets
-    from rexel_bench.predict_text import to_document
+    from rexel_bench.data.text import document_from_text, tokenize_with_offsets
 
-    assert not to_document("d", "d", "\u200b\u200b\u2060\ufeff").has_text
+    assert not document_from_text("d", "d", "\u200b\u200b\u2060\ufeff").has_text
     tokens = [t for s in tokenize_with_offsets("Angela\u202e Merkel \u200bvisited\u200f Paris.").sentences for t in s]
     assert tokens == ["Angela", "Merkel", "visited", "Paris", "."]
 
