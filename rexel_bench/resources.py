@@ -14,6 +14,7 @@ ever written into an installed package.
 
 from __future__ import annotations
 
+import functools
 import os
 from importlib import resources
 from pathlib import Path
@@ -25,6 +26,7 @@ DEFAULT_CHECKPOINTS = {"rexel": "rexel-md1-r32-lc-neg4-factfree", "pipeline": "p
                        "pipeline-heuristic": "pipeline-heuristic"}
 
 
+@functools.cache  # the layout does not change while the process runs
 def checkout_root() -> Path | None:
     """The repository this package runs from (a clone, installed editable or on ``PYTHONPATH``), or None for an
     installed wheel."""
@@ -53,11 +55,6 @@ def checkpoint(name: str) -> Path:
 def default_checkpoint(model: str) -> Path:
     """The checkpoint a built-in model loads when none is given."""
     return checkpoint(DEFAULT_CHECKPOINTS[model])
-
-
-def config_file(name: str) -> Path:
-    """A shipped config, e.g. ``rexel.yaml``."""
-    return shipped_root() / "configs" / name
 
 
 def schema_text(name: str) -> str:

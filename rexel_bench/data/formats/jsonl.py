@@ -122,19 +122,19 @@ def _plain_relation(relation: Any) -> bool:
             and _absent_or(relation, "score", _number) and _absent_or(relation, "extra", _object))
 
 
-def _validator_class() -> Any:
-    """JSON Schema's validator with "integer" meaning a JSON integer: the schema language lets ``14.0`` pass
-    as one, and an index that is a float would reach the scorers."""
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    """The JSON Schema validator of a line, built once, with "integer" meaning a JSON integer: the schema language
+    lets ``14.0`` pass as one, and an index that is a float would reach the scorers."""
     import jsonschema
 
     base = jsonschema.Draft202012Validator
     checker = base.TYPE_CHECKER.redefine("integer", lambda _, value: value.__class__ is int)
-    return jsonschema.validators.extend(base, type_checker=checker)
+    return jsonschema.validators.extend(base, type_checker=checker)(schema())
 
 
 def _schema_error(where: Where, raw_doc: Any) -> None:
-
-    validator = _validator_class()(schema())
+    validator = _validator()
     error = next(iter(sorted(validator.iter_errors(raw_doc), key=lambda e: list(e.absolute_path))), None)
     if error is None:
         return
