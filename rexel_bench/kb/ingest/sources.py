@@ -42,14 +42,13 @@ def _text_lines(path: str | Path) -> list[str]:
         raw = Path(path).read_bytes()
     except FileNotFoundError as exc:
         raise DataError("no such file", file=str(path)) from exc
-    lines = raw.splitlines(keepends=True)
-    for number, line in enumerate(lines, 1):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DataError("", file=str(path), field=f"line {number}", expected="UTF-8 text",
-                            found=f"byte {line[exc.start:exc.start + 1]!r} at column {exc.start + 1}") from exc
-    return [line.decode("utf-8") for line in lines]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        number, column = raw.count(b"\n", 0, exc.start) + 1, exc.start - raw.rfind(b"\n", 0, exc.start)
+        raise DataError("", file=str(path), field=f"line {number}", expected="UTF-8 text",
+                        found=f"byte {raw[exc.start:exc.start + 1]!r} at column {column}") from exc
+    return io.StringIO(text, newline=None).readlines()  # universal newlines, as open() reads a text file
 
 
 def records_from_linked_documents(docs: Iterable[Document], facts: bool = True) -> list[EntityRecord]:

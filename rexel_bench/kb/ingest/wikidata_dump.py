@@ -103,8 +103,9 @@ def to_record(entity: dict, keep: DumpFilter) -> EntityRecord | None:
     aliases: dict[str, float] = {}
     seen: set[str] = set()
     for name in [*labels[:1], *_names(entity, "aliases", lang)]:
-        if normalize_alias(name) not in seen:  # "U.S.", "US" and "U.S" are one spelling of one entity
-            seen.add(normalize_alias(name))
+        key = normalize_alias(name)
+        if key not in seen:  # "U.S.", "US" and "U.S" are one spelling of one entity
+            seen.add(key)
             aliases[name] = 1.0 + sitelinks
     classes, facts = set(), set()
     for pid, statements in _map(entity, "claims").items():
