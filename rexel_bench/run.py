@@ -35,7 +35,7 @@ from rexel_bench.distributed import check_scheduler, cluster, partitions, predic
 from rexel_bench.errors import ConfigError, PredictionError
 from rexel_bench.evaluate import evaluate, sha256_of
 from rexel_bench.kb.provenance import LinkingSetting, classify, declared
-from rexel_bench.kb.reach import decompose
+from rexel_bench.kb.reach import Reach, decompose, reach_of
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.limits import check_numbers
 from rexel_bench.models.base import Model, load_model, runs_code, takes_option
@@ -85,6 +85,8 @@ class RunConfig:
         check_scheduler(self.scheduler, "scheduler")
         if isinstance(self.models, str) or not self.models or not all(isinstance(m, str) and m for m in self.models):
             raise ConfigError(f"models: expected a list of model names, found {self.models!r}")
+        if self.reference is not None and self.reference not in self.models:  # before any model predicts
+            raise ConfigError(f"reference: {self.reference!r} is not one of the models: {', '.join(self.models)}")
 
     @property
     def dataset_name(self) -> str:
@@ -384,6 +386,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     notes: dict[str, list[str]] = {}
     settings: dict[str, LinkingSetting] = {}
     plans: dict[str, LinkingPlan] = {}
+    known_ids = {d.id for d in gold_data.documents} | gold_data.left_out  # every id a prediction file may hold
     with cluster(config.scheduler, config.workers) if config.scheduler else contextlib.nullcontext() as client:
         for spec in config.models:
             options = {"device": config.device, "batch_size": config.batch_size,
@@ -397,8 +400,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
                 plan = LinkingPlan([(None, gold)], LinkingSetting("unknown", 0, len(gold)))
             plans[spec] = plan
             predictions[spec], speed[spec], notes[spec], settings[spec] = predict_model(
-                spec, options, plan, gold, dataset_sha, config, progress, client,
-                {d.id for d in gold_data.documents} | gold_data.left_out)
+                spec, options, plan, gold, dataset_sha, config, progress, client, known_ids)
             if client is not None and speed[spec].get("documents"):
                 workers = len(client.scheduler_info()["workers"])
                 speed[spec]["cluster_workers"] = workers
@@ -410,10 +412,14 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
                       randomization_rounds=config.randomization, speed=speed, data_notes=gold_data.notes,
                       command=command or " ".join(["rexel-bench", *sys.argv[1:]]), reference=config.reference)
     report["prediction_cache"] = {"used": config.cache, "key_covers": list(KEY_COVERS)}
+    reaches: dict[int, Reach | None] = {}  # by linking plan: the systems that share a plan share its reach
     for spec, extra in notes.items():
         report["systems"][spec]["notes"] = extra + report["systems"][spec]["notes"]
         report["systems"][spec]["linking"] = settings[spec].to_dict()
-        report["systems"][spec]["linked_decomposed"] = decompose(plans[spec].parts, predictions[spec])
+        if id(plans[spec]) not in reaches:
+            reaches[id(plans[spec])] = reach_of(plans[spec].parts)
+        reach = reaches[id(plans[spec])]
+        report["systems"][spec]["linked_decomposed"] = decompose(reach, predictions[spec]) if reach else None
         report["systems"][spec]["training_kb"] = training_kb_summary(speed[spec]["describe"], data_path)
         report["systems"][spec]["capacity"] = capacity_of(speed[spec]["describe"])
         for key in ("relations", "coref_threshold", "mention_decoding"):  # the decisions a checkpoint carries

@@ -273,6 +273,8 @@ def test_a_run_config_with_a_bad_number_is_refused_with_its_key(tmp_path):
         RunConfig.from_file(config)
     with pytest.raises(ConfigError, match="limit"):
         RunConfig(limit=0)
+    with pytest.raises(ConfigError, match="reference"):
+        RunConfig(models=["rexel", "pipeline"], reference="pipeline-heuristic")
 
 
 # ---------------------------------------------------------------- indices are integers, never floats

@@ -14,6 +14,7 @@ involves it can be a correct linked fact. For the KB each document was linked wi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,20 @@ def _reach(kb: KnowledgeBase, docs: Sequence[Document]) -> tuple[dict[str, set[s
     return reachable, hits
 
 
-def decompose(parts: Sequence[tuple[Path | None, Sequence[Document]]], predictions: Sequence[Document]
-              ) -> dict[str, Any] | None:
-    """The ceiling, candidate recall@k and reachable-fact linked scores of one system over the parts of its
-    linking plan (each a KB and the gold documents linked with it); None when the system used no KB."""
+@dataclass
+class Reach:
+    """What the KBs of a linking plan can return for its gold documents: the gold QIDs each document's mentions
+    reach, and for each k whether each gold linked mention's QID is in its top k. Every system linked with the
+    same plan shares it (it is computed once)."""
+
+    gold: list[Document]
+    reachable: dict[str, set[str]]
+    hits: dict[int, list[bool]]
+
+
+def reach_of(parts: Sequence[tuple[Path | None, Sequence[Document]]]) -> Reach | None:
+    """The :class:`Reach` of a linking plan's parts (each a KB and the gold documents linked with it); None when
+    a part has no KB (the system links with none)."""
     if any(path is None for path, _ in parts):
         return None
     reachable: dict[str, set[str]] = {}
@@ -63,7 +74,12 @@ def decompose(parts: Sequence[tuple[Path | None, Sequence[Document]]], predictio
         reachable.update(found)
         for k in RECALL_AT:
             hits[k] += part_hits[k]
-    gold = [d for _, docs in parts for d in docs]
+    return Reach([d for _, docs in parts for d in docs], reachable, hits)
+
+
+def decompose(reach: Reach, predictions: Sequence[Document]) -> dict[str, Any]:
+    """The ceiling, candidate recall@k and reachable-fact linked scores of one system's predictions."""
+    gold, reachable, hits = reach.gold, reach.reachable, reach.hits
     entities = {(d.id, e.qid) for d in gold for e in d.entities if e.qid}
     gold_facts = {(d.id, *fact) for d in gold for fact in linked_facts(d)[0]}
     reachable_facts = {f for f in gold_facts if f[1] in reachable[f[0]] and f[3] in reachable[f[0]]}

@@ -8,7 +8,7 @@ from rexel_bench.data import io as data_io
 from rexel_bench.data.registry import resolve
 from rexel_bench.kb.build import build_kb
 from rexel_bench.kb.normalize import normalize_alias
-from rexel_bench.kb.reach import decompose
+from rexel_bench.kb.reach import decompose, reach_of
 from rexel_bench.scoring.relations import linked_facts
 
 
@@ -26,7 +26,7 @@ def test_the_ceiling_equals_a_brute_force_count(tmp_path):
     reach_facts = {f for f in facts if (f[0], f[1]) in reachable and (f[0], f[3]) in reachable}
     assert reachable and reach_facts and len(reach_facts) < len(facts)
 
-    found = decompose([(tmp_path / "kb.sqlite", docs)], docs)  # a perfect system
+    found = decompose(reach_of([(tmp_path / "kb.sqlite", docs)]), docs)  # a perfect system
     assert found["ceiling"]["entities"] == {"count": len(reachable), "of": len(entities),
                                             "share": len(reachable) / len(entities)}
     assert found["ceiling"]["facts"]["count"] == len(reach_facts) and found["ceiling"]["facts"]["of"] == len(facts)
