@@ -24,7 +24,6 @@ import typer
 import typer.core
 from rich import box
 from rich.console import Console, ConsoleDimensions
-from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -413,11 +412,7 @@ def _print_summary(kept: dict[str, tuple[dict[str, float], list[str], Any]], fir
         table.add_column(name, justify="right", no_wrap=True)
     for source, (values, _, _) in kept.items():
         table.add_row(source, *(f"{100 * values[name]:.2f}" if name in values else "—" for name in names))
-    # written to a file or pipe, every path and metric name whole, one row per line however wide (on a terminal
-    # the table fits the window)
-    needed = Measurement.get(console, console.options.update_width(10_000), table).maximum
-    fits = console.is_terminal or needed <= console.width
-    (console if fits else Console(width=needed, file=console.file, markup=False)).print(table)
+    console.print(table)  # on a terminal it fits the window; to a file or pipe every row is whole (OutputConsole)
     _print_rules(first)
     shared = [note for note in first.notes if all(note in notes for _, notes, _ in kept.values())]  # the gold's
     for note in shared:
@@ -900,11 +895,10 @@ def predict(
 ) -> None:
     """Run a model on raw text: sentence splitting, tokenisation, batched streaming inference, on one process or a
     Dask cluster (the same bytes as one process with the same --threads)."""
-    from rexel_bench.distributed import check_scheduler
     from rexel_bench.predict_text import predict_file
 
     _check_numbers(batch_size=batch_size, workers=workers, partition_size=partition_size, threads=threads)
-    check_scheduler(scheduler)
+    # predict_file checks the scheduler before it reads anything
     result = predict_file(input, out, model_name=model, batch_size=batch_size, device=device,
                           options={**({"quantize": quantize} if quantize else {}), **({"kb": kb} if kb else {})},
                           scheduler=scheduler, workers=workers,
