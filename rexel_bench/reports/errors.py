@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rexel_bench.data.io import atomic_write_text
@@ -21,19 +22,18 @@ ERROR_KINDS = {"spurious-mention": "spurious mentions", "missed-mention": "misse
                "wrong-link": "wrong links", "spurious-fact": "spurious facts", "missed-fact": "missed facts"}
 
 
-def _mention_marks(gold: Document, pred: Document) -> tuple[dict[tuple[int, int], str], set[str]]:
+def _mention_marks(gold: Document, pred: Document) -> dict[tuple[int, int], str]:
+    """Each gold or predicted mention span's status: tp, wrong-link, spurious-mention or missed-mention."""
     gold_spans = {gold.doc_span(m): e for e in gold.entities for m in e.mentions}
     pred_spans = {pred.doc_span(m): e for e in pred.entities for m in e.mentions} if pred.has_text else {}
-    marks, kinds = {}, set()
+    marks = {}
     for span in gold_spans.keys() | pred_spans.keys():
         if span in gold_spans and span in pred_spans:
             wrong = gold_spans[span].qid and gold_spans[span].qid != pred_spans[span].qid
             marks[span] = "wrong-link" if wrong else "tp"
-            kinds |= {"wrong-link"} if wrong else set()
         else:
             marks[span] = "spurious-mention" if span in pred_spans else "missed-mention"
-            kinds.add(marks[span])
-    return marks, kinds
+    return marks
 
 
 def _text(doc: Document, marks: Mapping[tuple[int, int], str], links: Mapping[tuple[int, int], str]) -> str:
@@ -60,45 +60,50 @@ def _name(doc: Document, index: int) -> str:
     return f"{first} ({entity.qid})" if entity.qid else first
 
 
-def _facts(gold: Document, pred: Document) -> tuple[list[str], set[str]]:
+def _facts(gold: Document, pred: Document) -> list[tuple[str, str]]:
+    """Each gold and predicted fact's status (tp, missed-fact or spurious-fact) and its list item."""
     def key(doc: Document, r) -> tuple:
         return (doc.entities[r.head].spans, doc.entities[r.tail].spans, r.label)
+    def item(doc: Document, r, status: str) -> tuple[str, str]:
+        return status, (f'<li class="{status}">{html.escape(_name(doc, r.head))} — '
+                        f'<b>{html.escape(with_name(r.label))}</b> → {html.escape(_name(doc, r.tail))}</li>')
     gold_keys = {key(gold, r): r for r in gold.relations}
     pred_keys = {key(pred, r): r for r in pred.relations}
-    rows, kinds = [], set()
-    for k, r in gold_keys.items():
-        status = "tp" if k in pred_keys else "missed-fact"
-        kinds |= {status} - {"tp"}
-        rows.append(f'<li class="{status}">{html.escape(_name(gold, r.head))} — '
-                    f'<b>{html.escape(with_name(r.label))}</b> → '
-                    f"{html.escape(_name(gold, r.tail))}</li>")
-    for k, r in pred_keys.items():
-        if k not in gold_keys:
-            kinds.add("spurious-fact")
-            rows.append(f'<li class="spurious-fact">{html.escape(_name(pred, r.head))} — '
-                        f'<b>{html.escape(with_name(r.label))}</b>'
-                        f" → {html.escape(_name(pred, r.tail))}</li>")
-    return rows, kinds
+    rows = [item(gold, r, "tp" if k in pred_keys else "missed-fact") for k, r in gold_keys.items()]
+    return rows + [item(pred, r, "spurious-fact") for k, r in pred_keys.items() if k not in gold_keys]
+
+
+@dataclass(frozen=True)
+class _View:
+    """One system's errors on one document: its mention marks and its facts, each with a status."""
+
+    marks: dict[tuple[int, int], str]
+    facts: list[tuple[str, str]]
+
+    @property
+    def counts(self) -> Counter[str]:
+        """How many errors of each kind (``tp`` is not one)."""
+        return Counter(k for k in self.marks.values() if k != "tp") + Counter(s for s, _ in self.facts if s != "tp")
+
+
+def _view(gold: Document, pred: Document) -> _View:
+    return _View(_mention_marks(gold, pred), _facts(gold, pred))
 
 
 def error_counts(gold: Document, pred: Document) -> Counter[str]:
     """How many errors of each kind one system makes on one document (mentions, links and facts)."""
-    marks, _ = _mention_marks(gold, pred)
-    counts = Counter(kind for kind in marks.values() if kind != "tp")
-    rows, _ = _facts(gold, pred)
-    counts.update(kind for row in rows if (kind := row.split('"', 2)[1]) != "tp")
-    return counts
+    return _view(gold, pred).counts
 
 
-def _summary(gold: Sequence[Document], by_system: Mapping[str, Mapping[str, Document]]) -> str:
+def _summary(views: Mapping[str, Sequence[_View]]) -> str:
     """A table of every system's errors by kind: how many, and in how many documents."""
     head = "".join(f"<th>{html.escape(label)}</th>" for label in ERROR_KINDS.values())
     rows = []
-    for system, preds in by_system.items():
+    for system, per_doc in views.items():
         totals: Counter[str] = Counter()
         documents: Counter[str] = Counter()
-        for doc in gold:
-            counts = error_counts(doc, preds.get(doc.id, Document(doc.id, doc.title, doc.sentences)))
+        for view in per_doc:
+            counts = view.counts
             totals.update(counts)
             documents.update(counts.keys())
         cells = "".join(f'<td data-kind="{k}">{totals[k]:,} <span class="docs">in {documents[k]:,} documents</span>'
@@ -107,18 +112,19 @@ def _summary(gold: Sequence[Document], by_system: Mapping[str, Mapping[str, Docu
     return (f"<h2>Errors by kind</h2><table class='summary'><tr><th>system</th>{head}</tr>{''.join(rows)}</table>")
 
 
-def document_block(gold: Document, pred: Document, system: str) -> str:
-    """One system's view of one document, tagged with the error kinds it shows."""
-    marks, kinds = _mention_marks(gold, pred)
+def document_block(gold: Document, pred: Document, system: str, view: _View | None = None) -> str:
+    """One system's view of one document, tagged with the error kinds it shows (``view``: its errors, when
+    already worked out)."""
+    view = view or _view(gold, pred)
     links = {gold.doc_span(m): f"gold {e.qid or 'NIL'}" for e in gold.entities for m in e.mentions}
     for e in pred.entities:
         for m in e.mentions:
             span = pred.doc_span(m)
             links[span] = (links.get(span, "") + f" · predicted {e.qid or 'NIL'}").strip(" ·")
-    facts, fact_kinds = _facts(gold, pred)
-    kinds |= fact_kinds
-    return (f'<div class="system" data-system="{html.escape(system)}" data-errors="{" ".join(sorted(kinds))}">'
-            f'<p class="text">{_text(gold, marks, links)}</p><ul class="facts">{"".join(facts)}</ul></div>')
+    kinds = sorted(view.counts)
+    return (f'<div class="system" data-system="{html.escape(system)}" data-errors="{" ".join(kinds)}">'
+            f'<p class="text">{_text(gold, view.marks, links)}</p>'
+            f'<ul class="facts">{"".join(row for _, row in view.facts)}</ul></div>')
 
 
 SCRIPT = """
@@ -145,13 +151,15 @@ def write_error_analysis(gold: Sequence[Document], predictions: Mapping[str, Seq
     """Write the error-analysis page for every system of a run; ``linking`` gives each system's linking
     setting (shown at the top: links made with a KB that holds the documents are an upper bound)."""
     by_system = {s: {d.id: d for d in preds} for s, preds in predictions.items()}
+    views = {s: [_view(doc, by_system[s].get(doc.id, Document(doc.id, doc.title, doc.sentences))) for doc in gold]
+             for s in predictions}  # each system's errors on each document, worked out once
     options = "".join(f'<option value="{html.escape(s)}">{html.escape(s)}</option>' for s in predictions)
     boxes = "".join(f'<label><input type="checkbox" class="kind" value="{k}"> {v}</label> '
                     for k, v in ERROR_KINDS.items())
     sections = []
-    for doc in gold:
-        blocks = "".join(document_block(doc, by_system[s].get(doc.id, Document(doc.id, doc.title, doc.sentences)), s)
-                         for s in predictions)
+    for i, doc in enumerate(gold):
+        blocks = "".join(document_block(doc, by_system[s].get(doc.id, Document(doc.id, doc.title, doc.sentences)), s,
+                                        views[s][i]) for s in predictions)
         sections.append(f'<section class="doc"><h3>{html.escape(doc.title)}</h3>{blocks}</section>')
     legend = ('<p class="legend"><span class="m tp">correct</span><span class="m spurious-mention">spurious</span>'
               '<span class="m missed-mention">missed</span><span class="m wrong-link">wrong link</span> '
@@ -160,7 +168,7 @@ def write_error_analysis(gold: Sequence[Document], predictions: Mapping[str, Seq
                        for s in predictions)
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>rexel-bench error analysis</title>"
             f"<style>{STYLE}</style><script>{SCRIPT}</script></head><body><h1>Error analysis</h1>"
-            f"<ul class='linking'>{settings}</ul>{_summary(gold, by_system)}"
+            f"<ul class='linking'>{settings}</ul>{_summary(views)}"
             f"<p>System: <select id='system'>{options}</select> Show documents with: {boxes}</p>{legend}"
             + "".join(sections) + "</body></html>")
     atomic_write_text(path, page)
