@@ -435,8 +435,7 @@ def _print_verdicts(run: dict[str, Any]) -> None:
     for column in ("system", "metric", "value", "Δ", "interval", "p Holm", "verdict"):
         table.add_column(column, justify="right" if column in ("value", "Δ", "p Holm") else "left", no_wrap=True)
     for v in found:
-        interval = f"[{points(v.interval[0])}, {points(v.interval[1])}]" if v.interval else "–"
-        table.add_row(v.system, v.metric, f"{100 * v.value:.2f}", points(v.delta), interval,
+        table.add_row(v.system, v.metric, f"{100 * v.value:.2f}", points(v.delta), v.interval_text,
                       "–" if v.p_holm is None else f"{v.p_holm:.4f}", v.outcome)
     console.print(table)
     for line in sentences(found):

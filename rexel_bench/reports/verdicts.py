@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rexel_bench.reports.tables import ALPHA
-
-#: The metrics a verdict is given on, where the run scored them.
-HEADLINE_METRICS = ("e2e_linked", "e2e_hard", "e2e_soft", "docred_re", "coref_conll", "ed_entity", "md")
+from rexel_bench.stats.compare import FAMILY_METRICS
 
 
 @dataclass(frozen=True)
@@ -38,12 +36,17 @@ class Verdict:
             return "level"
         return "ahead" if self.delta > 0 else "behind"
 
+    @property
+    def interval_text(self) -> str:
+        """The difference's interval in signed points of F1, ``[-5.26, -2.69]`` (``–`` when not resampled)."""
+        return f"[{points(self.interval[0])}, {points(self.interval[1])}]" if self.interval else "–"
+
 
 def headline_metrics(run: Mapping[str, Any]) -> list[str]:
     """The headline metrics every system of the run was scored on."""
     systems = list(run["systems"].values())
     present = set.intersection(*(set(s["metrics"]) for s in systems)) if systems else set()
-    return [m for m in HEADLINE_METRICS if m in present]
+    return [m for m in FAMILY_METRICS if m in present]
 
 
 def verdicts(run: Mapping[str, Any]) -> list[Verdict]:
@@ -116,8 +119,7 @@ def verdict_markdown(found: Sequence[Verdict]) -> str:
     lines = ["| system | metric | value | reference | Δ | 95% interval of Δ | p Holm | verdict |",
              "|---|---|---:|---:|---:|---|---:|---|"]
     for v in found:
-        interval = f"[{points(v.interval[0])}, {points(v.interval[1])}]" if v.interval else "–"
         p = "–" if v.p_holm is None else f"{v.p_holm:.4f}"
         lines.append(f"| {v.system} | {v.metric} | {100 * v.value:.2f} | {100 * v.reference_value:.2f} | "
-                     f"{points(v.delta)} | {interval} | {p} | {v.outcome} |")
+                     f"{points(v.delta)} | {v.interval_text} | {p} | {v.outcome} |")
     return "\n".join(lines)
