@@ -10,10 +10,8 @@ the same encoder family and size and the same epoch budget as the default REXEL:
 Each stage re-encodes the document and receives the previous stages' *predicted* output, which is what
 makes a pipeline slower and lets its errors cascade. Every stage's checkpoint is saved like REXEL's. The
 default (``checkpoints/pipeline-minilm-lora-neg4-factfree/<stage>/``) gives each stage its own LoRA adapters,
-like the default REXEL; its mention, coreference and linking stages are trained with
-``python -m rexel_bench.baselines.pipeline --config configs/pipeline-minilm-lora-factfree.yaml``, its relation
-stage (sampled unrelated pairs) with ``--config configs/pipeline-minilm-lora-neg4-factfree.yaml --stages rc``.
-The frozen-encoder stages (``configs/pipeline-minilm.yaml``) stay in ``checkpoints/pipeline-minilm/``.
+like the default REXEL, and is trained with ``python -m rexel_bench.baselines.pipeline --config
+configs/pipeline.yaml`` (``--stages rc`` trains one stage again).
 """
 
 from __future__ import annotations

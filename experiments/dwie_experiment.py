@@ -6,12 +6,13 @@ The data are all 219 train-split and 99 test-split DWIE documents that have text
 
 Linking is scored against DWIE's **gold Wikipedia links**, not the silver QIDs: a predicted QID is
 correct when the gold title of the mention is one of the titles the DWIE-with-text files map to that
-QID. Writes reports/dwie/ (metrics from the standard scorers plus the gold-link accuracy). The KB holds
+QID. Writes .cache/reports/dwie/ (local only: metrics from the standard scorers plus the gold-link accuracy).
+The KB holds
 DWIE's own candidate lists (surface form → candidate titles with priors, not the gold links) of every DWIE
 document, the test documents included, so the report labels linking oracle-candidates (an upper bound).
 The DWIE text is used locally only; the checkpoint stays under .cache/.
-Run: ``python experiments/dwie_experiment.py [--data-dir ../shared/datasets] [--config configs/rexel-dwie-lora.yaml
---out reports/dwie-lora]``.
+Run: ``python experiments/dwie_experiment.py [--data-dir ../shared/datasets] [--config
+experiments/configs/rexel-dwie-neg8.yaml --out .cache/reports/dwie-neg8]``.
 """
 
 from __future__ import annotations
@@ -56,11 +57,11 @@ def gold_link_accuracy(gold, predicted, qid_titles: dict[str, set[str]]) -> dict
 
 
 def main() -> None:
-    """Build the KB, train, evaluate, write reports/dwie/."""
+    """Build the KB, train, evaluate, write the report (local only)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--config", default=str(ROOT / "configs" / "rexel-dwie.yaml"), help="training config")
-    parser.add_argument("--out", default=str(ROOT / "reports" / "dwie"), help="report directory")
+    parser.add_argument("--out", default=str(ROOT / ".cache" / "reports" / "dwie"), help="report directory")
     args = parser.parse_args()
     base = data_dir(args.data_dir)
     if base is None:

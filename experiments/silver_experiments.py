@@ -1,4 +1,4 @@
-"""Measure the silver-link builder and audit the released silver links; writes reports/silver-links/.
+"""Measure the silver-link builder and audit the released silver links; writes experiments/results/silver-links/.
 
 1. The 64 DocRED-IE dev documents that also appear in Re-DocRED: links rebuilt from the Re-DocRED side
    with a KB that does *not* hold those documents' own links, compared with the released DocRED-IE links.
@@ -23,7 +23,7 @@ from rexel_bench.silver.agreement import link_agreement, match_documents
 from rexel_bench.silver.audit import audit_links, audit_markdown, silver_qids_against_gold_titles
 from rexel_bench.silver.builder import build_docred_ie
 
-OUT = Path(__file__).resolve().parents[1] / "reports" / "silver-links"
+OUT = Path(__file__).resolve().parent / "results" / "silver-links"
 POPULARITY = Path(__file__).resolve().parent / "revisit-docred" / "final_id2popular.json.gz"
 
 

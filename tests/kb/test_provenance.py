@@ -132,38 +132,46 @@ def test_the_oracle_banner_shows_in_headless_chromium(tmp_path, monkeypatch):
     assert banner.sum() > 1000  # the banner's background (#fde2e1) is drawn
 
 
-def test_reports_show_a_checkpoint_trained_with_the_evaluated_documents_kb(tmp_path, monkeypatch):
-    """The previous default was silver-linked with the default KB (DocRED-IE dev's entities and facts), the
-    default with that KB without its facts: scored on DocRED-IE dev, the report says both."""
+def test_reports_show_a_checkpoint_trained_with_the_evaluated_documents_kb(tmp_path, monkeypatch, tiny_checkpoint):
+    """A checkpoint silver-linked with the default KB (DocRED-IE dev's entities and facts) beside the default, whose
+    training KB holds those entities without their facts: scored on DocRED-IE dev, the report says both."""
+    from rexel_bench.kb.build import default_kb_path
+    from rexel_bench.models.rexel.checkpoint import trained_parameters
+
     monkeypatch.setenv("REXEL_BENCH_CACHE", str(tmp_path / "cache"))
-    previous = "rexel:checkpoints/rexel-minilm-lora"
-    out = run(RunConfig(models=["rexel", previous], limit=4, bootstrap=20, randomization=0,
+    checkpoint = tiny_checkpoint("with-facts", training_kb=default_kb_path(), lora_rank=8, lora_alpha=16,
+                                 relation_head="cross-attention", relation_margin=0.0)
+    other = f"rexel:{checkpoint}"
+    out = run(RunConfig(models=["rexel", other], limit=4, bootstrap=20, randomization=0,
                         out=str(tmp_path / "r")), progress=False)
     systems = json.loads((out / "metrics.json").read_text())["systems"]
-    assert systems[previous]["training_kb"]["holds_evaluated_dataset"]
-    assert systems[previous]["training_kb"]["facts"] == 2843
+    with KnowledgeBase(default_kb_path()) as kb:
+        facts = kb.stats()["facts"]
+    assert facts > 0 and systems[other]["training_kb"]["holds_evaluated_dataset"]
+    assert systems[other]["training_kb"]["facts"] == facts
     assert systems["rexel"]["training_kb"]["holds_evaluated_dataset"]  # its entities, aliases and classes
     assert systems["rexel"]["training_kb"]["facts"] == 0
     assert systems["rexel"]["training_kb"]["label"].startswith("transductive: the training KB holds the evaluated")
     report = (out / "report.md").read_text()
     assert "held-out (cross-fitted); transductive training KB" in report  # the scores table says it too
-    assert "TRAINING USED THE EVALUATED DOCUMENTS" in report and "2,843 facts" in report
+    assert "TRAINING USED THE EVALUATED DOCUMENTS" in report and f"{facts:,} facts" in report
     assert "rexel: entities,aliases,classes of dev_joint_qcode.json (0 facts)" in report
     assert systems["rexel"]["capacity"] == {"trained_parameters": {"encoder": 294912, "heads": 1364766},
                                             "encoder_passes": 1}  # as many trained parameters as the pipeline
     assert "rexel: 294,912 in the encoder + 1,364,766 in the heads, 1 encoder pass(es)" in report
-    assert f"{previous}: 73,728 in the encoder" in report  # rank 8 against the default's rank 32
+    adapters = trained_parameters(checkpoint)["encoder"]
+    assert 0 < adapters < 294912 and f"{other}: {adapters:,} in the encoder" in report
     assert report.count("encoder capacity NOT matched") == 1
     assert systems["rexel"]["relations"] == {"head": "localized-context", "coarse_threshold": None, "margin": 0.5}
-    assert systems["rexel"]["coref_threshold"] == 0.5 and systems[previous]["coref_threshold"] == 0.5
+    assert systems["rexel"]["coref_threshold"] == 0.5 and systems[other]["coref_threshold"] == 0.5
     assert ("relation head and thresholds: rexel: localized-context, margin +0.5, coreference threshold 0.5, mention "
-            f"decoding greedy · {previous}: cross-attention, coarse threshold 0.05, margin +0, coreference threshold "
+            f"decoding greedy · {other}: cross-attention, coarse threshold 0.05, margin +0, coreference threshold "
             "0.5, mention decoding greedy") in report
 
 
-def test_reports_say_whether_rexel_and_the_pipeline_had_the_same_capacity():
+def test_reports_say_whether_rexel_and_the_pipeline_had_the_same_capacity(tiny_checkpoint):
     """The default pipeline trains four sets of rank-8 adapters (4 × 73,728), the default REXEL one set of rank
-    32 (294,912): matched. The frozen-encoder pair matches only itself, and a lone system matches nothing."""
+    32 (294,912): matched. A frozen-encoder pair matches only itself, and a lone system matches nothing."""
     from rexel_bench.baselines.pipeline import NeuralPipeline
 
     from rexel_bench.models.rexel.model import Rexel
@@ -174,9 +182,9 @@ def test_reports_say_whether_rexel_and_the_pipeline_had_the_same_capacity():
     assert pipeline["trained_parameters"]["encoder"] == 4 * 73728 and pipeline["encoder_passes"] == 4
     rexel = capacity_of(Rexel().describe())
     assert rexel["trained_parameters"]["encoder"] == 4 * 73728 and rexel["encoder_passes"] == 1
-    frozen_rexel = capacity_of(Rexel(checkpoint="checkpoints/rexel-minilm").describe())
-    frozen_pipeline = capacity_of(NeuralPipeline(checkpoint="checkpoints/pipeline-minilm").describe())
-    previous = capacity_of(Rexel(checkpoint="checkpoints/rexel-md1-factfree").describe())
+    frozen_rexel = capacity_of(Rexel(checkpoint=str(tiny_checkpoint("frozen", lora_rank=0))).describe())
+    frozen_pipeline = {"trained_parameters": {"encoder": 0, "heads": 4 * 1000}, "encoder_passes": 4}
+    previous = capacity_of(Rexel(checkpoint=str(tiny_checkpoint("r8", lora_rank=8))).describe())
 
     def verdict(**systems):
         (line,) = _capacity_lines({"systems": {name: {"capacity": c} for name, c in systems.items()}})

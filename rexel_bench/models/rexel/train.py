@@ -1,7 +1,7 @@
 """Training REXEL: AdamW with warm-up, gradient accumulation, early stopping on dev end-to-end F1,
 atomic checkpoints, resume after interruption, and any number of GPUs or nodes through Accelerate.
 
-Run ``rexel-bench train --config configs/rexel-minilm-lora-factfree.yaml`` on one machine, or
+Run ``rexel-bench train --config configs/rexel.yaml`` on one machine, or
 ``accelerate launch -m rexel_bench.cli train --config ...`` on several GPUs or nodes: the same code
 runs under DDP, each process taking its share of every batch. The training step goes through the DDP
 wrapper's forward (``RexelModel.forward``) so that gradients are averaged, and the processes' final
@@ -51,7 +51,7 @@ from rexel_bench.silver.agreement import first_sentence_key
 
 def silver_documents(spec: str, kb: KnowledgeBase, kb_path: Path) -> list[Document]:
     """Documents of ``spec`` linked by the builder; cached by input and KB checksum."""
-    from rexel_bench.evaluate import sha256_of
+    from rexel_bench.reports.record import sha256_of
     from rexel_bench.silver.builder import build_docred_ie
 
     path = resolve(spec)
