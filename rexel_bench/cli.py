@@ -357,20 +357,31 @@ def score(
                                 lenient=lenient, skip_bad_gold=skip_bad_gold, format=format, data_dir=data_dir_opt,
                                 progress=True, only_predicted=only_predicted)
         if len(sources) == 1:
-            [(_, result)] = scored
+            [(name, result)] = scored
             _print_score(result, f"{pred[0]} against {gold}")
             if json_out:
-                _write_json(json_out, result.to_dict(per_document))
+                _write_json(json_out, _score_record(gold, {name: result}, per_document, data_dir_opt))
             return
-        # of each file: its headline values, notes and --json entry, not its per-document counts (hundreds of files)
-        first, kept = None, {}
+        # of each file: its headline values and notes (and, for --json, its result without per-document counts
+        # unless asked: hundreds of files)
+        first, kept, results = None, {}, {}
         for name, result in scored:
             first = result if first is None else first
-            kept[name] = ({m: r.values[r.headline] for m, r in result.metrics.items()}, result.notes,
-                          result.to_dict(per_document) if json_out else None)
+            kept[name] = ({m: r.values[r.headline] for m, r in result.metrics.items()}, result.notes)
+            if json_out:
+                results[name] = result
         _print_summary(kept, first, gold)
         if json_out:
-            _write_json(json_out, {name: entry for name, (_, _, entry) in kept.items()})
+            _write_json(json_out, _score_record(gold, results, per_document, data_dir_opt))
+
+
+def _score_record(gold: str, results: dict[str, Any], per_document: bool, data_dir: Path | None) -> dict[str, Any]:
+    """``score --json``: the common metrics record (``kind: score``) of every prediction file."""
+    from rexel_bench.data.registry import resolve
+    from rexel_bench.reports.record import score_record
+
+    return score_record(results, dataset=gold, dataset_path=resolve(gold, data_dir), per_document=per_document,
+                        command=" ".join(["rexel-bench", *sys.argv[1:]]))
 
 
 def _print_score(result: Any, title: str) -> None:
@@ -400,24 +411,24 @@ def _print_rules(result: Any) -> None:
         console.say(f"convention: {convention}", style="dim", highlight=False, soft_wrap=True)
 
 
-def _print_summary(kept: dict[str, tuple[dict[str, float], list[str], Any]], first: Any, gold: str) -> None:
+def _print_summary(kept: dict[str, tuple[dict[str, float], list[str]]], first: Any, gold: str) -> None:
     """Several systems: one row per prediction file, one column per metric's headline value (F1 or accuracy,
     in %), then the conventions once, the notes every file shares once, and each file's other notes under its
     name. ``kept``: each file's headline values and notes; ``first``: the first file's whole result."""
-    names = list(dict.fromkeys(name for values, _, _ in kept.values() for name in values))
+    names = list(dict.fromkeys(name for values, _ in kept.values() for name in values))
     table = Table(title=f"{len(kept)} prediction files against {gold} ({len(first.doc_ids)} documents; "
                         "F1 or accuracy, %)", box=box.SIMPLE_HEAD)
     table.add_column("predictions", no_wrap=True)
     for name in names:
         table.add_column(name, justify="right", no_wrap=True)
-    for source, (values, _, _) in kept.items():
+    for source, (values, _) in kept.items():
         table.add_row(source, *(f"{100 * values[name]:.2f}" if name in values else "—" for name in names))
     console.print(table)  # on a terminal it fits the window; to a file or pipe every row is whole (OutputConsole)
     _print_rules(first)
-    shared = [note for note in first.notes if all(note in notes for _, notes, _ in kept.values())]  # the gold's
+    shared = [note for note in first.notes if all(note in notes for _, notes in kept.values())]  # the gold's
     for note in shared:
         _print_note(f"every file: {note}")
-    for source, (_, notes, _) in kept.items():
+    for source, (_, notes) in kept.items():
         for note in notes:
             if note not in shared:
                 _print_note(f"{source}: {note}")
@@ -778,7 +789,7 @@ def audit_score(judgements: Annotated[Path, typer.Argument(help="The sample CSV 
 @app.command()
 @reports_errors
 def train(
-    config: Annotated[Path, typer.Option("--config", help="A training config (configs/rexel-*.yaml).")],
+    config: Annotated[Path, typer.Option("--config", help="A training config (e.g. configs/rexel.yaml).")],
     limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N training documents "
                                                               "(a quick check).")] = None,
     output: Annotated[Path | None, typer.Option(

@@ -90,12 +90,11 @@ def predict_partition(spec: str, options: tuple[tuple[str, Any], ...], threads: 
     """Run on a worker: a partition's predictions by the worker's model (loaded once per worker, predicting
     in the same batches as one process, with ``threads`` torch threads), the documents it skipped (with
     why) and the seconds its stages took."""
-    from rexel_bench.models.base import predict_in_batches
+    from rexel_bench.models.base import model_detail, predict_in_batches
 
     model = worker_resource("model", spec, options)
-    skipped, timings = getattr(model, "skipped", None), getattr(model, "timings", None) or {}
-    if skipped is not None:
-        skipped.clear()  # this partition's skipped documents only
+    skipped, timings = model_detail(model, "skipped"), model_detail(model, "timings")
+    skipped.clear()  # this partition's skipped documents only
     before = dict(timings)
     with torch_threads(threads):
         predicted = predict_in_batches(model, docs, dict(options)["batch_size"])

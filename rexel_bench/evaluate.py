@@ -1,73 +1,30 @@
 """Score several systems on one gold set and resample: everything a report shows, as one dict.
 
-The dict is what ``metrics.json`` holds (schema ``rexel-bench.metrics/1``): every value, interval
-and p-value, the per-size buckets and per-relation F1, plus provenance (command, versions, git
+The dict is what ``metrics.json`` holds (``reports.record``: schema ``rexel-bench.metrics/2``): every value,
+interval and p-value, the per-size buckets and per-relation F1, plus provenance (command, versions, git
 commit, data checksums, seed). Reports only render it; nothing is computed while rendering.
 """
 
 from __future__ import annotations
 
-import hashlib
-import platform
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from rexel_bench import __version__
 from rexel_bench.data.model import Document
 from rexel_bench.data.relations import with_name
-from rexel_bench.resources import checkout_root
+from rexel_bench.reports.record import provenance, scoring_rules, system_entry
 from rexel_bench.scoring.api import ScoreResult, score_documents
 from rexel_bench.scoring.base import prf
-from rexel_bench.scoring.linking import EXCLUSION_RULE
 from rexel_bench.scoring.relations import TrainFacts
 from rexel_bench.stats.bootstrap import metric_counts_from_scores
 from rexel_bench.stats.buckets import bucket_scores
 from rexel_bench.stats.compare import compare_systems, prestated_family
+from rexel_bench.stats.seeds import Seeded, seed_mean, seed_spread
 
-SCHEMA = "rexel-bench.metrics/1"
 HEADLINE_METRICS = ("e2e_linked", "e2e_hard")
-
-
-def sha256_of(path: str | Path) -> str:
-    """SHA-256 of a file, or of every file of a directory in name order."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
-        if file.is_file():
-            digest.update(file.read_bytes())
-    return digest.hexdigest()
-
-
-def git_commit() -> str | None:
-    """The checkout's commit (with ``+dirty`` when it has uncommitted changes), or None outside git."""
-    root = checkout_root()
-    if root is None:  # an installed package: its version says what it is
-        return None
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
-        return commit + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def versions() -> dict[str, str]:
-    """Versions of the toolkit, Python and the packages numbers depend on."""
-    out = {"rexel-bench": __version__, "python": platform.python_version()}
-    for package in ("numpy", "scipy", "torch", "transformers"):
-        try:
-            out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
 
 
 def headline_metric(metrics: Mapping[str, object]) -> str | None:
@@ -97,7 +54,7 @@ def per_relation_f1(scores: Mapping[str, ScoreResult], metric: str, top: int = 1
 
 def evaluate(
     gold: Sequence[Document],
-    predictions: Mapping[str, Sequence[Document]],
+    predictions: Mapping[str, Sequence[Document] | Seeded],
     *,
     dataset: str,
     dataset_path: str | Path | None = None,
@@ -112,22 +69,33 @@ def evaluate(
     command: str | None = None,
     data_notes: Sequence[str] = (),
     reference: str | None = None,
+    kind: str = "compare",
 ) -> dict[str, Any]:
-    """Score every system, bootstrap every metric, test every pair: the content of ``metrics.json``.
+    """Score every system, bootstrap every metric, test every pair: the content of ``metrics.json``
+    (``kind``: the command that asked, ``compare`` or ``run``).
 
     ``data_notes`` says what happened to the gold data before scoring (documents left out, and why). Holm
     corrects the pre-stated family, each system against ``reference`` (default: the first system) on the
-    headline metrics; every other comparison is exploratory (uncorrected).
+    headline metrics; every other comparison is exploratory (uncorrected). A system given as :class:`Seeded`
+    predictions (one set per training seed) is reported as the mean over its seeds, with their sd and values,
+    and resampled over documents and seeds (:mod:`rexel_bench.stats.seeds`).
     """
-    scores = {name: score_documents(gold, pred, metrics=metrics, train=train, lenient=lenient,
-                                    pred_file=(sources or {}).get(name))
-              for name, pred in predictions.items()}
+    members: dict[str, ScoreResult] = {}
+    seeds: dict[str, list[str]] = {}
+    for name, pred in predictions.items():
+        given = pred.members if isinstance(pred, Seeded) else {name: pred}
+        seeds[name] = [name if len(given) == 1 else f"{name} @ {label}" for label in given]
+        for key, docs in zip(seeds[name], given.values(), strict=True):
+            members[key] = score_documents(gold, docs, metrics=metrics, train=train, lenient=lenient,
+                                           pred_file=(sources or {}).get(name))
+    scores = {name: seed_mean([members[k] for k in keys]) if len(keys) > 1 else members[keys[0]]
+              for name, keys in seeds.items()}
     systems = list(scores)
     # every system was scored on the metrics ``metrics`` names (family names expanded by the scorer): resample those
     first = next(iter(scores.values()))
     family = prestated_family(systems, list(first.metrics), reference)
-    stats = compare_systems(scores, n_resamples=n_resamples, seed=seed, randomization_rounds=randomization_rounds,
-                            family=family)
+    stats = compare_systems(members, n_resamples=n_resamples, seed=seed, randomization_rounds=randomization_rounds,
+                            family=family, seeds=seeds)
     headline = headline_metric(first.metrics)
     buckets: dict[str, Any] = {}
     if headline:
@@ -139,33 +107,16 @@ def evaluate(
                    "entities": bucket_scores(counts, systems, [len(d.entities) if d else 0 for d in docs],
                                              seed=seed)}
     return {
-        "schema": SCHEMA,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": command or " ".join(sys.argv),
-        "git_commit": git_commit(),
-        "versions": versions(),
-        "seed": seed,
-        "dataset": {"name": dataset, "path": str(dataset_path) if dataset_path else None,
-                    "sha256": sha256_of(dataset_path) if dataset_path else None, "documents": len(gold)},
+        **provenance(kind, command=command or " ".join(sys.argv), dataset=dataset, dataset_path=dataset_path,
+                     documents=len(gold), seed=seed),
         "data_notes": list(data_notes),
-        "metric_versions": {name: m.version for name, m in first.metrics.items()},
-        "conventions": list(first.conventions),
+        **scoring_rules(first),
         "headline_metric": headline,
-        "ed_exclusion_rule": EXCLUSION_RULE,
-        "systems": {
-            name: {
-                "source": (sources or {}).get(name),
-                "notes": result.notes,
-                "speed": dict((speed or {}).get(name, {})),
-                "metrics": {m: {"description": r.description, "family": r.family, "headline": r.headline,
-                                "values": r.values,
-                                "totals": {n: float(v) for n, v in zip(r.count_names, r.counts.sum(axis=0),
-                                                                       strict=True)},
-                                "ci": {k: i.to_dict() for k, i in stats.intervals[name].get(m, {}).items()}}
-                            for m, r in result.metrics.items()},
-            }
-            for name, result in scores.items()
-        },
+        "systems": {name: {**system_entry(result, source=(sources or {}).get(name), speed=(speed or {}).get(name),
+                                          intervals=stats.intervals[name]),
+                           "seeds": seed_spread(list(predictions[name].members), [members[k] for k in seeds[name]])
+                           if len(seeds[name]) > 1 else None}
+                    for name, result in scores.items()},
         "bootstrap": {"n_resamples": n_resamples, "seed": seed, "confidence": stats.confidence,
                       "randomization_rounds": randomization_rounds,
                       "correction": "Holm-Bonferroni over the pre-stated family (each system against "

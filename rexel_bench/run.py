@@ -28,26 +28,24 @@ import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
 from rexel_bench.cache import KEY_COVERS, PredictionCache, cache_key
+from rexel_bench.config_files import read_config_file
 from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document, unannotated
 from rexel_bench.data.registry import resolve
 from rexel_bench.distributed import check_scheduler, cluster, partitions, predict_partition, run_partitions
 from rexel_bench.errors import ConfigError, PredictionError
-from rexel_bench.evaluate import evaluate, sha256_of
+from rexel_bench.evaluate import evaluate
 from rexel_bench.kb.provenance import LinkingSetting, classify, declared
 from rexel_bench.kb.reach import Reach, decompose, reach_of
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.limits import check_numbers
-from rexel_bench.models.base import Model, load_model, runs_code, takes_option
+from rexel_bench.models.base import Model, load_model, model_detail, runs_code, seed_members, takes_option
 from rexel_bench.perf import peak_memory_mb, reset_peak_memory, torch_thread_count
 from rexel_bench.progress import progress_bar
+from rexel_bench.reports.record import sha256_of
 from rexel_bench.resources import cache_root
 from rexel_bench.scoring.io import read_train_facts
-
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from rexel_bench.stats.seeds import Seeded
 
 
 @dataclass
@@ -95,15 +93,11 @@ class RunConfig:
 
     @classmethod
     def from_file(cls, path: str | Path, *, allow_code: bool = False) -> RunConfig:
-        """Read a YAML or TOML run config, rejecting unknown keys, and, unless ``allow_code``, any model that
-        would import and call code (``py:`` factories, installed plugins): replaying someone else's report
-        must not run their code."""
+        """Read a YAML or TOML run config (its ``include:`` chain resolved), rejecting unknown keys, and,
+        unless ``allow_code``, any model that would import and call code (``py:`` factories, installed
+        plugins): replaying someone else's report must not run their code."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-            values = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-        except (OSError, yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read the run config: {exc}", file=str(path)) from exc
+        values = read_config_file(path)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values or {}) - known)
         if unknown:
@@ -178,14 +172,14 @@ def predict_with_cache(model: Model, docs: Sequence[Document], cache: Prediction
             if hit is not None:
                 found[d.id] = hit
     todo = [d for d in docs if d.id not in found]
-    stages_before = dict(getattr(model, "timings", {}) or {})
+    stages_before = dict(model_detail(model, "timings"))
     reset_peak_memory()
     began = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]} docs/s"), TimeRemainingColumn())
     with progress_bar(*columns, enabled=progress) as bar:
         task = bar.add_task(f"{model.name}: predicting", total=len(todo), rate="–")
-        step = getattr(model, "chunk_size", batch_size)  # a cluster takes many batches at once
+        step = model_detail(model, "chunk_size", batch_size)  # a cluster takes many batches at once
         for start in range(0, len(todo), step):
             batch = todo[start:start + step]
             by_id = {d.id: d for d in batch}
@@ -197,11 +191,11 @@ def predict_with_cache(model: Model, docs: Sequence[Document], cache: Prediction
             bar.update(task, advance=len(batch), rate=f"{done / (time.perf_counter() - began):.2f}")
     seconds = time.perf_counter() - began
     missing = [d for d in docs if d.id not in found]
-    skipped = {d.id: reason for d in missing if (reason := (getattr(model, "skipped", None) or {}).get(d.id))}
+    skipped = {d.id: reason for d in missing if (reason := model_detail(model, "skipped").get(d.id))}
     if docs and len(missing) == len(docs) and not skipped:
         raise PredictionError(f"{model.name} returned no prediction for any of the {len(docs)} documents "
                               f"(first id {docs[0].id!r})")
-    stages_after = dict(getattr(model, "timings", {}) or {})
+    stages_after = dict(model_detail(model, "timings"))
     speed: dict[str, Any] = {}
     computed = [d for d in todo if d.id in found]  # documents skipped or missing were not predicted: no speed
     if computed:
@@ -286,7 +280,7 @@ def predict_model(spec: str, options: dict[str, Any], plan: LinkingPlan, gold: l
             spec, description, dataset_sha, {**options, "torch_threads": threads})) if config.cache else None
         preds, measured = predict_with_cache(model, docs, cache, config.batch_size, progress)
         notes += [f"document {doc_id!r} not predicted: {reason}" for doc_id, reason in measured["skipped"].items()]
-        notes += getattr(model, "notes", [])
+        notes += model_detail(model, "notes")
         measured = {"describe": model.describe(), **measured}  # after predicting: with what was measured
         if cache is not None:
             if measured.get("docs_per_s"):
@@ -305,10 +299,10 @@ def predict_model(spec: str, options: dict[str, Any], plan: LinkingPlan, gold: l
 def _refuse_unknown_documents(model: Model, known_ids: set[str]) -> None:
     """A system that says which documents it holds (a prediction file) may hold none that the dataset lacks:
     ``score`` refuses such a file, and so does ``run``."""
-    unknown = sorted(set(getattr(model, "document_ids", ())) - known_ids)
+    unknown = sorted(set(model_detail(model, "document_ids")) - known_ids)
     if unknown:
         raise PredictionError(f"document id {unknown[0]!r} is not in the gold data ({len(unknown)} such documents; "
-                              f"first {', '.join(map(repr, unknown[:3]))})", file=str(getattr(model, "path", "")))
+                              f"first {', '.join(map(repr, unknown[:3]))})", file=str(model_detail(model, "path")))
 
 
 def merge_speed(measures: list[dict[str, Any]]) -> dict[str, Any]:
@@ -381,7 +375,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
         gold = gold[: config.limit]
     dataset_sha = sha256_of(data_path)
     shared: LinkingPlan | None = None  # the run's linking plan, made when the first model that links needs it
-    predictions: dict[str, list[Document]] = {}
+    predictions: dict[str, list[Document] | Seeded] = {}
     speed: dict[str, dict[str, Any]] = {}
     notes: dict[str, list[str]] = {}
     settings: dict[str, LinkingSetting] = {}
@@ -399,8 +393,16 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
             else:
                 plan = LinkingPlan([(None, gold)], LinkingSetting("unknown", 0, len(gold)))
             plans[spec] = plan
-            predictions[spec], speed[spec], notes[spec], settings[spec] = predict_model(
-                spec, options, plan, gold, dataset_sha, config, progress, client, known_ids)
+            predicted = {member: predict_model(member, options, plan, gold, dataset_sha, config, progress, client,
+                                               known_ids) for member in seed_members(spec)}
+            (first, speed[spec], notes[spec], settings[spec]), *_ = predicted.values()  # the first seed's speed
+            predictions[spec] = first if len(predicted) == 1 else Seeded(
+                {member: preds for member, (preds, *_) in predicted.items()})
+            if len(predicted) > 1:
+                notes[spec] = [f"{len(predicted)} training seeds ({', '.join(predicted)}): each metric is their mean, "
+                               "with their sd and values; intervals and tests resample documents and seeds together; "
+                               "speed is the first seed's",
+                               *dict.fromkeys(note for _, _, own, _ in predicted.values() for note in own)]
             if client is not None and speed[spec].get("documents"):
                 workers = len(client.scheduler_info()["workers"])
                 speed[spec]["cluster_workers"] = workers
@@ -410,7 +412,8 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     report = evaluate(gold, predictions, dataset=config.dataset_name, dataset_path=data_path, metrics=config.metrics,
                       train=train, n_resamples=config.bootstrap, seed=config.seed,
                       randomization_rounds=config.randomization, speed=speed, data_notes=gold_data.notes,
-                      command=command or " ".join(["rexel-bench", *sys.argv[1:]]), reference=config.reference)
+                      command=command or " ".join(["rexel-bench", *sys.argv[1:]]), reference=config.reference,
+                      kind="run")
     report["prediction_cache"] = {"used": config.cache, "key_covers": list(KEY_COVERS)}
     reaches: dict[int, Reach | None] = {}  # by linking plan: the systems that share a plan share its reach
     for spec, extra in notes.items():
@@ -419,7 +422,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
         if id(plans[spec]) not in reaches:
             reaches[id(plans[spec])] = reach_of(plans[spec].parts)
         reach = reaches[id(plans[spec])]
-        report["systems"][spec]["linked_decomposed"] = decompose(reach, predictions[spec]) if reach else None
+        report["systems"][spec]["linked_decomposed"] = decompose_seeds(reach, predictions[spec]) if reach else None
         report["systems"][spec]["training_kb"] = training_kb_summary(speed[spec]["describe"], data_path)
         report["systems"][spec]["capacity"] = capacity_of(speed[spec]["describe"])
         for key in ("relations", "coref_threshold", "mention_decoding"):  # the decisions a checkpoint carries
@@ -428,11 +431,28 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     with data_io.staged_directory(out) as staging:
         write_report(report, staging)
         data_io.atomic_write_text(staging / "run-config.yaml", config.to_yaml())
-        for spec, preds in predictions.items():
-            data_io.write(preds, staging / "predictions" / f"{data_io.safe_file_name(spec)}.jsonl")
-        write_error_analysis(gold, predictions, staging / "errors.html",
-                             linking={spec: setting.label for spec, setting in settings.items()})
+        each = {member: preds for spec, given in predictions.items()
+                for member, preds in (given.members.items() if isinstance(given, Seeded) else [(spec, given)])}
+        for name, preds in each.items():
+            data_io.write(preds, staging / "predictions" / f"{data_io.safe_file_name(name)}.jsonl")
+        write_error_analysis(gold, each, staging / "errors.html",
+                             linking={name: settings[spec].label for spec in predictions for name in each
+                                      if name == spec or name in seed_members(spec)})
     return out
+
+
+def decompose_seeds(reach: Reach, predicted: list[Document] | Seeded) -> dict[str, Any]:
+    """What the KB can reach and the reachable-fact F1 (``kb.reach.decompose``); for a seeded system the
+    reachable-fact P, R and F1 are the seeds' means (with each seed's F1), the KB's ceiling and candidate recall
+    being the same for every seed."""
+    if not isinstance(predicted, Seeded):
+        return decompose(reach, predicted)
+    each = [decompose(reach, preds) for preds in predicted.members.values()]
+    merged = dict(each[0])
+    means = {k: sum(e["reachable_linked"][k] for e in each) / len(each) for k in ("p", "r", "f1")}
+    merged["reachable_linked"] = {**each[0]["reachable_linked"], **means,
+                                  "per_seed_f1": [e["reachable_linked"]["f1"] for e in each]}
+    return merged
 
 
 def summary_lines(report_dir: Path) -> list[str]:

@@ -64,8 +64,8 @@ def test_skip_bad_gold_scores_the_rest_and_says_which_was_left_out(five, tmp_pat
     result = runner.invoke(app, ["score", str(bad), str(good), "--skip-bad-gold", "--json", str(tmp_path / "s.json")])
     assert result.exit_code == 0, result.output
     scored = json.loads((tmp_path / "s.json").read_text())
-    assert scored["documents"] == 4
-    assert any(raw[2]["title"] in note and "left out" in note for note in scored["notes"])
+    assert scored["dataset"]["documents"] == 4
+    assert any(raw[2]["title"] in note and "left out" in note for note in scored["systems"][str(good)]["notes"])
     assert "1 gold document(s) left out" in result.output
 
 

@@ -76,7 +76,7 @@ def test_the_installed_wheel_validates_scores_and_runs_outside_the_repository(in
                    env={**os.environ, "PYTHONPATH": str(installed)})
     scored = _in(installed, tmp_path, "score", "docred-ie:dev", "five.jsonl", "--json", "s.json")
     assert scored.returncode == 0, scored.stderr
-    assert json.loads((tmp_path / "s.json").read_text())["documents"] == 300
+    assert json.loads((tmp_path / "s.json").read_text())["dataset"]["documents"] == 300
     ran = _in(installed, tmp_path, "run", "--models", "rexel,pipeline", "--limit", "3", "--bootstrap", "100",
               "--out", "report")
     assert ran.returncode == 0, ran.stderr

@@ -34,10 +34,11 @@ def test_score_equals_the_cli(files):
     assert done.exit_code == 0, done.output
     cli = json.loads((files / "score.json").read_text())
     api = rb.score(str(files / "gold.json"), files / "a.jsonl").to_dict()
-    assert api["metrics"] == cli["metrics"] and api["notes"] == cli["notes"]
+    written = cli["systems"][str(files / "a.jsonl")]
+    assert api["metrics"] == written["metrics"] and api["notes"] == written["notes"]
     frame = rb.score(rb.load(files / "gold.json"), rb.load(files / "a.jsonl")).to_pandas()
     assert dict(zip(frame.metric, frame.value, strict=True)) == {
-        name: m["values"][m["headline"]] for name, m in cli["metrics"].items()}
+        name: m["values"][m["headline"]] for name, m in written["metrics"].items()}
 
 
 def test_score_each_equals_score_on_each_and_the_cli(files):
@@ -50,7 +51,7 @@ def test_score_each_equals_score_on_each_and_the_cli(files):
                                "--json", str(files / "each.json")])
     assert done.exit_code == 0, done.output
     cli = json.loads((files / "each.json").read_text())
-    assert cli[str(files / "b.jsonl")]["metrics"] == each["b"].to_dict()["metrics"]
+    assert cli["systems"][str(files / "b.jsonl")]["metrics"] == each["b"].to_dict()["metrics"]
     assert each["a"].metrics["e2e_hard"].values["r"] > each["b"].metrics["e2e_hard"].values["r"]
     with pytest.raises(ConfigError, match=r"gone\.jsonl"):  # at the call, before anything is read or scored
         rb.score_each(str(files / "gold.json"), {"a": files / "a.jsonl", "gone": files / "gone.jsonl"})

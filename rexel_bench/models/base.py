@@ -11,6 +11,7 @@ system's predictions, and installed plugins join through the entry-point group `
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 from collections.abc import Callable, Sequence
@@ -22,10 +23,38 @@ from rexel_bench.errors import ConfigError, RexelBenchError
 
 ENTRY_POINT_GROUP = "rexel_bench.models"
 
+#: The optional attributes of a :class:`Model` that ``run`` reads: each one's type and its value when absent
+#: (``chunk_size`` absent: the run's batch size).
+OPTIONAL_ATTRIBUTES: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "timings": (dict, {}), "chunk_size": (int, None), "skipped": (dict, {}), "notes": (list, []),
+    "document_ids": ((set, frozenset, list, tuple), ()), "path": ((str, Path), ""),
+}
+
+
+def model_detail(model: Any, name: str, absent: Any = None) -> Any:
+    """A model's optional attribute ``name`` (one of :data:`OPTIONAL_ATTRIBUTES`), or its value when absent
+    (``absent`` where given); an attribute of the wrong type is an error naming the model."""
+    kind, default = OPTIONAL_ATTRIBUTES[name]
+    value = getattr(model, name, None)
+    if value is None:
+        return absent if absent is not None else copy.copy(default)  # a fresh dict or list each time
+    if not isinstance(value, kind):
+        raise ConfigError(f"model {getattr(model, 'name', model)!r}: {name} must be {kind}, found "
+                          f"{type(value).__name__}")
+    return value
+
 
 @runtime_checkable
 class Model(Protocol):
-    """What every system implements."""
+    """What every system implements: ``name``, ``predict`` and ``describe``.
+
+    A model may also have these attributes, which ``run`` reads through :func:`model_detail` when present
+    (:data:`OPTIONAL_ATTRIBUTES` states each one's type and the value taken when it is absent):
+    ``timings`` (seconds per stage, accumulated over ``predict`` calls), ``chunk_size`` (documents per ``predict``
+    call, e.g. a cluster's several batches), ``skipped`` (document id → why it was not predicted), ``notes`` (lines
+    the report shows under the system), ``document_ids`` (the ids a fixed prediction file holds) and ``path``
+    (that file).
+    """
 
     name: str
 
@@ -168,6 +197,22 @@ def _factory(spec: str) -> tuple[Callable[..., Model], dict[str, Any]]:
                 raise ConfigError(f"the installed plugin model {spec!r} cannot be loaded: "
                                   f"{type(exc).__name__}: {exc}") from exc
     raise ConfigError(f"unknown model {spec!r}; available: {', '.join(available_models())}, or file:<path>")
+
+
+#: Joins the checkpoints (training seeds) of one system in a model spec: ``rexel:ckpt-a+ckpt-b+ckpt-c``.
+SEED_SEPARATOR = "+"
+
+
+def seed_members(spec: str) -> list[str]:
+    """The members (one per training seed) of a system spec: ``rexel:a+b+c`` is ``rexel:a``, ``rexel:b`` and
+    ``rexel:c`` (``file:x.jsonl+y.jsonl`` likewise); any other spec is its own one member."""
+    name, colon, rest = spec.partition(":")
+    if not colon or SEED_SEPARATOR not in rest or name == "py":
+        return [spec]
+    parts = rest.split(SEED_SEPARATOR)
+    if not all(parts):
+        raise ConfigError(f"{spec!r}: a member is empty (members are joined by {SEED_SEPARATOR!r})")
+    return [f"{name}:{part}" for part in parts]
 
 
 def runs_code(spec: str) -> bool:

@@ -9,8 +9,8 @@ from typing import Any
 
 from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document
-from rexel_bench.evaluate import sha256_of
 from rexel_bench.models.base import register
+from rexel_bench.reports.record import sha256_of
 
 
 @dataclass

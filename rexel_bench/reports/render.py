@@ -17,6 +17,7 @@ from typing import Any
 
 from rexel_bench.data.io import atomic_write_text
 from rexel_bench.reports.plots import draw_all
+from rexel_bench.reports.record import validate
 from rexel_bench.reports.tables import csv_table, latex_table, markdown_table
 from rexel_bench.reports.verdicts import resolution_note, sentences, verdict_markdown, verdicts
 
@@ -64,7 +65,7 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
              "## Scores (%, 95% percentile interval)", "",
              "Bold: significantly ahead of every other system; †: significantly behind the best (Holm-adjusted "
              "p < 0.05). A best value that is not bold has not been shown to lead.", "",
-             markdown_table(run, names=True), "", *_linking_explained(run)]
+             markdown_table(run, names=True), "", *_linking_explained(run), *_seed_lines(run)]
     if _speed_rows(run):
         lines += ["## Speed", "", "| system | docs/s | tokens/s | peak memory (MB) | time per stage (s) |",
                   "|---|---:|---:|---:|---|"]
@@ -115,6 +116,33 @@ LINKING_MEANINGS = {
     "unknown": "the system did not declare how it links (a prediction file): its linked scores cannot be "
                "compared as like for like",
 }
+
+
+#: The metrics whose per-seed values a report shows for a system trained with several seeds.
+SEED_METRICS = ("md", "coref_conll", "e2e_hard", "e2e_soft", "e2e_linked")
+
+
+def _seed_lines(run: Mapping[str, Any]) -> list[str]:
+    """Each seeded system's seeds: per metric, every seed's value, their mean and sd (the scores above are the
+    means; their intervals resample documents and seeds together)."""
+    seeded = [(s, e["seeds"]) for s, e in run["systems"].items() if e.get("seeds")]
+    if not seeded:
+        return []
+    lines = ["## Training seeds", "",
+             "A system named with several checkpoints (`name:a+b+c`) is one system trained with several seeds: "
+             "its scores above are the mean over its seeds, and their intervals and paired tests resample the "
+             "documents and the seeds together. Here each seed's value, the mean and the sample sd (%).", ""]
+    for system, seeds in seeded:
+        shown = [m for m in SEED_METRICS if m in seeds["metrics"]]
+        lines += [f"**{system}** ({len(seeds['members'])} seeds)", "",
+                  "| seed | " + " | ".join(shown) + " |", "|---|" + "---:|" * len(shown)]
+        for n, member in enumerate(seeds["members"]):
+            lines.append(f"| {member} | " + " | ".join(f"{100 * seeds['metrics'][m]['values'][n]:.2f}"
+                                                       for m in shown) + " |")
+        lines.append("| mean ± sd | " + " | ".join(
+            f"{100 * seeds['metrics'][m]['mean']:.2f} ± {100 * seeds['metrics'][m]['sd']:.2f}" for m in shown) + " |")
+        lines.append("")
+    return lines
 
 
 def _decomposed_lines(run: Mapping[str, Any]) -> list[str]:
@@ -324,10 +352,11 @@ def html_report(run: Mapping[str, Any], plots: Mapping[str, Path], markdown: str
 
 
 def write_report(run: Mapping[str, Any], out_dir: str | Path) -> dict[str, Path]:
-    """Write metrics.json, report.md, report.html, leaderboard.csv, leaderboard.tex and plots/."""
+    """Write metrics.json (validated against the shipped schema first), report.md, report.html,
+    leaderboard.csv, leaderboard.tex and plots/."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "metrics.json", json.dumps(run, indent=1))
+    atomic_write_text(out / "metrics.json", json.dumps(validate(dict(run)), indent=1))
     plots = draw_all(run, out / "plots")
     markdown = markdown_report(run, plots)
     files = {"metrics.json": out / "metrics.json", "report.md": out / "report.md", "report.html": out / "report.html",

@@ -174,21 +174,33 @@ def paired_bootstrap(
     n_resamples: int = 10_000,
     seed: int = 0,
     confidence: float = 0.95,
+    members: Mapping[str, Sequence[int]] | None = None,
 ) -> BootstrapResult:
-    """Intervals for every value of every metric and system, and paired p-values for every pair."""
+    """Intervals for every value of every metric and system, and paired p-values for every pair.
+
+    ``members``: for a system trained with several seeds, the rows of ``counts`` that are its seeds (default:
+    system ``s`` is row ``s`` alone). Each resample then also draws each seeded system's seeds with replacement,
+    from a generator of its own (so that the documents drawn are those of an unseeded run under the same
+    ``seed``), and the system's value is the mean over the drawn seeds: documents and seeds resampled together.
+    """
+    rows = members or {system: [s] for s, system in enumerate(systems)}
     rng = np.random.default_rng(seed)
     samples = bootstrap_values(metrics, n_resamples, rng)
+    seed_rng = np.random.default_rng([seed, 2])
+    seed_draws = {system: seed_rng.integers(0, len(rows[system]), size=(n_resamples, len(rows[system])))
+                  for system in systems if len(rows[system]) > 1}
     result = BootstrapResult(list(systems), n_resamples, seed, confidence)
     for metric in metrics:
-        observed = _values(metric, metric.counts.sum(axis=1))
-        jack = jackknife_values(metric)
-        for key, draws in samples[metric.name].items():
+        observed = _by_system(_values(metric, metric.counts.sum(axis=1)), systems, rows)
+        jack = _by_system(jackknife_values(metric), systems, rows)
+        drawn = _by_system(samples[metric.name], systems, rows, seed_draws)
+        for key, draws in drawn.items():
             lo, hi = percentile_interval(draws, confidence)
             bca_lo, bca_hi = bca_interval(draws, observed[key], jack[key], confidence)
             for s, system in enumerate(systems):
                 result.intervals.setdefault(system, {}).setdefault(metric.name, {})[key] = Interval(
                     float(observed[key][s]), (float(lo[s]), float(hi[s])), (float(bca_lo[s]), float(bca_hi[s])))
-        head = samples[metric.name][metric.headline]
+        head = drawn[metric.headline]
         for i, j in combinations(range(len(systems)), 2):
             delta = float(observed[metric.headline][i] - observed[metric.headline][j])
             differences = head[:, i] - head[:, j]
@@ -199,7 +211,23 @@ def paired_bootstrap(
     return result
 
 
-def _aligned_classes(results: Sequence[object]) -> tuple[list[np.ndarray], Aggregate]:
+def _by_system(values: Mapping[str, np.ndarray], systems: Sequence[str], rows: Mapping[str, Sequence[int]],
+               draws: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Per-row values (last axis: rows of counts) as per-system values: a seeded system's value is the mean over
+    its seeds, or over the seeds ``draws`` picked for each resample (first axis)."""
+    out = {}
+    for key, by_row in values.items():
+        columns = []
+        for system in systems:
+            own = by_row[..., list(rows[system])]
+            if draws and system in draws:
+                own = np.take_along_axis(own, draws[system], axis=-1)
+            columns.append(own.mean(axis=-1))
+        out[key] = np.stack(columns, axis=-1)
+    return out
+
+
+def aligned_classes(results: Sequence[object]) -> tuple[list[np.ndarray], Aggregate]:
     """Per-class count matrices of several systems re-indexed on the union of their classes."""
     union = sorted({c for r in results for c in r.classes})  # type: ignore[attr-defined]
     position = {c: i for i, c in enumerate(union)}
@@ -230,7 +258,7 @@ def metric_counts_from_scores(score_results: Mapping[str, object], metric_names:
     for name in names:
         results = [s.metrics[name] for s in systems]  # type: ignore[attr-defined]
         if results[0].classes:
-            matrices, aggregate = _aligned_classes(results)
+            matrices, aggregate = aligned_classes(results)
         else:
             matrices, aggregate = [r.counts for r in results], results[0].aggregate
         out.append(MetricCounts(name, np.stack(matrices), aggregate, results[0].headline))

@@ -52,6 +52,7 @@ def compare_systems(
     randomization_rounds: int = 0,
     metrics: Sequence[str] | None = None,
     family: Family | None = None,
+    seeds: Mapping[str, Sequence[str]] | None = None,
 ) -> BootstrapResult:
     """Paired bootstrap intervals and p-values for every metric and pair of systems.
 
@@ -59,16 +60,26 @@ def compare_systems(
     p-value. Holm–Bonferroni adjusts the two-sided bootstrap p-values over ``family`` (the others are
     exploratory and keep their uncorrected p), or over all comparisons when no family is given. Everything is
     deterministic under ``seed``.
+
+    ``seeds``: each system's members among ``score_results`` (its training seeds; default: each result is a
+    system of one seed). A seeded system is resampled over documents and seeds together
+    (:mod:`rexel_bench.stats.seeds`); approximate randomization, which permutes one pair of outputs per
+    document, is left out (None) for a comparison with a seeded system.
     """
-    systems = list(score_results)
+    seeds = seeds or {name: [name] for name in score_results}
+    systems, rows = list(seeds), list(score_results)
     counts = metric_counts_from_scores(score_results, metrics)
-    result = paired_bootstrap(counts, systems, n_resamples=n_resamples, seed=seed, confidence=confidence)
+    members = {system: [rows.index(m) for m in names] for system, names in seeds.items()}
+    result = paired_bootstrap(counts, systems, n_resamples=n_resamples, seed=seed, confidence=confidence,
+                              members=members)
     if randomization_rounds:
         rng = np.random.default_rng([seed, 1])
         by_name = {c.name: c for c in counts}
         for comparison in result.comparisons:
+            if len(members[comparison.a]) > 1 or len(members[comparison.b]) > 1:
+                continue
             comparison.p_randomization = randomization_p_value(
-                by_name[comparison.metric], systems.index(comparison.a), systems.index(comparison.b),
+                by_name[comparison.metric], members[comparison.a][0], members[comparison.b][0],
                 n_rounds=randomization_rounds, rng=rng)
     corrected = [c for c in result.comparisons if family is None or family.holds(c.metric, c.a, c.b)]
     for comparison in result.comparisons:

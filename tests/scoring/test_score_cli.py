@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 
@@ -31,7 +32,14 @@ def test_score_jsonl_predictions_and_json_output(tmp_path):
                                  "--per-document"])
     assert result.exit_code == 0, result.output
     assert "docred_re" in result.output and "ED excludes" in result.output
-    scores = json.loads(out.read_text())
+    record = json.loads(out.read_text())
+    assert (record["schema"], record["kind"], record["dataset"]["documents"]) == ("rexel-bench.metrics/2", "score", 5)
+    assert record["dataset"]["sha256"] == hashlib.sha256(gold_path.read_bytes()).hexdigest()
+    assert record["command"].startswith("rexel-bench") and record["versions"]["rexel-bench"]
+    assert record["dataset"]["name"] == str(gold_path)
+    assert list(record["systems"]) == [str(tmp_path / "pred.jsonl")]
+    scores = record["systems"][str(tmp_path / "pred.jsonl")]
+    assert record["per_document"]["doc_ids"] == [d.id for d in gold]
     assert scores["metrics"]["md"]["values"]["f1"] == 1.0
     assert scores["metrics"]["docred_re"]["values"]["p"] == 1.0
     assert len(scores["metrics"]["docred_re"]["per_document"]) == 5
@@ -65,7 +73,7 @@ def test_unknown_metric_is_explained(tmp_path):
 
 def test_several_prediction_files_are_each_scored_as_alone_against_the_gold_read_once(tmp_path):
     """Scoring many checkpoints in one process: each file's values equal its own ``score`` run, the summary has a
-    row per file, --json maps each path to its result, and notes name their file."""
+    row per file, --json holds each path's result under ``systems``, and notes name their file."""
     gold, _ = _gold_and_path()
     gold_path = tmp_path / "gold.json"
     data_io.write(gold, gold_path, "docred-ie")
@@ -81,13 +89,13 @@ def test_several_prediction_files_are_each_scored_as_alone_against_the_gold_read
     assert "4 prediction files against" in result.output
     rows = [line for line in result.output.splitlines() if line.strip().startswith(str(tmp_path))]
     assert [row.split()[0] for row in rows] == list(map(str, paths))  # one row per file, in the order given
-    together = json.loads(out.read_text())
+    together = json.loads(out.read_text())["systems"]
     assert list(together) == list(map(str, paths))
     for path in paths:
         alone_json = tmp_path / f"{path.stem}.scores.json"
         alone = runner.invoke(app, ["score", str(gold_path), str(path), "--json", str(alone_json)])
         assert alone.exit_code == 0, alone.output
-        assert together[str(path)] == json.loads(alone_json.read_text())
+        assert together[str(path)] == json.loads(alone_json.read_text())["systems"][str(path)]
     recall = [together[str(p)]["metrics"]["docred_re"]["values"]["r"] for p in paths[:3]]
     assert recall[0] > recall[1] > recall[2]  # fewer facts kept, lower recall: the files were not mixed up
     assert f"note: {paths[3]}: " in result.output and "repeated predicted fact" in result.output
