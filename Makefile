@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # with every extra (models, spaCy) and the test tools.
 TORCH := torch==2.13.0
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint reports clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ demo: $(STAMP)
 ## test: create .venv if missing, install with test extras, run the tests
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## reports: regenerate every committed report (configs/reports/*.yaml) from a clean tree; each records the commit
+reports: $(STAMP)
+	@test -z "$$(git status --porcelain --untracked-files=no -- . ':(exclude)reports')" || \
+		{ echo "make reports: commit your changes first (a report records the commit it was made at)" >&2; exit 1; }
+	for config in configs/reports/*.yaml; do $(BIN)/rexel-bench run --config $$config || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check rexel_bench tests benchmarks baselines experiments

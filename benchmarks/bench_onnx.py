@@ -1,4 +1,4 @@
-"""Is an exported graph run by ONNX Runtime a faster CPU path for REXEL's encoder than PyTorch? (issue #16)
+"""Is an exported graph run by ONNX Runtime a faster CPU path for REXEL's encoder than PyTorch?
 
 The default REXEL's encoder (MiniLM with its LoRA adapters merged, exactly what ``predict`` runs) is
 exported to ONNX (opset 17) and run by ONNX Runtime's CPU provider, plain and after

@@ -81,10 +81,11 @@ def test_two_process_ddp_training_keeps_the_replicas_identical(tmp_path, tiny_en
     concurrent run may hold) under a time limit, and each rank's stdout and stderr go to log files that
     a failure reports in full.
 
-    Both processes must exit 0. Before stop 17 a process could abort at interpreter teardown after training had
-    succeeded (gloo, "terminate called without an active exception": 1 of 20 runs, two at a time) or, with the
-    process group destroyed explicitly after a barrier, hang (4 of 62); `rexel-bench train` now ends a DDP process
-    without that teardown (`train.end_distributed_process`), and 100 of 100 runs, two at a time, exited 0."""
+    Both processes must exit 0. A DDP process that goes through the interpreter's normal teardown can abort
+    after training has succeeded (gloo, "terminate called without an active exception": 1 of 20 runs, two at a
+    time) or, with the process group destroyed explicitly after a barrier, hang (4 of 62); `rexel-bench train`
+    ends a DDP process without that teardown (`train.end_distributed_process`): 100 of 100 runs, two at a
+    time, exited 0."""
     import subprocess
     import sys
 
