@@ -75,7 +75,7 @@ def _ingest_all(out: Path, *, docred_ie: Sequence[str | Path], exclude_ids: set[
         for path in tsv:
             contributed[f"tsv:{Path(path).name}"] = sources.ingest_tsv(kb, path)
         if dwie_annos:
-            contributed["dwie"] = sources.ingest_dwie_candidates(kb, dwie_annos, dwie_text)
+            contributed["dwie"] = sources.ingest_dwie_candidates(kb, dwie_annos, dwie_text, exclude_ids)
         if popularity:
             contributed["popularity"] = sources.ingest_popularity(kb, popularity)
         if properties:

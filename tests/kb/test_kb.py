@@ -167,3 +167,27 @@ def test_priors_in_one_pass_equal_the_per_row_definition(tmp_path):
         rows = kb.db.execute("SELECT norm, qid, source, prior, count / (SELECT sum(a.count) FROM aliases a "
                              "WHERE a.norm = aliases.norm) FROM aliases").fetchall()
     assert len(rows) > 3000 and all(prior == expected for *_, prior, expected in rows)
+
+
+def test_dwie_candidates_of_excluded_documents_stay_out_of_the_kb(tmp_path, shared):
+    """A DWIE KB for training may leave out the test split's candidate lists: the excluded documents are neither
+    recorded as the KB's sources nor give an alias."""
+    import json
+    import shutil
+
+    from rexel_bench.kb.ingest.sources import ingest_dwie_candidates
+
+    annos = shared("dwie-annos/annos")
+    text = shared("dwie-text-knowra/test.json")
+    chosen = sorted(p for p in annos.iterdir() if "test" in json.loads(p.read_text())["tags"])[:3]
+    (tmp_path / "annos").mkdir()
+    for path in chosen:
+        shutil.copy(path, tmp_path / "annos" / path.name)
+    counts = {}
+    for name, excluded in (("all", set()), ("less", {chosen[0].stem})):
+        with KnowledgeBase(tmp_path / f"{name}.sqlite", create=True) as kb:
+            counts[name] = ingest_dwie_candidates(kb, tmp_path / "annos", [text], exclude_ids=excluded)
+            recorded = {r["doc_id"] for r in kb.documents() or []}
+        assert chosen[0].stem not in recorded or not excluded
+    assert (counts["all"]["documents"], counts["less"]["documents"]) == (3, 2)
+    assert counts["less"]["mapped_candidates"] < counts["all"]["mapped_candidates"]

@@ -120,16 +120,17 @@ def title_to_qid(paths: Iterable[str | Path]) -> dict[str, str]:
     return {title: counter.most_common(1)[0][0] for title, counter in votes.items()}
 
 
-def ingest_dwie_candidates(kb: KnowledgeBase, annos_dir: str | Path,
-                           text_files: Iterable[str | Path]) -> dict[str, int]:
+def ingest_dwie_candidates(kb: KnowledgeBase, annos_dir: str | Path, text_files: Iterable[str | Path],
+                           exclude_ids: set[str] | None = None) -> dict[str, int]:
     """DWIE mention candidates with their priors (Wikipedia titles), mapped to QIDs where known.
 
     Each mention contributes its candidate scores as fractional alias counts; candidates whose title
-    has no QID in the DWIE-with-text files are skipped and counted.
+    has no QID in the DWIE-with-text files are skipped and counted. Documents in ``exclude_ids`` (e.g. the test
+    split, so that a KB for training holds none of the evaluated documents' candidate lists) are left out.
     """
     mapping = title_to_qid(text_files)
     rows, mapped, unmapped = [], 0, 0
-    annotated = data_io.load(annos_dir, "dwie").documents
+    annotated = [d for d in data_io.load(annos_dir, "dwie").documents if d.id not in (exclude_ids or set())]
     kb.record_documents(f"dwie:{Path(annos_dir).name}", annotated, "aliases")
     for doc in annotated:
         for m in doc.mentions:
@@ -141,7 +142,8 @@ def ingest_dwie_candidates(kb: KnowledgeBase, annos_dir: str | Path,
                 mapped += 1
                 rows.append((m.text, qid, float(score)))
     kb.add_aliases(rows, source="dwie-candidates")
-    return {"mapped_candidates": mapped, "unmapped_candidates": unmapped, "titles_with_qid": len(mapping)}
+    return {"documents": len(annotated), "mapped_candidates": mapped, "unmapped_candidates": unmapped,
+            "titles_with_qid": len(mapping)}
 
 
 def ingest_popularity(kb: KnowledgeBase, path: str | Path) -> int:
