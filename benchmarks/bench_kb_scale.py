@@ -6,10 +6,12 @@ drawn from Zipf-distributed first and last names (so names are shared), places w
 organisations and scholarly articles with long titles; sitelink counts are Zipf-distributed too. Generated lines
 are shorter than real ones (about 1 KB against 13 KB), so build times here are a lower bound for real dumps.
 
-For each size it builds a KB (``build_kb``, Dask on ``--workers`` processes) and times ``KnowledgeBase.candidates``
-(k=8) on aliases taken from the KB (exact) and on the same aliases with one letter dropped (fuzzy), with the
-share of queries whose entity comes back, and the aliases the fuzzy search ranks (trigram matches) per query.
-Run: ``python benchmarks/bench_kb_scale.py [--sizes 10000 100000 1000000] [--queries 300] [--workers 2]``.
+For each size and fuzzy index (``trigram``, ``one-edit``) it builds a KB (``build_kb``) and times
+``KnowledgeBase.candidates`` (k=8) on aliases taken from the KB (exact) and on the same aliases with one letter
+dropped or two neighbouring letters swapped (typos), with the share of queries whose entity comes back and the
+index rows a typo's look-up reads (trigram matches, or one-edit index rows).
+Run: ``python benchmarks/bench_kb_scale.py [--sizes 10000 100000 1000000] [--queries 300]
+[--fuzzy-index trigram one-edit]``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from rich.console import Console
 from rich.table import Table
 
 from rexel_bench.kb.build import build_kb
-from rexel_bench.kb.store import KnowledgeBase, _fts_query
+from rexel_bench.kb.normalize import normalize_alias
+from rexel_bench.kb.store import FUZZY_INDEXES, KnowledgeBase, _fts_query, deletion_keys
 
 SYLLABLES = ("an", "ber", "cor", "da", "el", "fin", "gar", "hol", "is", "jan", "kel", "lor", "mar", "nor", "ol",
              "per", "quin", "ros", "sal", "tor", "ul", "ven", "wil", "xan", "yor", "zel")
@@ -93,36 +96,56 @@ def _drop_letter(text: str, rng: random.Random) -> str:
     return text[:at] + text[at + 1:]
 
 
+def _swap_letters(text: str, rng: random.Random) -> str:
+    at = rng.randrange(1, len(text) - 2)
+    return text[:at] + text[at + 1] + text[at] + text[at + 2:]
+
+
 def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
-def measure(n: int, queries: int, workers: int, folder: Path) -> dict[str, object]:
-    """Build a KB of ``n`` generated entities and time its look-ups."""
+def rows_examined(kb: KnowledgeBase, text: str) -> int:
+    """Index rows a fuzzy look-up of ``text`` reads before ranking: trigram matches, or one-edit index rows."""
+    norm = normalize_alias(text)
+    if kb.fuzzy_index == "one-edit":
+        keys = sorted(deletion_keys(norm))
+        return kb.db.execute(f"SELECT count(*) FROM alias_deletions WHERE key IN ({','.join('?' * len(keys))})",
+                             keys).fetchone()[0]
+    return kb.db.execute("SELECT count(*) FROM alias_trigrams WHERE alias_trigrams MATCH ?",
+                         (_fts_query(norm),)).fetchone()[0]
+
+
+def measure(n: int, queries: int, workers: int, folder: Path, fuzzy_index: str) -> dict[str, object]:
+    """Build a KB of ``n`` generated entities with ``fuzzy_index`` and time its look-ups."""
     dump = folder / f"dump-{n}.json"
-    write_dump(dump, n)
+    if not dump.exists():
+        write_dump(dump, n)
+    kb_path = folder / f"kb-{n}-{fuzzy_index}.sqlite"
     began = time.perf_counter()
-    build_kb(folder / f"kb-{n}.sqlite", wikidata_dump=[dump], scheduler=None)
+    build_kb(kb_path, wikidata_dump=[dump], scheduler=None, fuzzy_index=fuzzy_index)
     seconds = time.perf_counter() - began
     rng = random.Random(1)
-    with KnowledgeBase(folder / f"kb-{n}.sqlite") as kb:
-        rows = kb.db.execute("SELECT alias, qid FROM aliases WHERE length(alias) >= 6 ORDER BY random() LIMIT ?",
-                             (queries,)).fetchall()
-        out: dict[str, object] = {"entities": n, "build_s": seconds, "entities_per_s_per_worker": n / seconds / workers,
-                                  "kb_mib": (folder / f"kb-{n}.sqlite").stat().st_size / 2**20}
+    with KnowledgeBase(kb_path) as kb:
+        rows = kb.db.execute("SELECT alias, qid FROM aliases WHERE length(alias) >= 6 ORDER BY alias, qid").fetchall()
+        rows = random.Random(2).sample(rows, min(queries, len(rows)))  # the same queries for either index
+        out: dict[str, object] = {"entities": n, "index": fuzzy_index, "build_s": seconds,
+                                  "entities_per_s_per_worker": n / seconds / workers,
+                                  "kb_mib": kb_path.stat().st_size / 2**20}
+        timed: dict[str, list[float]] = {}
         for kind, texts in (("exact", [(a, q) for a, q in rows]),
-                            ("fuzzy", [(_drop_letter(a, rng), q) for a, q in rows])):
-            times, found = [], 0
+                            ("dropped", [(_drop_letter(a, rng), q) for a, q in rows]),
+                            ("swapped", [(_swap_letters(a, rng), q) for a, q in rows])):
+            times, found = timed.setdefault("typo" if kind != "exact" else kind, []), 0
             for text, qid in texts:
                 start = time.perf_counter()
                 candidates = kb.candidates(text, k=8)
                 times.append(1000 * (time.perf_counter() - start))
                 found += any(c.qid == qid for c in candidates)
-            out[f"{kind}_p50_ms"], out[f"{kind}_p99_ms"] = _percentile(times, 50), _percentile(times, 99)
             out[f"{kind}_recall_at_8"] = found / len(texts)
-        ranked = [kb.db.execute("SELECT count(*) FROM alias_trigrams WHERE alias_trigrams MATCH ?",
-                                (_fts_query(text.casefold()),)).fetchone()[0] for text, _ in texts[:50]]
-        out["fuzzy_aliases_ranked_p50"] = statistics.median(ranked)
+        for kind, times in timed.items():
+            out[f"{kind}_p50_ms"], out[f"{kind}_p99_ms"] = _percentile(times, 50), _percentile(times, 99)
+        out["rows_examined_p50"] = statistics.median(rows_examined(kb, text) for text, _ in texts[:50])
     out["peak_rss_mib"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     return out
@@ -133,20 +156,25 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--fuzzy-index", nargs="+", default=list(FUZZY_INDEXES), choices=FUZZY_INDEXES)
     args = parser.parse_args()
     table = Table(title="Knowledge base at scale (generated dumps in the official layout)")
-    columns = ("entities", "build (s)", "entities/s/worker", "KB (MiB)", "peak RSS (MiB)", "exact p50/p99 (ms)",
-               "exact recall@8", "fuzzy p50/p99 (ms)", "fuzzy recall@8", "aliases ranked (fuzzy, p50)")
+    columns = ("entities", "fuzzy index", "build (s)", "entities/s/worker", "KB (MiB)", "peak RSS (MiB)",
+               "exact p50/p99 (ms)", "exact recall@8", "typo p50/p99 (ms)", "dropped letter recall@8",
+               "swapped letters recall@8", "rows examined (typo, p50)")
     for column in columns:
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
-            r = measure(n, args.queries, args.workers, Path(tmp))
-            table.add_row(f"{n:,}", f"{r['build_s']:.1f}", f"{r['entities_per_s_per_worker']:,.0f}",
-                          f"{r['kb_mib']:.1f}", f"{r['peak_rss_mib']:,.0f}",
-                          f"{r['exact_p50_ms']:.2f} / {r['exact_p99_ms']:.2f}", f"{100 * r['exact_recall_at_8']:.1f}%",
-                          f"{r['fuzzy_p50_ms']:.2f} / {r['fuzzy_p99_ms']:.2f}", f"{100 * r['fuzzy_recall_at_8']:.1f}%",
-                          f"{r['fuzzy_aliases_ranked_p50']:,.0f}")
+            for index in args.fuzzy_index:
+                r = measure(n, args.queries, args.workers, Path(tmp), index)
+                table.add_row(f"{n:,}", index, f"{r['build_s']:.1f}", f"{r['entities_per_s_per_worker']:,.0f}",
+                              f"{r['kb_mib']:.1f}", f"{r['peak_rss_mib']:,.0f}",
+                              f"{r['exact_p50_ms']:.2f} / {r['exact_p99_ms']:.2f}",
+                              f"{100 * r['exact_recall_at_8']:.1f}%",
+                              f"{r['typo_p50_ms']:.2f} / {r['typo_p99_ms']:.2f}",
+                              f"{100 * r['dropped_recall_at_8']:.1f}%", f"{100 * r['swapped_recall_at_8']:.1f}%",
+                              f"{r['rows_examined_p50']:,.0f}")
     Console(width=240).print(table)
 
 

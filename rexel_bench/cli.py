@@ -620,6 +620,10 @@ def kb_build(
                                                         help="Comma-separated properties to keep facts of.")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="dask.distributed scheduler address "
                                                                       "(default: a local cluster).")] = None,
+    fuzzy_index: Annotated[str, typer.Option(
+        "--fuzzy-index", help="How a text the KB does not hold exactly finds candidates: trigram (FTS5, the "
+                              "default) or one-edit (aliases one edit away, a cost set by the text's length, not "
+                              "the KB's size).")] = "trigram",
 ) -> None:
     """Build a KB from any mix of sources."""
     from rexel_bench.kb.build import build_kb
@@ -634,7 +638,8 @@ def kb_build(
                       properties=frozenset(only_properties.split(",")) if only_properties else None)
     contributed = build_kb(out, docred_ie=docred_ie, exclude_ids=exclude, tsv=tsv, dwie_annos=dwie_annos,
                            dwie_text=dwie_text, popularity=popularity, properties=properties,
-                           wikidata_dump=wikidata_dump, dump_filter=keep, scheduler=scheduler, progress=True)
+                           wikidata_dump=wikidata_dump, dump_filter=keep, scheduler=scheduler, progress=True,
+                           fuzzy_index=fuzzy_index)
     for source, value in contributed.items():
         console.print(f"{source}: {value}")
     if exclude:

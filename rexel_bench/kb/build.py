@@ -28,7 +28,7 @@ from rexel_bench.data.relations import docred_relations
 from rexel_bench.errors import RexelBenchNote
 from rexel_bench.kb.ingest import sources
 from rexel_bench.kb.ingest.wikidata_dump import ALIAS_PRIOR, DumpFilter, ingest_dump
-from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.kb.store import KnowledgeBase, check_fuzzy_index
 from rexel_bench.resources import cache_root, dataset_file
 
 
@@ -47,21 +47,25 @@ def build_kb(
     dump_filter: DumpFilter | None = None,
     scheduler: str | None = None,
     progress: bool = False,
+    fuzzy_index: str = "trigram",
 ) -> dict[str, Any]:
     """Ingest every given source into a new KB that replaces ``out`` once it is complete, and return what each
-    source contributed. A failed or interrupted build leaves ``out`` as it was (:func:`staged_file`)."""
+    source contributed. A failed or interrupted build leaves ``out`` as it was (:func:`staged_file`).
+    ``fuzzy_index``: how the KB finds an alias it does not hold exactly (``KnowledgeBase.finalize``)."""
+    check_fuzzy_index(fuzzy_index)  # before any work
     with staged_file(out) as staging:
         staging.unlink()  # SQLite creates its own file
         return _ingest_all(staging, docred_ie=docred_ie, exclude_ids=exclude_ids, facts=facts, tsv=tsv,
                            dwie_annos=dwie_annos, dwie_text=dwie_text, popularity=popularity, properties=properties,
                            wikidata_dump=wikidata_dump, dump_filter=dump_filter, scheduler=scheduler,
-                           progress=progress)
+                           progress=progress, fuzzy_index=fuzzy_index)
 
 
 def _ingest_all(out: Path, *, docred_ie: Sequence[str | Path], exclude_ids: set[str] | None, facts: bool,
                 tsv: Sequence[str | Path], dwie_annos: str | Path | None, dwie_text: Sequence[str | Path],
                 popularity: str | Path | None, properties: str | Path | None, wikidata_dump: Sequence[str | Path],
-                dump_filter: DumpFilter | None, scheduler: str | None, progress: bool) -> dict[str, Any]:
+                dump_filter: DumpFilter | None, scheduler: str | None, progress: bool, fuzzy_index: str
+                ) -> dict[str, Any]:
     contributed: dict[str, Any] = {}
     with KnowledgeBase(out, create=True) as kb:
         if wikidata_dump:
@@ -86,7 +90,7 @@ def _ingest_all(out: Path, *, docred_ie: Sequence[str | Path], exclude_ids: set[
         kb.record_source("built_from", {k: str(v) for k, v in contributed.items()})
         if exclude_ids:
             kb.record_source("excluded_documents", sorted(exclude_ids))
-        kb.finalize()
+        kb.finalize(fuzzy_index)
     return contributed
 
 

@@ -4,7 +4,10 @@ Tables:
 - ``entities(qid, label, description, popularity)``;
 - ``aliases(norm, alias, qid, count, prior, source)``: surface forms, keyed by their normalised form;
   ``prior`` is p(entity | alias) = count / total count of the normalised alias, recomputed by
-  :meth:`KnowledgeBase.finalize`; ``alias_trigrams`` (FTS5, trigram tokenizer) serves fuzzy look-up;
+  :meth:`KnowledgeBase.finalize`; ``alias_trigrams`` (FTS5, trigram tokenizer) serves fuzzy look-up, or, in a
+  KB built with the one-edit index, ``alias_deletions``: the 64-bit keys of every normalised alias and of each
+  string one character shorter (a symmetric-deletion index in the style of SymSpell), so that a query's cost is
+  its length + 1 index probes whatever the KB's size;
 - ``classes(qid, class_qid)`` from P31/P279 and fine types, ``class_labels(class_qid, label)``, and
   ``class_types(class_qid, type, count)``: how often entities of a class carry each coarse dataset type
   (learnt from linked documents), for type compatibility;
@@ -202,10 +205,12 @@ class KnowledgeBase:
         rows = self.db.execute("SELECT dataset, doc_id, title, text_sha256, contributes FROM documents")
         return [dict(zip(("dataset", "doc_id", "title", "text_sha256", "contributes"), r, strict=True)) for r in rows]
 
-    def finalize(self) -> None:
+    def finalize(self, fuzzy_index: str | None = None) -> None:
         """Recompute alias priors p(entity | alias) over all sources in one grouped pass (linear in the aliases,
         where a per-row sum is quadratic in the entities sharing an alias), label the classes whose entities the
-        KB holds, and rebuild the trigram index."""
+        KB holds, and rebuild the fuzzy index: ``trigram`` (FTS5) or ``one-edit`` (:data:`FUZZY_INDEXES`;
+        default: the KB's own, else trigram)."""
+        fuzzy_index = check_fuzzy_index(fuzzy_index or self.fuzzy_index)
         with self.transaction() as db:
             db.execute("CREATE TEMP TABLE alias_totals (norm TEXT PRIMARY KEY, total REAL) WITHOUT ROWID")
             db.execute("INSERT INTO alias_totals SELECT norm, sum(count) FROM aliases GROUP BY norm")
@@ -215,8 +220,26 @@ class KnowledgeBase:
             db.execute("INSERT OR IGNORE INTO class_labels SELECT DISTINCT c.class_qid, e.label FROM classes c "
                        "JOIN entities e ON e.qid = c.class_qid WHERE e.label IS NOT NULL ORDER BY c.class_qid")
             db.execute("DELETE FROM alias_trigrams")
-            db.execute("INSERT INTO alias_trigrams(norm) SELECT DISTINCT norm FROM aliases")
+            if fuzzy_index == "trigram":  # the default, unrecorded: a trigram KB's bytes are as they always were
+                db.execute("INSERT INTO alias_trigrams(norm) SELECT DISTINCT norm FROM aliases")
+                db.execute("DROP TABLE IF EXISTS alias_deletions")
+                db.execute("DELETE FROM meta WHERE key = 'fuzzy_index'")
+            else:
+                db.execute("CREATE TABLE IF NOT EXISTS alias_deletions (key INTEGER NOT NULL, norm TEXT NOT NULL, "
+                           "PRIMARY KEY (key, norm)) WITHOUT ROWID")
+                db.execute("DELETE FROM alias_deletions")
+                norms = [n for (n,) in db.execute("SELECT DISTINCT norm FROM aliases ORDER BY norm")]
+                db.executemany("INSERT OR IGNORE INTO alias_deletions VALUES (?, ?)",
+                               ((key, norm) for norm in norms for key in sorted(deletion_keys(norm))))
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('fuzzy_index', ?)", (json.dumps(fuzzy_index),))
+        self.fuzzy_index = fuzzy_index
         self.db.execute("VACUUM")
+
+    @functools.cached_property
+    def fuzzy_index(self) -> str:
+        """How this KB finds an alias it does not hold exactly: ``trigram`` or ``one-edit``."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'fuzzy_index'").fetchone()
+        return json.loads(row[0]) if row else "trigram"
 
     # reading ---------------------------------------------------------------------------------
     def candidates(self, text: str, k: int = 30, fuzzy: bool = True, min_similarity: float = 0.6) -> list[Candidate]:
@@ -232,7 +255,14 @@ class KnowledgeBase:
             "SELECT qid, sum(count) AS c FROM aliases WHERE norm = ? GROUP BY qid ORDER BY c DESC, qid LIMIT ?",
             (norm, k)).fetchall()
         match = "exact"
-        if not rows and fuzzy and len(norm) >= 3:
+        if not rows and fuzzy and len(norm) >= 3 and self.fuzzy_index == "one-edit":
+            near = self.one_edit_aliases(norm)
+            if near:
+                marks = ",".join("?" * len(near))
+                rows = self.db.execute(f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) "
+                                       "GROUP BY qid ORDER BY c DESC, qid LIMIT ?", (*near, k)).fetchall()
+                match = "fuzzy"
+        elif not rows and fuzzy and len(norm) >= 3:
             grams = _trigrams(norm)
             # bm25 called by name: the order of ORDER BY rank (the same function), about 15% faster
             similar = {r[0]: _jaccard(grams, _trigrams(r[0])) for r in self.db.execute(
@@ -249,6 +279,14 @@ class KnowledgeBase:
                 match = "fuzzy"
         total = sum(c for _, c in rows) or 1.0
         return self._candidates([(qid, count / total) for qid, count in rows], match)
+
+    def one_edit_aliases(self, norm: str) -> list[str]:
+        """The KB's normalised aliases one edit from ``norm`` (a letter dropped, added, replaced, or two neighbours
+        swapped), found in the one-edit index with ``len(norm) + 1`` probes and checked exactly."""
+        keys = sorted(deletion_keys(norm))
+        marks = ",".join("?" * len(keys))
+        found = self.db.execute(f"SELECT DISTINCT norm FROM alias_deletions WHERE key IN ({marks})", keys)
+        return sorted(other for (other,) in found if other != norm and within_one_edit(norm, other))
 
     def _candidates(self, priors: list[tuple[str, float]], match: str) -> list[Candidate]:
         """Candidates with their labels, popularity and classes, read in two queries for all of them."""
@@ -337,6 +375,43 @@ class _NamedConnection(sqlite3.Connection):
             return super().executescript(*args)
         except sqlite3.DatabaseError as exc:
             raise self._named(exc) from exc
+
+
+#: The fuzzy indexes a KB can be built with (``kb build --fuzzy-index``).
+FUZZY_INDEXES = ("trigram", "one-edit")
+
+
+def check_fuzzy_index(name: str) -> str:
+    """``name`` if it is one of :data:`FUZZY_INDEXES`, else an error listing them."""
+    if name not in FUZZY_INDEXES:
+        raise ConfigError(f"fuzzy index {name!r}: expected one of {', '.join(FUZZY_INDEXES)}", field="fuzzy_index")
+    return name
+
+
+def _key(text: str) -> int:
+    """A stable signed 64-bit key of a string (SQLite's integer), the same in every process."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+
+
+def deletion_keys(norm: str) -> set[int]:
+    """The keys of ``norm`` and of every string one character shorter: two strings within one edit share one."""
+    return {_key(norm)} | {_key(norm[:i] + norm[i + 1:]) for i in range(len(norm))}
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one letter dropped, added or replaced, or two neighbouring letters swapped
+    (optimal string alignment distance at most 1)."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), len(a))
+    if len(a) < len(b):
+        return a[start:] == b[start + 1:]
+    swapped = start + 1 < len(a) and a[start] == b[start + 1] and a[start + 1] == b[start]
+    return a[start + 1:] == b[start + 1:] or (swapped and a[start + 2:] == b[start + 2:])
 
 
 def _trigrams(text: str) -> set[str]:

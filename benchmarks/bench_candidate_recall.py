@@ -1,0 +1,75 @@
+"""Candidate recall of the two fuzzy indexes on DocRED-IE dev's mentions, with held-out linking.
+
+Each of the 5 folds of a held-out run is linked with the default KB built without that fold's documents (the
+cached fold KBs of ``rexel-bench run``); this script copies each fold KB, rebuilds its fuzzy index as ``one-edit``
+(the same aliases and priors), and, for every gold mention with a QID, asks both KBs for candidates: recall@k is
+the share of mentions whose gold QID is among the top k, for all mentions and for those the KB does not hold
+exactly (the only ones a fuzzy index serves); it also counts the mentions whose candidate list differs.
+Run: ``python benchmarks/bench_candidate_recall.py`` (after a held-out run has built the fold KBs, or it builds them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from rexel_bench.data import io as data_io
+from rexel_bench.data.registry import resolve
+from rexel_bench.kb.build import held_out_kb_path
+from rexel_bench.kb.normalize import normalize_alias
+from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.run import fold_of
+
+KS = (1, 8, 30)
+FOLDS = 5
+
+
+def main() -> None:
+    gold = data_io.load(resolve("docred-ie:dev")).documents
+    hits = {index: {scope: {k: 0 for k in KS} for scope in ("all", "not exact")} for index in ("trigram", "one-edit")}
+    counts = {"all": 0, "not exact": 0}
+    changed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for fold in range(FOLDS):
+            docs = [d for d in gold if fold_of(d.id, FOLDS) == fold]
+            trigram_path = held_out_kb_path({d.id for d in docs})
+            one_edit_path = Path(tmp) / f"fold-{fold}.sqlite"
+            shutil.copy(trigram_path, one_edit_path)
+            with KnowledgeBase(one_edit_path) as kb:
+                kb.finalize("one-edit")
+            with KnowledgeBase(trigram_path) as trigram, KnowledgeBase(one_edit_path) as one_edit:
+                for doc in docs:
+                    for entity in doc.entities:
+                        if not entity.qid:
+                            continue
+                        for mention in entity.mentions:
+                            exact = bool(trigram.db.execute("SELECT 1 FROM aliases WHERE norm = ? LIMIT 1",
+                                                            (normalize_alias(mention.text),)).fetchone())
+                            scopes = ["all"] if exact else ["all", "not exact"]
+                            found = {}
+                            for index, kb in (("trigram", trigram), ("one-edit", one_edit)):
+                                found[index] = [c.qid for c in kb.candidates(mention.text, k=max(KS))]
+                                for scope in scopes:
+                                    for k in KS:
+                                        hits[index][scope][k] += entity.qid in found[index][:k]
+                            for scope in scopes:
+                                counts[scope] += 1
+                            changed += found["trigram"] != found["one-edit"]
+    table = Table(title=f"Candidate recall on DocRED-IE dev's gold mentions, held-out linking ({FOLDS} folds)")
+    for column in ("fuzzy index", "mentions", *(f"recall@{k}" for k in KS), "not held exactly: mentions",
+                   *(f"recall@{k} " for k in KS)):
+        table.add_column(column, justify="right")
+    for index, by_scope in hits.items():
+        table.add_row(index, f"{counts['all']:,}", *(f"{100 * by_scope['all'][k] / counts['all']:.1f}" for k in KS),
+                      f"{counts['not exact']:,}",
+                      *(f"{100 * by_scope['not exact'][k] / max(1, counts['not exact']):.1f}" for k in KS))
+    Console(width=200).print(table)
+    print(f"mentions whose top-{max(KS)} candidates differ between the indexes: {changed:,} of {counts['all']:,}")
+
+
+if __name__ == "__main__":
+    main()
