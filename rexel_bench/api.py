@@ -31,6 +31,7 @@ from rexel_bench.perf import paused_gc
 from rexel_bench.scoring.api import ScoreResult
 from rexel_bench.scoring.io import load_predictions, read_train_facts
 from rexel_bench.scoring.relations import TrainFacts, train_facts
+from rexel_bench.stats.seeds import Seeded
 
 __all__ = ["Documents", "Report", "compare", "load", "load_model", "readable", "run", "score", "score_each"]
 
@@ -71,6 +72,19 @@ def _predictions(source: Documents, gold: data_io.Gold, lenient: bool, data_dir:
         docs, notes = load_predictions(path, gold.documents, lenient=lenient, left_out=gold.left_out)
         return docs, notes, str(path)
     return list(source), [], None
+
+
+def _names_seeds(source: Any) -> bool:
+    """Whether a system is given as several prediction files, one per training seed (a list of paths)."""
+    return isinstance(source, (list, tuple)) and bool(source) and all(isinstance(s, (str, Path)) for s in source)
+
+
+def _seeded_predictions(files: Sequence[str | Path], gold: data_io.Gold, lenient: bool, data_dir: str | Path | None
+                        ) -> tuple[Seeded, list[str], None]:
+    """A seeded system's predictions, one set per file, with the notes of each (named by its file)."""
+    members = {str(file): _predictions(file, gold, lenient, data_dir) for file in files}
+    notes = [f"{file}: {note}" for file, (_, own, _) in members.items() for note in own]
+    return Seeded({file: docs for file, (docs, _, _) in members.items()}), notes, None
 
 
 def _train_facts(source: Documents | None, data_dir: str | Path | None) -> TrainFacts | None:
@@ -214,21 +228,25 @@ class Report:
         return directory
 
 
-def compare(gold: Documents, predictions: Mapping[str, Documents], *, bootstrap: int = 10_000, seed: int = 0,
+def compare(gold: Documents, predictions: Mapping[str, Documents | Sequence[str | Path]], *, bootstrap: int = 10_000,
+            seed: int = 0,
             randomization: int = 1000, metrics: Sequence[str] | None = None, train: Documents | None = None,
             lenient: bool = False, skip_bad_gold: bool = False, data_dir: str | Path | None = None,
             dataset: str | None = None, reference: str | None = None) -> Report:
     """Score several systems on the same gold, with paired-bootstrap intervals, p-values and Holm's correction.
 
     Holm corrects the pre-stated family: each system against ``reference`` (default: the first system) on the
-    headline metrics; every other comparison is exploratory (uncorrected). The numbers ``rexel-bench compare``
-    writes (same seed, same resamples).
+    headline metrics; every other comparison is exploratory (uncorrected). A system given as a list of files is
+    one system trained with several seeds (one file each): its metrics are their mean, with sd and per-seed
+    values, resampled over documents and seeds together. The numbers ``rexel-bench compare`` writes (same seed,
+    same resamples).
     """
     from rexel_bench.evaluate import evaluate
 
     gold_path = resolve(gold, data_dir) if isinstance(gold, (str, Path)) else None
     gold_data = _gold(gold_path or gold, "auto", data_dir, skip_bad_gold)
-    loaded = {name: _predictions(source, gold_data, lenient, data_dir) for name, source in predictions.items()}
+    loaded = {name: _seeded_predictions(source, gold_data, lenient, data_dir) if _names_seeds(source)
+              else _predictions(source, gold_data, lenient, data_dir) for name, source in predictions.items()}
     data = evaluate(gold_data.documents, {name: docs for name, (docs, _, _) in loaded.items()},
                     dataset=dataset or (str(gold) if gold_path else "documents"), dataset_path=gold_path,
                     metrics=list(metrics) if metrics else None,

@@ -471,7 +471,9 @@ def _report_dir(out: Path | None, name: str) -> Path:
 @reports_errors
 def compare(
     preds: Annotated[list[Path], typer.Argument(help="Two or more prediction files (any supported format); the "
-                                                     "first is the reference the others are compared with.")],
+                                                     "first is the reference the others are compared with. Files "
+                                                     "joined by + are one system's training seeds "
+                                                     "(s0.jsonl+s1.jsonl+s2.jsonl).")],
     gold: Annotated[str, typer.Option("--gold", "-g", help="Gold file or dataset name.")] = "docred-ie:dev",
     names: Annotated[str | None, typer.Option("--names", help="Comma-separated names, one per file "
                                                                "(default: the file names).")] = None,
@@ -495,16 +497,19 @@ def compare(
     The first file (or --reference) is the reference: Holm corrects each system against it on the headline
     metrics; every other comparison is exploratory. Writes a report folder (--out)."""
     from rexel_bench import api
+    from rexel_bench.models.base import SEED_SEPARATOR
     from rexel_bench.reports.tables import markdown_table
 
     _check_numbers(bootstrap=bootstrap, randomization=randomization, seed=seed)
-    labels = names.split(",") if names else [p.stem for p in preds]
+    sources = [str(p).split(SEED_SEPARATOR) if SEED_SEPARATOR in str(p) and not p.exists() else p for p in preds]
+    labels = names.split(",") if names else [
+        f"{Path(s[0]).stem} ({len(s)} seeds)" if isinstance(s, list) else s.stem for s in sources]
     if len(preds) < 2:
         raise ConfigError("compare needs two or more prediction files")
     if len(labels) != len(preds) or len(set(labels)) != len(labels):
         raise ConfigError(f"--names needs {len(preds)} different names, one per file, e.g. --names rexel,pipeline"
                           if names else "two prediction files share a file name: give --names")
-    report = api.compare(gold, dict(zip(labels, preds, strict=True)), bootstrap=bootstrap, seed=seed,
+    report = api.compare(gold, dict(zip(labels, sources, strict=True)), bootstrap=bootstrap, seed=seed,
                          randomization=randomization, metrics=metrics.split(",") if metrics else None, train=train,
                          lenient=lenient, skip_bad_gold=skip_bad_gold, data_dir=data_dir_opt, reference=reference)
     directory = report.write(_report_dir(out, "compare"))

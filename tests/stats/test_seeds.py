@@ -107,3 +107,26 @@ def test_run_predicts_each_seed_and_reports_the_seeded_system(gold, tmp_path, mo
     assert "## Training seeds" in report and f"{100 * spread['mean']:.2f} ± {100 * spread['sd']:.2f}" in report
     written = sorted(p.name for p in (tmp_path / "r" / "predictions").iterdir())
     assert len(written) == 4 and all(any(f"_{n}_jsonl" in w for w in written) for n in ("s0", "s1", "s2", "half"))
+
+
+def test_compare_takes_a_system_as_one_file_per_seed(gold, tmp_path):
+    """``rb.compare`` with a list of files, and ``compare a+b+c`` on the command line: the same seeded system."""
+    import rexel_bench as rb
+
+    data_io.write(gold, tmp_path / "gold.jsonl")
+    for name, every in (("s0", 1), ("s1", 2), ("s2", 4), ("other", 3)):
+        data_io.write(_dropped(gold, every), tmp_path / f"{name}.jsonl")
+    seeds = [tmp_path / f"s{i}.jsonl" for i in range(3)]
+    report = rb.compare(str(tmp_path / "gold.jsonl"), {"seeded": seeds, "other": tmp_path / "other.jsonl"},
+                        bootstrap=200, randomization=0).to_dict()
+    members = {str(p): _dropped(gold, every) for p, every in zip(seeds, (1, 2, 4), strict=True)}
+    expected = _evaluate(gold, {"seeded": Seeded(members), "other": _dropped(gold, 3)})
+    assert report["systems"]["seeded"]["seeds"]["members"] == [str(p) for p in seeds]
+    assert report["systems"]["seeded"]["metrics"]["e2e_hard"]["values"] == pytest.approx(
+        expected["systems"]["seeded"]["metrics"]["e2e_hard"]["values"])
+    done = runner.invoke(app, ["compare", "+".join(map(str, seeds)), str(tmp_path / "other.jsonl"), "--gold",
+                               str(tmp_path / "gold.jsonl"), "--bootstrap", "50", "--out", str(tmp_path / "c")])
+    assert done.exit_code == 0, done.output
+    written = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    assert list(written["systems"]) == ["s0 (3 seeds)", "other"]
+    assert written["systems"]["s0 (3 seeds)"]["seeds"]["members"] == [str(p) for p in seeds]
