@@ -436,9 +436,11 @@ def _print_summary(kept: dict[str, tuple[dict[str, float], list[str]]], first: A
 
 def _print_verdicts(run: dict[str, Any]) -> None:
     """Each system against the reference on the headline metrics: a compact table and one sentence each."""
+    from rexel_bench.reports.record import MetricsRecord
     from rexel_bench.reports.verdicts import points, resolution_note, sentences, verdicts
 
-    found = verdicts(run)
+    record = MetricsRecord.from_dict(run, checked=True)  # what this command has just written, validated then
+    found = verdicts(record)
     if not found:
         return
     table = Table(title=f"Against the reference system, {found[0].reference} (points of F1; 95% paired bootstrap "
@@ -451,7 +453,7 @@ def _print_verdicts(run: dict[str, Any]) -> None:
     console.print(table)
     for line in sentences(found):
         console.print(line, highlight=False, soft_wrap=True)
-    caution = resolution_note(run)
+    caution = resolution_note(record)
     if caution:
         _print_note(caution)
 

@@ -156,16 +156,17 @@ def test_compare_takes_several_files_and_ends_saying_who_is_ahead(files, tmp_pat
 
 def test_a_verdict_reads_the_comparison_in_either_direction(files):
     import rexel_bench as rb
+    from rexel_bench.reports.record import MetricsRecord
     from rexel_bench.reports.verdicts import verdicts
 
-    run = rb.compare(str(files["gold"]), {"b": str(files["b"]), "a": str(files["a"])}, bootstrap=2000,
-                     metrics=["end-to-end"]).to_dict()
+    run = MetricsRecord.from_dict(rb.compare(str(files["gold"]), {"b": str(files["b"]), "a": str(files["a"])},
+                                             bootstrap=2000, metrics=["end-to-end"]).to_dict())
     found = {v.metric: v for v in verdicts(run)}  # a against the reference b: ahead, a positive difference
     linked = found["e2e_linked"]
     assert linked.system == "a" and linked.reference == "b" and linked.delta > 0 and linked.outcome == "ahead"
     assert linked.interval[0] > 0 and linked.interval[0] <= linked.delta <= linked.interval[1]
-    same = rb.compare(str(files["gold"]), {"a": str(files["a"]), "copy": str(files["a"])}, bootstrap=100,
-                      metrics=["end-to-end"]).to_dict()
+    same = MetricsRecord.from_dict(rb.compare(str(files["gold"]), {"a": str(files["a"]), "copy": str(files["a"])},
+                                              bootstrap=100, metrics=["end-to-end"]).to_dict())
     assert all(v.outcome == "level" and v.delta == 0 for v in verdicts(same))
 
 

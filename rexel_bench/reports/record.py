@@ -184,6 +184,34 @@ class SystemRecord:
 
 
 @dataclass(frozen=True)
+class ComparisonRecord:
+    """One paired comparison: A − B on a metric's headline value, its interval, p-values, and whether it is in
+    the pre-stated family (``confirmatory``; else exploratory and ``p_holm`` is None)."""
+
+    metric: str
+    a: str
+    b: str
+    delta: float
+    p_two_sided: float
+    p_holm: float | None
+    confirmatory: bool
+    delta_interval: tuple[float, float] | None
+
+    def between(self, metric: str, one: str, other: str) -> bool:
+        """Whether this compares ``one`` and ``other`` (either way round) on ``metric``."""
+        return self.metric == metric and {self.a, self.b} == {one, other}
+
+
+@dataclass(frozen=True)
+class FamilyRecord:
+    """The pre-stated family Holm corrects: each system against ``reference`` on ``metrics``."""
+
+    reference: str
+    metrics: tuple[str, ...]
+    comparisons: int
+
+
+@dataclass(frozen=True)
 class MetricsRecord:
     """A validated ``metrics.json``: its provenance, systems and comparisons, typed."""
 
@@ -193,14 +221,18 @@ class MetricsRecord:
     dataset: dict[str, Any]
     metric_versions: dict[str, str]
     systems: dict[str, SystemRecord]
-    comparisons: list[dict[str, Any]]
+    comparisons: list[ComparisonRecord]
+    family: FamilyRecord | None
+    n_resamples: int | None
     per_document: dict[str, Any] | None
     data: dict[str, Any]  # the record as written
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str | None = None) -> MetricsRecord:
-        """The typed view of a record (validated first)."""
-        validate(data, source)
+    def from_dict(cls, data: dict[str, Any], source: str | None = None, *, checked: bool = False
+                  ) -> MetricsRecord:
+        """The typed view of a record, validated first unless ``checked`` says it just was."""
+        if not checked:
+            validate(data, source)
         systems = {name: SystemRecord(
             name=name, notes=entry["notes"], source=entry["source"],
             linking_label=(entry.get("linking") or {}).get("label"), entry=entry,
@@ -208,9 +240,22 @@ class MetricsRecord:
                                      values=v["values"], totals=v["totals"], ci=v.get("ci", {}))
                      for m, v in entry["metrics"].items()})
             for name, entry in data["systems"].items()}
+        comparisons = [ComparisonRecord(
+            metric=c["metric"], a=c["a"], b=c["b"], delta=c["delta"], p_two_sided=c["p_two_sided"],
+            p_holm=c.get("p_holm"), confirmatory=c.get("confirmatory", True),
+            delta_interval=tuple(c["delta_interval"]) if c.get("delta_interval") else None)  # type: ignore[arg-type]
+            for c in data["comparisons"]]
+        family = data.get("family")
         return cls(kind=data["kind"], command=data["command"], git_commit=data["git_commit"],
                    dataset=data["dataset"], metric_versions=data["metric_versions"], systems=systems,
-                   comparisons=data["comparisons"], per_document=data["per_document"], data=data)
+                   comparisons=comparisons, per_document=data["per_document"], data=data,
+                   family=FamilyRecord(family["reference"], tuple(family["metrics"]), family["comparisons"])
+                   if family else None,
+                   n_resamples=(data.get("bootstrap") or {}).get("n_resamples"))
+
+    def comparison(self, metric: str, one: str, other: str) -> ComparisonRecord | None:
+        """The comparison of two systems on a metric, whichever was A."""
+        return next((c for c in self.comparisons if c.between(metric, one, other)), None)
 
     @classmethod
     def read(cls, path: str | Path) -> MetricsRecord:

@@ -17,7 +17,7 @@ from typing import Any
 
 from rexel_bench.data.io import atomic_write_text
 from rexel_bench.reports.plots import draw_all
-from rexel_bench.reports.record import validate
+from rexel_bench.reports.record import MetricsRecord, validate
 from rexel_bench.reports.tables import csv_table, latex_table, markdown_table
 from rexel_bench.reports.verdicts import resolution_note, sentences, verdict_markdown, verdicts
 
@@ -74,7 +74,8 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
             lines.append(f"| {system} | {_num(s, 'docs_per_s', '.2f')} | {_num(s, 'tokens_per_s', ',.0f')} | "
                          f"{_num(s, 'peak_rss_mb', ',.0f')} | {stages or '–'} |")
         lines.append("")
-    found = verdicts(run)
+    record = MetricsRecord.from_dict(dict(run), checked=True)  # write_report validated it
+    found = verdicts(record)
     if found:
         family = run.get("family") or {}
         lines += [f"## Against the reference system, {found[0].reference}", "",
@@ -85,7 +86,7 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
                   f"comparisons, each system against {found[0].reference} on {', '.join(family.get('metrics', []))}. "
                   "Every other comparison in this report and in `metrics.json` is exploratory: its p is not "
                   "corrected.", "", verdict_markdown(found), "", *(f"- {s}" for s in sentences(found)),
-                  *([f"- **Note**: {note}"] if (note := resolution_note(run)) else []), ""]
+                  *([f"- **Note**: {note}"] if (note := resolution_note(record)) else []), ""]
     lines += ["## Paired comparisons", "", "| metric | A | B | Δ (A−B) | p(A>B) | p(B>A) | p two-sided | "
               "p randomization | p Holm | family |", "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for c in _comparison_rows(run):

@@ -1,4 +1,5 @@
-"""Who won: each system against the reference system on the headline metrics, read from ``metrics.json``.
+"""Who won: each system against the reference system on the headline metrics, read from the typed record of
+``metrics.json`` (``reports.record.MetricsRecord``).
 
 A verdict says whether a system is significantly ahead of the reference, behind it, or level with it (the
 Holm-adjusted two-sided paired-bootstrap p is at least 0.05), with the difference and its 95% interval. The
@@ -8,10 +9,10 @@ console (``compare``, ``run``) and the report print the same rows and sentences.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from rexel_bench.reports.record import MetricsRecord
 from rexel_bench.reports.tables import ALPHA
 from rexel_bench.stats.compare import FAMILY_METRICS
 
@@ -42,46 +43,38 @@ class Verdict:
         return f"[{points(self.interval[0])}, {points(self.interval[1])}]" if self.interval else "–"
 
 
-def headline_metrics(run: Mapping[str, Any]) -> list[str]:
-    """The headline metrics every system of the run was scored on."""
-    systems = list(run["systems"].values())
-    present = set.intersection(*(set(s["metrics"]) for s in systems)) if systems else set()
+def headline_metrics(record: MetricsRecord) -> list[str]:
+    """The headline metrics every system of the record was scored on."""
+    systems = list(record.systems.values())
+    present = set.intersection(*(set(s.metrics) for s in systems)) if systems else set()
     return [m for m in FAMILY_METRICS if m in present]
 
 
-def verdicts(run: Mapping[str, Any]) -> list[Verdict]:
-    """Every other system against the run's reference system on every headline metric (the pre-stated family
-    of ``metrics.json``; the first system where a run states none)."""
-    systems = list(run["systems"])
-    family = run.get("family") or {}
-    reference = family.get("reference") or (systems[0] if systems else None)
-    metrics = [m for m in family["metrics"] if m in headline_metrics(run)] if family else headline_metrics(run)
-    out = []
-    for metric in metrics:
-        for system in systems:
-            if system != reference:
-                out.append(_verdict(run, system, reference, metric))
-    return out
+def verdicts(record: MetricsRecord) -> list[Verdict]:
+    """Every other system against the record's reference system on every headline metric (the pre-stated family
+    of ``metrics.json``; the first system where a record states none)."""
+    systems = list(record.systems)
+    reference = record.family.reference if record.family else (systems[0] if systems else None)
+    metrics = [m for m in record.family.metrics if m in headline_metrics(record)] if record.family \
+        else headline_metrics(record)
+    return [_verdict(record, system, reference, metric) for metric in metrics for system in systems
+            if system != reference]
 
 
-def _verdict(run: Mapping[str, Any], system: str, reference: str, metric: str) -> Verdict:
-    def value(name: str) -> float:
-        entry = run["systems"][name]["metrics"][metric]
-        return entry["values"][entry["headline"]]
-    found = next((c for c in run.get("comparisons", []) if c["metric"] == metric and {c["a"], c["b"]} ==
-                  {system, reference}), None)
-    interval = tuple(found["delta_interval"]) if found and found.get("delta_interval") else None
-    if found and interval and found["a"] == reference:  # recorded as reference − system: turn it round
+def _verdict(record: MetricsRecord, system: str, reference: str, metric: str) -> Verdict:
+    mine, theirs = record.systems[system].metrics[metric].value, record.systems[reference].metrics[metric].value
+    found = record.comparison(metric, system, reference)
+    interval = found.delta_interval if found else None
+    if found and interval and found.a == reference:  # recorded as reference − system: turn it round
         interval = (-interval[1], -interval[0])
-    return Verdict(system, reference, metric, value(system), value(reference), value(system) - value(reference),
-                   interval, found.get("p_holm") if found else None)
+    return Verdict(system, reference, metric, mine, theirs, mine - theirs, interval, found.p_holm if found else None)
 
 
-def resolution_note(run: Mapping[str, Any]) -> str | None:
+def resolution_note(record: MetricsRecord) -> str | None:
     """A warning when no difference can be significant: with B resamples the smallest two-sided bootstrap p is
     1 / (B + 1), and Holm multiplies the smallest by the number of comparisons corrected together."""
-    resamples = run.get("bootstrap", {}).get("n_resamples")
-    family = (run.get("family") or {}).get("comparisons", len(run.get("comparisons", [])))
+    resamples = record.n_resamples
+    family = record.family.comparisons if record.family else len(record.comparisons)
     if not resamples or not family:
         return None
     smallest = min(1.0, family / (resamples + 1))
