@@ -500,6 +500,7 @@ def compare(
     metrics; every other comparison is exploratory. Writes a report folder (--out)."""
     from rexel_bench import api
     from rexel_bench.models.base import SEED_SEPARATOR
+    from rexel_bench.reports.record import MetricsRecord
     from rexel_bench.reports.tables import markdown_table
 
     _check_numbers(bootstrap=bootstrap, randomization=randomization, seed=seed)
@@ -515,7 +516,7 @@ def compare(
                          randomization=randomization, metrics=metrics.split(",") if metrics else None, train=train,
                          lenient=lenient, skip_bad_gold=skip_bad_gold, data_dir=data_dir_opt, reference=reference)
     directory = report.write(_report_dir(out, "compare"))
-    console.print(markdown_table(report.to_dict()), highlight=False)
+    console.print(markdown_table(MetricsRecord.from_dict(report.to_dict(), checked=True)), highlight=False)
     _print_verdicts(report.to_dict())
     console.say(f"report written to {directory} (report.html, report.md, metrics.json, leaderboards, plots)")
 

@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import ticker
 
+from rexel_bench.reports.record import MetricsRecord
 from rexel_bench.reports.tables import columns, headline_value
 
 
@@ -33,9 +34,9 @@ def _save(fig: plt.Figure, out_dir: Path, name: str) -> Path:
     return out_dir / f"{name}.png"
 
 
-def plot_scores(run: Mapping[str, Any], out_dir: Path) -> Path | None:
+def plot_scores(record: MetricsRecord, out_dir: Path) -> Path | None:
     """Headline value and 95% interval of every system on every main subtask."""
-    cols, systems = columns(run), list(run["systems"])
+    cols, systems = columns(record), list(record.systems)
     if not cols:
         return None
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(cols)), 3.8))
@@ -43,7 +44,7 @@ def plot_scores(run: Mapping[str, Any], out_dir: Path) -> Path | None:
     for i, system in enumerate(systems):
         values, lows, highs = [], [], []
         for m in cols:
-            value, ci = headline_value(run, system, m)
+            value, ci = headline_value(record, system, m)
             values.append(100 * value)
             lows.append(100 * (value - ci[0]) if ci else 0)
             highs.append(100 * (ci[1] - value) if ci else 0)
@@ -53,19 +54,20 @@ def plot_scores(run: Mapping[str, Any], out_dir: Path) -> Path | None:
     ax.set_ylabel("score (%) with 95% CI")
     ax.set_ylim(0, 100)
     ax.legend(fontsize=8)
-    ax.set_title(f"Scores on {run['dataset']['name']} ({run['dataset']['documents']} documents)")
+    ax.set_title(f"Scores on {record.dataset['name']} ({record.dataset['documents']} documents)")
     return _save(fig, out_dir, "scores")
 
 
-def plot_speed(run: Mapping[str, Any], out_dir: Path) -> Path | None:
+def plot_speed(record: MetricsRecord, out_dir: Path) -> Path | None:
     """Headline end-to-end F1 against documents per second, one point per system with its interval."""
-    metric = run.get("headline_metric")
-    points = [(s, e["speed"]["docs_per_s"]) for s, e in run["systems"].items() if e.get("speed", {}).get("docs_per_s")]
+    metric = record.data.get("headline_metric")
+    points = [(s, e.entry["speed"]["docs_per_s"]) for s, e in record.systems.items()
+              if e.entry.get("speed", {}).get("docs_per_s")]
     if not metric or not points:
         return None
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for system, speed in points:
-        value, ci = headline_value(run, system, metric)
+        value, ci = headline_value(record, system, metric)
         err = [[100 * (value - ci[0])], [100 * (ci[1] - value)]] if ci else None
         ax.errorbar([speed], [100 * value], yerr=err, fmt="o", capsize=4, label=system)
         ax.annotate(system, (speed, 100 * value), textcoords="offset points", xytext=(5, 5), fontsize=8)
@@ -121,9 +123,10 @@ def plot_relations(run: Mapping[str, Any], out_dir: Path) -> Path | None:
     return _save(fig, out_dir, "relations")
 
 
-def draw_all(run: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
-    """Every plot the run's data allows, by name."""
-    drawn = {"scores": plot_scores(run, out_dir), "speed": plot_speed(run, out_dir),
+def draw_all(record: MetricsRecord, out_dir: Path) -> dict[str, Path]:
+    """Every plot the record's data allows, by name."""
+    run = record.data
+    drawn = {"scores": plot_scores(record, out_dir), "speed": plot_speed(record, out_dir),
              "by_tokens": plot_buckets(run, out_dir, "tokens"), "by_entities": plot_buckets(run, out_dir, "entities"),
              "relations": plot_relations(run, out_dir)}
     return {k: v for k, v in drawn.items() if v is not None}

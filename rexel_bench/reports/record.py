@@ -180,6 +180,7 @@ class SystemRecord:
     notes: list[str]
     source: str | None
     linking_label: str | None
+    transductive: bool  # its training KB holds the evaluated data's entity inventory
     entry: dict[str, Any]  # the whole entry, for the renderers' detail sections
 
 
@@ -236,6 +237,7 @@ class MetricsRecord:
         systems = {name: SystemRecord(
             name=name, notes=entry["notes"], source=entry["source"],
             linking_label=(entry.get("linking") or {}).get("label"), entry=entry,
+            transductive=bool((entry.get("training_kb") or {}).get("holds_evaluated_dataset")),
             metrics={m: MetricRecord(description=v["description"], family=v["family"], headline=v["headline"],
                                      values=v["values"], totals=v["totals"], ci=v.get("ci", {}))
                      for m, v in entry["metrics"].items()})

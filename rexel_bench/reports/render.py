@@ -48,8 +48,9 @@ def _speed_rows(run: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     return [(s, e["speed"]) for s, e in run["systems"].items() if e.get("speed")]
 
 
-def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
+def markdown_report(record: MetricsRecord, plots: Mapping[str, Path]) -> str:
     """The human-readable report in Markdown."""
+    run = record.data
     d = run["dataset"]
     lines = [f"# rexel-bench report: {', '.join(run['systems'])} on {d['name']}", "",
              f"- documents: {d['documents']} · data sha256: `{d.get('sha256')}`",
@@ -65,7 +66,7 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
              "## Scores (%, 95% percentile interval)", "",
              "Bold: significantly ahead of every other system; †: significantly behind the best (Holm-adjusted "
              "p < 0.05). A best value that is not bold has not been shown to lead.", "",
-             markdown_table(run, names=True), "", *_linking_explained(run), *_seed_lines(run)]
+             markdown_table(record, names=True), "", *_linking_explained(run), *_seed_lines(run)]
     if _speed_rows(run):
         lines += ["## Speed", "", "| system | docs/s | tokens/s | peak memory (MB) | time per stage (s) |",
                   "|---|---:|---:|---:|---|"]
@@ -74,7 +75,6 @@ def markdown_report(run: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
             lines.append(f"| {system} | {_num(s, 'docs_per_s', '.2f')} | {_num(s, 'tokens_per_s', ',.0f')} | "
                          f"{_num(s, 'peak_rss_mb', ',.0f')} | {stages or '–'} |")
         lines.append("")
-    record = MetricsRecord.from_dict(dict(run), checked=True)  # write_report validated it
     found = verdicts(record)
     if found:
         family = run.get("family") or {}
@@ -357,28 +357,30 @@ def write_report(run: Mapping[str, Any], out_dir: str | Path) -> dict[str, Path]
     leaderboard.csv, leaderboard.tex and plots/."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "metrics.json", json.dumps(validate(dict(run)), indent=1))
-    plots = draw_all(run, out / "plots")
-    markdown = markdown_report(run, plots)
+    record = MetricsRecord.from_dict(validate(dict(run)), checked=True)
+    atomic_write_text(out / "metrics.json", json.dumps(record.data, indent=1))
+    plots = draw_all(record, out / "plots")
+    markdown = markdown_report(record, plots)
     files = {"metrics.json": out / "metrics.json", "report.md": out / "report.md", "report.html": out / "report.html",
              "leaderboard.csv": out / "leaderboard.csv", "leaderboard.tex": out / "leaderboard.tex"}
     atomic_write_text(files["report.md"], markdown)
     atomic_write_text(files["report.html"], html_report(run, plots, markdown))
-    atomic_write_text(files["leaderboard.csv"], csv_table(run))
-    atomic_write_text(files["leaderboard.tex"], latex_table(run))
+    atomic_write_text(files["leaderboard.csv"], csv_table(record))
+    atomic_write_text(files["leaderboard.tex"], latex_table(record))
     return {**files, **{f"plots/{k}": v for k, v in plots.items()}}
 
 
 def leaderboard_text(run: Mapping[str, Any], fmt: str, metrics: list[str]) -> str:
     """A leaderboard in one format: md, csv, tex or html (a self-contained page)."""
+    record = MetricsRecord.from_dict(dict(run))
     if fmt == "md":
-        return markdown_table(run, metrics)
+        return markdown_table(record, metrics)
     if fmt == "csv":
-        return csv_table(run)
+        return csv_table(record)
     if fmt == "tex":
-        return latex_table(run, metrics)
+        return latex_table(record, metrics)
     if fmt == "html":
-        table = _html_table(markdown_table(run, metrics))
+        table = _html_table(markdown_table(record, metrics))
         return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>rexel-bench leaderboard"
                 f"</title><style>{STYLE}</style></head><body><h1>Leaderboard: {html.escape(', '.join(metrics))}</h1>"
                 f"{table}<p>Bold: significantly ahead of every other system; †: significantly behind the best "

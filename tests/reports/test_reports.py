@@ -89,11 +89,12 @@ def test_relations_are_named_where_a_person_reads_them(report, tmp_path):
 
 def test_speed_axis_reads_as_plain_numbers(report, tmp_path, monkeypatch):
     from rexel_bench.reports import plots
+    from rexel_bench.reports.record import MetricsRecord
 
     run, _, _ = report
     captured = {}
     monkeypatch.setattr(plots, "_save", lambda fig, out_dir, name: captured.setdefault(name, fig))
-    plots.plot_speed(run, tmp_path)
+    plots.plot_speed(MetricsRecord.from_dict(run), tmp_path)
     figure = captured["speed"]
     figure.canvas.draw()
     labels = [t.get_text() for t in figure.axes[0].get_xticklabels() if t.get_text()]
@@ -216,12 +217,18 @@ def test_the_report_page_names_metrics_explains_linking_and_renders_markdown(rep
 
 
 def test_bold_marks_only_a_significant_lead():
+    from rexel_bench.reports.record import MetricsRecord
     from rexel_bench.reports.tables import marks
 
-    def run(p_holm: float) -> dict:
-        entry = {"metrics": {"m": {"headline": "f1", "values": {"f1": 0.5}}}}
-        systems = {"a": entry, "b": {"metrics": {"m": {"headline": "f1", "values": {"f1": 0.4}}}}}
-        return {"systems": systems, "comparisons": [{"metric": "m", "a": "a", "b": "b", "p_holm": p_holm}]}
+    def run(p_holm: float) -> MetricsRecord:
+        def system(f1: float) -> dict:
+            return {"source": None, "notes": [], "metrics": {"m": {"description": "", "family": "f", "headline": "f1",
+                                                                   "values": {"f1": f1}, "totals": {}}}}
+        return MetricsRecord.from_dict({
+            "kind": "compare", "command": "", "git_commit": None, "dataset": {}, "metric_versions": {},
+            "systems": {"a": system(0.5), "b": system(0.4)}, "family": None, "bootstrap": None, "per_document": None,
+            "comparisons": [{"metric": "m", "a": "a", "b": "b", "delta": 0.1, "p_two_sided": p_holm,
+                             "p_holm": p_holm, "confirmatory": True}]}, checked=True)
     assert marks(run(0.01), "m") == {"a": (True, False), "b": (False, True)}
     assert marks(run(0.20), "m") == {"a": (False, False), "b": (False, False)}  # best, but not shown to lead
 
