@@ -39,7 +39,7 @@ def product_files() -> list[Path]:
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            files += [p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix in PROSE
+            files += [p for p in sorted(path.rglob("*")) if p.is_file() and (p.suffix in PROSE or not p.suffix)
                       and "_shipped" not in p.parts and "__pycache__" not in p.parts]
     return [p for p in files if p.resolve() not in NOT_PROSE]
 
