@@ -387,7 +387,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
                        **config.model_options.get(spec, {})}
             if "kb" in options:  # a model given its own KB links every document with it
                 plan = linking_with(Path(options.pop("kb")), gold)
-            elif takes_option(spec, "kb"):
+            elif takes_option(seed_members(spec)[0], "kb"):  # the seeds of a system are one model's checkpoints
                 shared = shared or plan_linking(config, gold)
                 plan = shared
             else:

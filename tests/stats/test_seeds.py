@@ -130,3 +130,17 @@ def test_compare_takes_a_system_as_one_file_per_seed(gold, tmp_path):
     written = json.loads((tmp_path / "c" / "metrics.json").read_text())
     assert list(written["systems"]) == ["s0 (3 seeds)", "other"]
     assert written["systems"]["s0 (3 seeds)"]["seeds"]["members"] == [str(p) for p in seeds]
+
+
+def test_run_takes_a_model_with_several_checkpoints(tiny_checkpoint, tmp_path, monkeypatch):
+    """``rexel:A+B``: each checkpoint predicts (with the KB its model takes) and the run reports one system."""
+    from rexel_bench.run import RunConfig, run
+
+    monkeypatch.setenv("REXEL_BENCH_CACHE", str(tmp_path / "cache"))
+    a, b = tiny_checkpoint("a", seed=1), tiny_checkpoint("b", seed=2)
+    spec = f"rexel:{a}+{b}"
+    out = run(RunConfig(models=[spec, f"rexel:{a}"], limit=3, bootstrap=20, randomization=0, out=str(tmp_path / "r")),
+              progress=False)
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["systems"][spec]["seeds"]["members"] == [f"rexel:{a}", f"rexel:{b}"]
+    assert record["systems"][spec]["linking"]["name"] == record["systems"][f"rexel:{a}"]["linking"]["name"]
