@@ -406,7 +406,9 @@ def _print_score(result: Any, title: str) -> None:
 def _print_rules(result: Any) -> None:
     """The ED exclusion rule (where ED is scored) and the scoring conventions."""
     if any(m.family == "linking" for m in result.metrics.values()):  # the rule is about ED scores only
-        console.say(result.to_dict()["ed_exclusion_rule"], style="dim")
+        from rexel_bench.scoring.linking import EXCLUSION_RULE
+
+        console.say(EXCLUSION_RULE, style="dim")
     for convention in result.conventions:
         console.say(f"convention: {convention}", style="dim", highlight=False, soft_wrap=True)
 
