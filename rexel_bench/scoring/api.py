@@ -19,11 +19,13 @@ from rexel_bench.errors import PredictionError
 from rexel_bench.perf import paused_gc
 from rexel_bench.scoring import coref, linking, mentions, relations
 from rexel_bench.scoring.base import (
+    PRF_COUNT_NAMES,
     UNKNOWN_DOCUMENT,
     ClassedMetric,
     DocPair,
     Metric,
     as_vector,
+    class_count_names,
     macro_prf,
     prf,
 )
@@ -75,10 +77,10 @@ def docred_metrics(train: frozenset[tuple[str, str, str]] | None) -> list[Metric
     out: list[Metric | ClassedMetric] = [relations.DOCRED_RE_BY_RELATION]
     if train is not None:
         out.append(Metric("docred_re_ign", "1", "DocRED Ign F1: correct facts seen in training ignored",
-                          ("p_num", "p_den", "r_num", "r_den"), lambda p: relations.re_ign_prf(counts(p)),
+                          PRF_COUNT_NAMES, lambda p: relations.re_ign_prf(counts(p)),
                           family="docred"))
     out.append(Metric("docred_evidence", "1", "DocRED evidence F1 (supporting sentences)",
-                      ("p_num", "p_den", "r_num", "r_den"), lambda p: relations.evidence_prf(counts(p)),
+                      PRF_COUNT_NAMES, lambda p: relations.evidence_prf(counts(p)),
                       family="docred", requires="evidence"))
     return out
 
@@ -282,13 +284,12 @@ def _classed_results(metric: ClassedMetric, doc_pairs: Sequence[DocPair]) -> lis
         for c, values in counts.items():
             matrix[d, position[c]] = values
     n = max(len(classes), 1)
-    common = {"version": metric.version, "family": metric.family, "count_names": ("p_num", "p_den", "r_num", "r_den")}
+    common = {"version": metric.version, "family": metric.family, "count_names": PRF_COUNT_NAMES}
     micro = MetricResult(metric.name, description=metric.description, counts=matrix.sum(axis=1), aggregate=prf,
                          **common)
     macro = MetricResult(f"{metric.name}.macro", description=f"{metric.description} (macro over classes)",
                          counts=matrix.reshape(len(doc_pairs), -1), aggregate=lambda t: macro_prf(t, n),
-                         classes=classes, **{**common, "count_names": tuple(
-                             f"{c}:{k}" for c in (classes or ("none",)) for k in common["count_names"])})
+                         classes=classes, **{**common, "count_names": class_count_names(classes)})
     return [micro, macro]
 
 

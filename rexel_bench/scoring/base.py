@@ -12,7 +12,7 @@ precision and recall differently. Ratios with a zero denominator are 0, as in th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,16 @@ def ratio(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
 def f1(p: np.ndarray, r: np.ndarray) -> np.ndarray:
     """Harmonic mean of precision and recall, 0 where both are 0."""
     return ratio(2 * p * r, p + r)
+
+
+#: The four counts of a precision/recall metric, in the order :func:`prf` reads them.
+PRF_COUNT_NAMES = ("p_num", "p_den", "r_num", "r_den")
+
+
+def class_count_names(classes: Sequence[str]) -> tuple[str, ...]:
+    """The count names of a per-class (macro) metric: ``<class>:<count>`` for each class (``none`` when the
+    data has no class)."""
+    return tuple(f"{c}:{k}" for c in (classes or ("none",)) for k in PRF_COUNT_NAMES)
 
 
 def prf(totals: np.ndarray) -> dict[str, np.ndarray]:

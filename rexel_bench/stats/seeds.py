@@ -21,9 +21,7 @@ import numpy as np
 
 from rexel_bench.data.model import Document
 from rexel_bench.scoring.api import MetricResult, ScoreResult
-
-#: The four counts of a precision/recall metric, per class in a macro metric's counts.
-PRF_COUNTS = ("p_num", "p_den", "r_num", "r_den")
+from rexel_bench.scoring.base import class_count_names
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,7 @@ def seed_mean(results: Sequence[ScoreResult]) -> ScoreResult:
             matrices, aggregate, classes = [m.counts for m in members], metric.aggregate, ()
         metrics[name] = SeedMeanMetric(
             name=name, version=metric.version, description=metric.description, family=metric.family,
-            count_names=tuple(f"{c}:{k}" for c in classes for k in PRF_COUNTS) if classes else metric.count_names,
+            count_names=class_count_names(classes) if classes else metric.count_names,
             counts=np.mean(np.stack(matrices), axis=0), aggregate=aggregate, headline=metric.headline,
             classes=classes, seed_values=[m.values for m in members])
     notes = list(dict.fromkeys(note for r in results for note in r.notes))
