@@ -20,7 +20,6 @@ from rich.table import Table
 from rexel_bench.data import io as data_io
 from rexel_bench.data.registry import resolve
 from rexel_bench.kb.build import held_out_kb_path
-from rexel_bench.kb.normalize import normalize_alias
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.run import fold_of
 
@@ -47,8 +46,7 @@ def main() -> None:
                         if not entity.qid:
                             continue
                         for mention in entity.mentions:
-                            exact = bool(trigram.db.execute("SELECT 1 FROM aliases WHERE norm = ? LIMIT 1",
-                                                            (normalize_alias(mention.text),)).fetchone())
+                            exact = bool(trigram.candidates(mention.text, k=1, fuzzy=False))
                             scopes = ["all"] if exact else ["all", "not exact"]
                             found = {}
                             for index, kb in (("trigram", trigram), ("one-edit", one_edit)):

@@ -245,40 +245,47 @@ class KnowledgeBase:
     def candidates(self, text: str, k: int = 30, fuzzy: bool = True, min_similarity: float = 0.6) -> list[Candidate]:
         """Candidate entities of a surface form, best prior first.
 
-        Without an exact (normalised) alias, aliases whose trigram Jaccard similarity to the text is at
-        least ``min_similarity`` are used ("Ilinois" → "illinois"), their counts weighted by it.
+        Without an exact (normalised) alias, the KB's fuzzy index finds near ones ("Ilinois" → "illinois"): with
+        ``trigram``, aliases whose trigram Jaccard similarity to the text is at least ``min_similarity``, their
+        counts weighted by it; with ``one-edit``, the aliases one edit away.
         """
         norm = normalize_alias(text)
         if not norm:
             return []
-        rows = self.db.execute(
-            "SELECT qid, sum(count) AS c FROM aliases WHERE norm = ? GROUP BY qid ORDER BY c DESC, qid LIMIT ?",
-            (norm, k)).fetchall()
-        match = "exact"
-        if not rows and fuzzy and len(norm) >= 3 and self.fuzzy_index == "one-edit":
-            near = self.one_edit_aliases(norm)
-            if near:
-                marks = ",".join("?" * len(near))
-                rows = self.db.execute(f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) "
-                                       "GROUP BY qid ORDER BY c DESC, qid LIMIT ?", (*near, k)).fetchall()
-                match = "fuzzy"
-        elif not rows and fuzzy and len(norm) >= 3:
-            grams = _trigrams(norm)
-            # bm25 called by name: the order of ORDER BY rank (the same function), about 15% faster
-            similar = {r[0]: _jaccard(grams, _trigrams(r[0])) for r in self.db.execute(
-                "SELECT norm FROM alias_trigrams WHERE alias_trigrams MATCH ? ORDER BY bm25(alias_trigrams) LIMIT 20",
-                (_fts_query(norm),)).fetchall()}
-            similar = {n: v for n, v in similar.items() if v >= min_similarity}
-            if similar:
-                marks = ",".join("?" * len(similar))
-                weighted: dict[str, float] = {}
-                for qid, alias_norm, count in self.db.execute(
-                        f"SELECT qid, norm, count FROM aliases WHERE norm IN ({marks})", tuple(similar)):
-                    weighted[qid] = weighted.get(qid, 0.0) + count * similar[alias_norm]
-                rows = sorted(weighted.items(), key=lambda qc: (-qc[1], qc[0]))[:k]
-                match = "fuzzy"
+        rows, match = self._counts_by_qid([norm], k), "exact"
+        if not rows and fuzzy and len(norm) >= 3:
+            if self.fuzzy_index == "one-edit":
+                near = self.one_edit_aliases(norm)
+                rows = self._counts_by_qid(near, k) if near else []
+            else:
+                rows = self._trigram_counts(norm, k, min_similarity)
+            match = "fuzzy"
         total = sum(c for _, c in rows) or 1.0
         return self._candidates([(qid, count / total) for qid, count in rows], match)
+
+    def _counts_by_qid(self, norms: list[str], k: int) -> list[tuple[str, float]]:
+        """The ``k`` entities with the most alias counts under the normalised aliases ``norms``, most first."""
+        marks = ",".join("?" * len(norms))
+        return self.db.execute(f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) GROUP BY qid "
+                               "ORDER BY c DESC, qid LIMIT ?", (*norms, k)).fetchall()
+
+    def _trigram_counts(self, norm: str, k: int, min_similarity: float) -> list[tuple[str, float]]:
+        """The ``k`` entities with the most alias counts, each weighted by its alias's trigram similarity to
+        ``norm``, among the 20 aliases the trigram index ranks first that are at least ``min_similarity``."""
+        grams = _trigrams(norm)
+        # bm25 called by name: the order of ORDER BY rank (the same function), about 15% faster
+        similar = {r[0]: _jaccard(grams, _trigrams(r[0])) for r in self.db.execute(
+            "SELECT norm FROM alias_trigrams WHERE alias_trigrams MATCH ? ORDER BY bm25(alias_trigrams) LIMIT 20",
+            (_fts_query(norm),)).fetchall()}
+        similar = {n: v for n, v in similar.items() if v >= min_similarity}
+        if not similar:
+            return []
+        marks = ",".join("?" * len(similar))
+        weighted: dict[str, float] = {}
+        for qid, alias_norm, count in self.db.execute(
+                f"SELECT qid, norm, count FROM aliases WHERE norm IN ({marks})", tuple(similar)):
+            weighted[qid] = weighted.get(qid, 0.0) + count * similar[alias_norm]
+        return sorted(weighted.items(), key=lambda qc: (-qc[1], qc[0]))[:k]
 
     def one_edit_aliases(self, norm: str) -> list[str]:
         """The KB's normalised aliases one edit from ``norm`` (a letter dropped, added, replaced, or two neighbours
