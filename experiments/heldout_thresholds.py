@@ -39,6 +39,7 @@ from rexel_bench.baselines.pipeline import DEFAULT_DIRECTORY as PIPELINE_DIRECTO
 from rexel_bench.baselines.pipeline import NeuralPipeline
 
 from rexel_bench.kb.build import training_kb_path
+from rexel_bench.kb.reach import decompose, reach_of
 from rexel_bench.kb.store import KnowledgeBase
 from rexel_bench.models.rexel.config import RexelConfig
 from rexel_bench.models.rexel.model import DEFAULT_CHECKPOINT, RexelModel
@@ -56,7 +57,8 @@ PIPELINE_STAGE = {"mention_decoding": "md", "coref_threshold": "coref", "coarse_
 
 def reach_matched_kb(kb_path: Path, heldout: list, reach: float, out: Path, seed: int = 0) -> float:
     """A copy of the KB at ``out`` without the aliases of a random share ``1 - reach`` of the linked entities of
-    ``heldout``; returns the share of those entities the copy can still return for at least one mention."""
+    ``heldout``; returns the copy's ceiling on them as reports count it (``kb.reach``: the share of the documents'
+    linked entities whose QID the copy returns for at least one of their mentions)."""
     qids = sorted({e.qid for d in heldout for e in d.entities if e.qid})
     dropped = set(random.Random(seed).sample(qids, round(len(qids) * (1 - reach))))
     shutil.copy(kb_path, out)
@@ -64,9 +66,7 @@ def reach_matched_kb(kb_path: Path, heldout: list, reach: float, out: Path, seed
         with kb.transaction() as db:
             db.executemany("DELETE FROM aliases WHERE qid = ?", ((q,) for q in sorted(dropped)))
         kb.finalize()
-        found = {e.qid for d in heldout for e in d.entities if e.qid
-                 and any(e.qid in {c.qid for c in kb.candidates(m.text, k=30)} for m in e.mentions)}
-    return len(found) / max(1, len(qids))
+    return decompose(reach_of([(out, heldout)]), heldout)["ceiling"]["entities"]["share"]
 
 
 def heldout_sweep(system: str, checkpoint: Path, values: dict[str, list | None], reach: float | None = None,
