@@ -29,7 +29,7 @@ test: $(STAMP)
 
 ## reports: regenerate every committed report (configs/reports/*.yaml) from a clean tree; each records the commit
 reports: $(STAMP)
-	@test -z "$$(git status --porcelain --untracked-files=no -- . ':(exclude)reports')" || \
+	@$(BIN)/python -c "from rexel_bench.reports.record import git_commit; exit(str(git_commit()).endswith('+dirty'))" || \
 		{ echo "make reports: commit your changes first (a report records the commit it was made at)" >&2; exit 1; }
 	for config in configs/reports/*.yaml; do $(BIN)/rexel-bench run --config $$config || exit 1; done
 
