@@ -38,6 +38,7 @@ from rexel_bench.resources import missing_extra
 
 if TYPE_CHECKING:
     from rexel_bench.distributed import ClusterRun
+    from rexel_bench.reports.record import MetricsRecord
 
 app = typer.Typer(
     name="rexel-bench",
@@ -436,12 +437,10 @@ def _print_summary(kept: dict[str, tuple[dict[str, float], list[str]]], first: A
                 _print_note(f"{source}: {note}")
 
 
-def _print_verdicts(run: dict[str, Any]) -> None:
+def _print_verdicts(record: "MetricsRecord") -> None:
     """Each system against the reference on the headline metrics: a compact table and one sentence each."""
-    from rexel_bench.reports.record import MetricsRecord
     from rexel_bench.reports.verdicts import points, resolution_note, sentences, verdicts
 
-    record = MetricsRecord.from_dict(run, checked=True)  # what this command has just written, validated then
     found = verdicts(record)
     if not found:
         return
@@ -518,8 +517,9 @@ def compare(
                          randomization=randomization, metrics=metrics.split(",") if metrics else None, train=train,
                          lenient=lenient, skip_bad_gold=skip_bad_gold, data_dir=data_dir_opt, reference=reference)
     directory = report.write(_report_dir(out, "compare"))
-    console.print(markdown_table(MetricsRecord.from_dict(report.to_dict(), checked=True)), highlight=False)
-    _print_verdicts(report.to_dict())
+    record = MetricsRecord.from_dict(report.to_dict(), checked=True)  # validated when the report was written
+    console.print(markdown_table(record), highlight=False)
+    _print_verdicts(record)
     console.say(f"report written to {directory} (report.html, report.md, metrics.json, leaderboards, plots)")
 
 
@@ -876,6 +876,7 @@ def run_command(
 
     from rexel_bench import api
     from rexel_bench.distributed import check_scheduler
+    from rexel_bench.reports.record import MetricsRecord
     from rexel_bench.run import RunConfig, summary_lines
 
     _check_numbers(bootstrap=bootstrap, seed=seed, batch_size=batch_size, limit=limit, folds=folds, workers=workers)
@@ -892,7 +893,8 @@ def run_command(
     directory = api.run(config=settings).directory
     for line in summary_lines(directory):
         console.print(line, highlight=False, markup=False)
-    _print_verdicts(json.loads((directory / "metrics.json").read_text(encoding="utf-8")))
+    written = json.loads((directory / "metrics.json").read_text(encoding="utf-8"))
+    _print_verdicts(MetricsRecord.from_dict(written, checked=True))  # validated when the run wrote it
     console.say(f"report written to {directory} (report.html, report.md, errors.html, metrics.json)")
 
 

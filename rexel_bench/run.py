@@ -383,18 +383,19 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     known_ids = {d.id for d in gold_data.documents} | gold_data.left_out  # every id a prediction file may hold
     with cluster(config.scheduler, config.workers) if config.scheduler else contextlib.nullcontext() as client:
         for spec in config.models:
+            members = seed_members(spec)  # the checkpoints of one model, one per training seed
             options = {"device": config.device, "batch_size": config.batch_size,
                        **config.model_options.get(spec, {})}
             if "kb" in options:  # a model given its own KB links every document with it
                 plan = linking_with(Path(options.pop("kb")), gold)
-            elif takes_option(seed_members(spec)[0], "kb"):  # the seeds of a system are one model's checkpoints
+            elif takes_option(members[0], "kb"):
                 shared = shared or plan_linking(config, gold)
                 plan = shared
             else:
                 plan = LinkingPlan([(None, gold)], LinkingSetting("unknown", 0, len(gold)))
             plans[spec] = plan
             predicted = {member: predict_model(member, options, plan, gold, dataset_sha, config, progress, client,
-                                               known_ids) for member in seed_members(spec)}
+                                               known_ids) for member in members}
             (first, speed[spec], notes[spec], settings[spec]), *_ = predicted.values()  # the first seed's speed
             predictions[spec] = first if len(predicted) == 1 else Seeded(
                 {member: preds for member, (preds, *_) in predicted.items()})
@@ -431,13 +432,14 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     with data_io.staged_directory(out) as staging:
         write_report(report, staging)
         data_io.atomic_write_text(staging / "run-config.yaml", config.to_yaml())
-        each = {member: preds for spec, given in predictions.items()
-                for member, preds in (given.members.items() if isinstance(given, Seeded) else [(spec, given)])}
+        each: dict[str, Sequence[Document]] = {}  # every system's members (a seeded one's seeds), with its setting
+        linking: dict[str, str] = {}
+        for spec, given in predictions.items():
+            for member, preds in (given.members.items() if isinstance(given, Seeded) else [(spec, given)]):
+                each[member], linking[member] = preds, settings[spec].label
         for name, preds in each.items():
             data_io.write(preds, staging / "predictions" / f"{data_io.safe_file_name(name)}.jsonl")
-        write_error_analysis(gold, each, staging / "errors.html",
-                             linking={name: settings[spec].label for spec in predictions for name in each
-                                      if name == spec or name in seed_members(spec)})
+        write_error_analysis(gold, each, staging / "errors.html", linking=linking)
     return out
 
 
