@@ -94,11 +94,27 @@ class KnowledgeBase:
 
     @functools.cached_property
     def content_hash(self) -> str:
-        """SHA-256 of the KB file: what a prediction made with this KB depends on (cache keys)."""
+        """SHA-256 of the KB's content (:meth:`compute_content_hash`): what a prediction made with this KB depends
+        on (cache keys, ``kb_sha256``). Recorded by :meth:`finalize` and forgotten by any later write, so that a
+        Wikidata-size KB is not read whole on every run; computed here for a KB without it."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'content_sha256'").fetchone()
+        return json.loads(row[0]) if row else self.compute_content_hash()
+
+    def compute_content_hash(self) -> str:
+        """SHA-256 of every row of the content tables (:data:`CONTENT_TABLES`) in a fixed order: equal for two KBs
+        that hold the same entities, aliases, priors, classes, facts, properties, sources and documents, however
+        and in however many transactions they were written (the file's bytes are not: SQLite's header counts
+        the writes). The fuzzy indexes, derived from the aliases and the ``fuzzy_index`` setting, are left out."""
         digest = hashlib.sha256()
-        with self.path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+        present = {name for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for table in (t for t in CONTENT_TABLES if t in present):
+            digest.update(f"\x00{table}\n".encode())
+            columns = [c[1] for c in self.db.execute(f"PRAGMA table_info({table})")]
+            order = ", ".join(f"{c} IS NULL, {c}" for c in columns)
+            where = " WHERE key != 'content_sha256'" if table == "meta" else ""
+            rows = self.db.execute(f"SELECT * FROM {table}{where} ORDER BY {order}")
+            for row in rows:
+                digest.update(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
         return digest.hexdigest()
 
     def close(self) -> None:
@@ -113,9 +129,28 @@ class KnowledgeBase:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (committed on success, rolled back on error)."""
+        """One write transaction (committed on success, rolled back on error); the recorded content hash is
+        forgotten, since the content changes."""
         with self.db:
+            self.db.execute("DELETE FROM meta WHERE key = 'content_sha256'")
+            self.__dict__.pop("content_hash", None)
             yield self.db
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Settings for loading millions of rows into a KB being built: no sync to disk, the rollback journal
+        in memory, a 256 MiB page cache. Only for a file that is discarded if the build fails (``build_kb``
+        writes a staged copy); the file's content is the same either way."""
+        before = {name: self.db.execute(f"PRAGMA {name}").fetchone()[0]
+                  for name in ("synchronous", "journal_mode", "cache_size")}
+        self.db.execute("PRAGMA synchronous = OFF")
+        self.db.execute("PRAGMA journal_mode = MEMORY")
+        self.db.execute("PRAGMA cache_size = -262144")
+        try:
+            yield
+        finally:
+            for name, value in before.items():
+                self.db.execute(f"PRAGMA {name} = {value}")
 
     # writing ---------------------------------------------------------------------------------
     def add_entities(self, records: Iterable[EntityRecord], source: str) -> int:
@@ -233,6 +268,9 @@ class KnowledgeBase:
                                ((key, norm) for norm in norms for key in sorted(deletion_keys(norm))))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('fuzzy_index', ?)", (json.dumps(fuzzy_index),))
         self.fuzzy_index = fuzzy_index
+        with self.db:  # after the transaction above, which forgets it
+            self.db.execute("INSERT INTO meta VALUES ('content_sha256', ?)", (json.dumps(self.compute_content_hash()),))
+        self.__dict__.pop("content_hash", None)
         self.db.execute("VACUUM")
 
     @functools.cached_property
@@ -355,6 +393,11 @@ class KnowledgeBase:
             count["provenance"] = {"documents": len(documents), "by_dataset": by_dataset,
                                    "contributes": sorted({d["contributes"] for d in documents})}
         return count
+
+
+#: The tables whose rows are the KB's content (:meth:`KnowledgeBase.compute_content_hash`).
+CONTENT_TABLES = ("entities", "aliases", "classes", "class_labels", "class_types", "facts", "properties", "meta",
+                  "documents")
 
 
 class _NamedConnection(sqlite3.Connection):

@@ -13,7 +13,7 @@ import pytest
 from rexel_bench.errors import DataError
 from rexel_bench.kb.build import build_kb
 from rexel_bench.kb.ingest.sources import ingest_tsv
-from rexel_bench.kb.ingest.wikidata_dump import DumpFilter, ingest_dump, iter_dump, partitions
+from rexel_bench.kb.ingest.wikidata_dump import DumpFilter, dump_pieces, ingest_dump, iter_dump, parse_pieces
 from rexel_bench.kb.normalize import normalize_alias
 from rexel_bench.kb.store import KnowledgeBase
 
@@ -55,10 +55,57 @@ def test_stream_reads_every_format_with_filters(tmp_path, suffix):
 
 def test_byte_ranges_cover_every_line_once(tmp_path):
     path = write_dump(tmp_path / "dump.json", 200)
-    specs = partitions([path], block_size=1000)
-    assert len(specs) > 5
-    seen = [r.qid for p, start, end in specs for r in iter_dump(p, DumpFilter(), start, end)]
+    pieces = list(dump_pieces([path], block_size=1000))
+    assert len(pieces) > 5 and all(p.text is None for p in pieces)
+    seen = [r.qid for p in pieces for r in iter_dump(p.path, DumpFilter(), p.start, p.end)]
     assert seen == [f"Q{i}" for i in range(1, 201)]
+
+
+@pytest.mark.parametrize("suffix", [".json.gz", ".json.bz2"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_one_compressed_dump_is_cut_into_runs_of_whole_lines(tmp_path, suffix, threads):
+    """A single compressed dump becomes many pieces (decompressed in parallel threads or not), which together
+    hold every entity once, in dump order."""
+    path = write_dump(tmp_path / f"dump{suffix}", 200)
+    pieces = list(dump_pieces([path], block_size=2000, threads=threads))
+    assert len(pieces) > 10 and all(p.text is not None for p in pieces)
+    assert [r.qid for r in parse_pieces(pieces, DumpFilter())] == [f"Q{i}" for i in range(1, 201)]
+    assert pieces[1].start == pieces[0].text.count("\n") + 1  # a piece knows the dump line it starts at
+
+
+def _kb_rows(kb: KnowledgeBase) -> dict[str, list[tuple]]:
+    tables = ("entities", "aliases", "classes", "class_labels", "facts", "properties", "meta")
+    return {t: sorted(kb.db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+
+
+@pytest.mark.parametrize("suffix", [".json.gz", ".json.bz2"])
+def test_parallel_ingestion_of_one_compressed_dump_gives_the_kb_of_one_process(tmp_path, suffix):
+    import sys
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    from bench_kb_scale import write_dump as write_realistic_dump
+
+    plain = tmp_path / "dump.json"
+    write_realistic_dump(plain, 400)  # shared names, sitelinks, mul labels: priors and merges to get right
+    path = tmp_path / f"dump{suffix}"
+    path.write_bytes((gzip.compress if suffix == ".json.gz" else bz2.compress)(plain.read_bytes()))
+    with KnowledgeBase(tmp_path / "one.sqlite", create=True) as one:
+        one.add_entities(iter_dump(path, DumpFilter()), source="wikidata-dump")
+        one.finalize()
+        expected, expected_bytes = _kb_rows(one), one.content_hash
+    with KnowledgeBase(tmp_path / "parallel.sqlite", create=True) as parallel:
+        assert len(list(dump_pieces([path], block_size=8000))) > 20
+        assert ingest_dump(parallel, [path], DumpFilter(), workers=2, block_size=8000) == 400
+        parallel.finalize()
+        assert _kb_rows(parallel) == expected and len(expected["aliases"]) >= 400
+        assert parallel.content_hash == expected_bytes
+
+
+def test_a_bad_line_in_a_compressed_piece_names_its_dump_line(tmp_path):
+    lines = ["["] + [json.dumps(_entity(i)) + "," for i in range(1, 60)] + ["{broken", "]"]
+    path = tmp_path / "bad.json.bz2"
+    path.write_bytes(bz2.compress(("\n".join(lines) + "\n").encode()))
+    with KnowledgeBase(tmp_path / "kb.sqlite", create=True) as kb, pytest.raises(DataError, match="line 61"):
+        ingest_dump(kb, [path], DumpFilter(), workers=1, block_size=500)
 
 
 @pytest.mark.parametrize("suffix", [".json.gz", ".json.bz2"])
@@ -191,3 +238,19 @@ def test_dwie_candidates_of_excluded_documents_stay_out_of_the_kb(tmp_path, shar
         assert chosen[0].stem not in recorded or not excluded
     assert (counts["all"]["documents"], counts["less"]["documents"]) == (3, 2)
     assert counts["less"]["mapped_candidates"] < counts["all"]["mapped_candidates"]
+
+
+def test_the_content_hash_is_recorded_and_forgotten_by_a_later_write(tmp_path):
+    path = write_dump(tmp_path / "dump.json", 20)
+    with KnowledgeBase(tmp_path / "kb.sqlite", create=True) as kb:
+        kb.add_entities(iter_dump(path, DumpFilter()), source="wikidata-dump")
+        kb.finalize()
+        recorded = kb.content_hash
+        assert kb.db.execute("SELECT value FROM meta WHERE key = 'content_sha256'").fetchone()[0] == f'"{recorded}"'
+        assert recorded == kb.compute_content_hash()
+        kb.add_aliases([("Big Town", "Q3", 1.0)], source="tsv")  # a write: the recorded hash no longer holds
+        assert kb.db.execute("SELECT 1 FROM meta WHERE key = 'content_sha256'").fetchone() is None
+        changed = kb.content_hash
+        assert changed != recorded and changed == kb.compute_content_hash()
+    with KnowledgeBase(tmp_path / "kb.sqlite") as again:  # a KB without a recorded hash computes it
+        assert again.content_hash == changed

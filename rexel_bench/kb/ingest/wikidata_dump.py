@@ -1,18 +1,22 @@
-"""Ingest the official Wikidata JSON dump (``.json``, ``.json.gz``, ``.json.bz2``) in constant memory.
+"""Ingest the official Wikidata JSON dump (``.json``, ``.json.gz``, ``.json.bz2``) in bounded memory, on every core.
 
 The dump is one JSON array with one entity per line (``[``, then ``{...},`` lines, then ``]``).
-:func:`iter_dump` streams it line by line, whatever its size. :func:`ingest_dump` runs the parsing on
-Dask: the dump is cut into partitions (byte ranges of an uncompressed file; whole files for
-compressed ones — give a dump split into several compressed parts to parallelise those), each worker
-streams its partition and returns only the filtered, compact records, and the client writes them into
-SQLite partition by partition. Memory therefore depends on the partition's *kept* records, never on
-the dump's size. The cluster is a local one unless a ``dask.distributed`` scheduler address is given.
+:func:`iter_dump` streams it line by line, whatever its size. :func:`ingest_dump` parses it on Dask, cut into
+pieces (:func:`dump_pieces`): byte ranges of an uncompressed file, which each worker reads itself, and runs of
+lines of a compressed one, which the client decompresses (in parallel threads with ``rapidgzip`` or
+``indexed_bzip2`` when installed) and sends, so that one ``latest-all.json.bz2`` keeps every worker busy. At most
+two pieces per worker are in flight (:func:`rexel_bench.distributed.map_partitions`) and their records are
+written in dump order as they come back, so memory depends on the piece size, never on the dump's, and the KB is
+the one a single process would write. The cluster is a local one unless a ``dask.distributed`` scheduler address
+is given.
 """
 
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -23,7 +27,6 @@ from typing import IO
 from rexel_bench.errors import DataError
 from rexel_bench.kb.normalize import normalize_alias
 from rexel_bench.kb.store import EntityRecord, KnowledgeBase
-from rexel_bench.progress import progress_bar
 
 CLASS_PROPERTIES = ("P31", "P279")
 
@@ -45,14 +48,31 @@ class DumpFilter:
         return self.properties is None or pid in self.properties
 
 
-def open_dump(path: str | Path) -> IO[str]:
-    """Open a dump file as text, by its compression suffix."""
+COMPRESSED = (".gz", ".bz2")
+
+
+def open_dump(path: str | Path, threads: int = 1) -> IO[str]:
+    """Open a dump file as text, by its compression suffix; with ``threads`` > 1, a compressed file is
+    decompressed by that many threads (``rapidgzip`` for gzip, ``indexed_bzip2`` for bzip2, when installed;
+    the standard library's one-thread readers otherwise)."""
     path = Path(path)
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    if path.suffix == ".bz2":
-        return bz2.open(path, "rt", encoding="utf-8")
-    return path.open(encoding="utf-8")
+    if path.suffix not in COMPRESSED:
+        return path.open(encoding="utf-8")
+    if threads > 1:
+        try:
+            if path.suffix == ".gz":
+                import rapidgzip
+
+                raw = rapidgzip.open(str(path), parallelization=threads)
+            else:
+                import indexed_bzip2
+
+                raw = indexed_bzip2.open(str(path), parallelization=threads)
+            return io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8")
+        except ImportError:
+            pass
+    opener = gzip.open if path.suffix == ".gz" else bz2.open
+    return opener(path, "rt", encoding="utf-8")
 
 
 def parse_line(line: str) -> dict | None:
@@ -128,84 +148,111 @@ def iter_dump(path: str | Path, keep: DumpFilter, start: int = 0, end: int | Non
     """
     path = Path(path)
     if start or end is not None:
-        with path.open("rb") as f:
-            if start:
-                f.seek(start - 1)
-                if f.read(1) != b"\n":
-                    f.readline()  # the line that straddles the start belongs to the previous range
-            while end is None or f.tell() < end:
-                raw = f.readline()
-                if not raw:
-                    break
-                yield from _records([raw.decode("utf-8")], keep, path)
+        yield from _records(_range_lines(path, start, end), keep, path)
         return
     with open_dump(path) as f:
-        yield from _records(f, keep, path)
+        yield from _records(((f"line {n}", line) for n, line in enumerate(f, 1)), keep, path)
 
 
-def _records(lines: Iterable[str], keep: DumpFilter, path: Path) -> Iterator[EntityRecord]:
-    for number, line in enumerate(lines, 1):
+def _range_lines(path: Path, start: int, end: int | None) -> Iterator[tuple[str, str]]:
+    """The lines that start inside the byte range, each with where it starts (``byte N``)."""
+    with path.open("rb") as f:
+        if start:
+            f.seek(start - 1)
+            if f.read(1) != b"\n":
+                f.readline()  # the line that straddles the start belongs to the previous range
+        while end is None or f.tell() < end:
+            at = f.tell()
+            raw = f.readline()
+            if not raw:
+                break
+            yield f"byte {at}", raw.decode("utf-8")
+
+
+def _records(lines: Iterable[tuple[str, str]], keep: DumpFilter, path: Path) -> Iterator[EntityRecord]:
+    """The kept records of ``(where, line)`` pairs; a line that is not an entity is an error naming where it is."""
+    for where, line in lines:
         try:
             entity = parse_line(line)
         except json.JSONDecodeError as exc:
-            raise DataError(f"not a Wikidata dump line: {exc.msg}", file=str(path), field=f"line {number}") from exc
+            raise DataError(f"not a Wikidata dump line: {exc.msg}", file=str(path), field=where) from exc
         if entity is not None and not isinstance(entity, dict):
-            raise DataError("", file=str(path), field=f"line {number}", expected="an entity object",
-                            found=line.strip()[:60])
+            raise DataError("", file=str(path), field=where, expected="an entity object", found=line.strip()[:60])
         if entity is not None:
             record = to_record(entity, keep)
             if record is not None:
                 yield record
 
 
-def partitions(paths: Iterable[str | Path], block_size: int = 64 << 20) -> list[tuple[str, int, int | None]]:
-    """Dump partitions: byte ranges of uncompressed files, whole compressed files."""
-    out = []
+@dataclass(frozen=True)
+class DumpPiece:
+    """One piece of parsing work: the byte range ``[start, end)`` of an uncompressed dump file (read by the
+    worker), or ``text``, a run of a compressed dump's lines from line ``start`` on (decompressed by the client)."""
+
+    path: str
+    start: int
+    end: int | None = None
+    text: str | None = None
+
+    @property
+    def id(self) -> str:
+        """Where the piece is, for messages (``latest-all.json.bz2 line 1200001``)."""
+        where = f"line {self.start}" if self.text is not None else f"byte {self.start}"
+        return f"{Path(self.path).name} {where}"
+
+    def lines(self) -> Iterator[tuple[str, str]]:
+        """The piece's lines, each with where it is in its file."""
+        if self.text is None:
+            return _range_lines(Path(self.path), self.start, self.end)
+        return ((f"line {n}", line) for n, line in enumerate(self.text.splitlines(), self.start))
+
+
+def dump_pieces(paths: Iterable[str | Path], block_size: int = 16 << 20, threads: int = 1) -> Iterator[DumpPiece]:
+    """The dumps cut into pieces of about ``block_size`` bytes, in dump order, read lazily: byte ranges of
+    uncompressed files; runs of whole lines of compressed ones, decompressed with ``threads`` threads."""
     for path in map(Path, paths):
-        if path.suffix in (".gz", ".bz2"):
-            out.append((str(path), 0, None))
+        if path.suffix in COMPRESSED:
+            yield from _line_runs(path, block_size, threads)
             continue
         size = path.stat().st_size
-        out += [(str(path), start, min(start + block_size, size)) for start in range(0, size, block_size)] or \
-            [(str(path), 0, 0)]
-    return out
+        for start in range(0, size, block_size):
+            yield DumpPiece(str(path), start, min(start + block_size, size))
 
 
-def _partition_records(spec: tuple[str, int, int | None], keep: DumpFilter) -> list[EntityRecord]:
-    path, start, end = spec
-    if end is None:
-        return list(iter_dump(path, keep))
-    return list(iter_dump(path, keep, start, end))
+def _line_runs(path: Path, block_size: int, threads: int) -> Iterator[DumpPiece]:
+    with open_dump(path, threads) as f:
+        first, lines, size = 1, [], 0
+        for number, line in enumerate(f, 1):
+            lines.append(line)
+            size += len(line)
+            if size >= block_size:
+                yield DumpPiece(str(path), first, text="".join(lines))
+                first, lines, size = number + 1, [], 0
+        if lines:
+            yield DumpPiece(str(path), first, text="".join(lines))
+
+
+def parse_pieces(pieces: list[DumpPiece], keep: DumpFilter) -> list[EntityRecord]:
+    """The kept records of some pieces (the task each Dask worker runs)."""
+    return [record for piece in pieces for record in _records(piece.lines(), keep, Path(piece.path))]
 
 
 def ingest_dump(kb: KnowledgeBase, paths: Iterable[str | Path], keep: DumpFilter, *, scheduler: str | None = None,
-                block_size: int = 64 << 20, workers: int | None = None, progress: bool = False) -> int:
-    """Parse dump partitions on a Dask cluster and write the kept records; returns how many were kept.
+                block_size: int = 16 << 20, workers: int | None = None, progress: bool = False) -> int:
+    """Parse the dumps' pieces on a Dask cluster and write the kept records in dump order; returns how many were
+    kept (an entity in several dumps counts once per dump).
 
-    ``scheduler`` is a ``dask.distributed`` address (``tcp://host:8786``); without one, a local
-    cluster of ``workers`` processes (default: the CPU count) is started and stopped.
+    ``scheduler`` is a ``dask.distributed`` address (``tcp://host:8786``); without one, a local cluster of
+    ``workers`` processes (default: the CPU count) is started and stopped. Compressed dumps are decompressed
+    here with as many threads.
     """
-    import dask.bag as db
+    from rexel_bench.distributed import map_partitions
 
-    from rexel_bench.distributed import cluster
-
-    specs = partitions(paths, block_size)
+    workers = workers or os.cpu_count() or 1
+    parts = ([piece] for piece in dump_pieces(paths, block_size, threads=workers))
     kept = 0
-    with cluster(scheduler, workers or os.cpu_count() or 1) as client:
-        bag = db.from_sequence(specs, npartitions=len(specs)).map(_partition_records, keep)
-        for future in _as_completed(client, bag, progress):
-            for records in future.result():
-                kept += kb.add_entities(records, source="wikidata-dump")
-            future.release()
+    with kb.bulk_load():
+        for records in map_partitions(functools.partial(parse_pieces, keep=keep), parts, scheduler=scheduler,
+                                      workers=workers, progress=progress):
+            kept += kb.add_entities(records, source="wikidata-dump")
     return kept
-
-
-def _as_completed(client, bag, progress: bool):
-    from dask.distributed import as_completed
-
-    futures = client.compute(bag.to_delayed())
-    with progress_bar(enabled=progress) as bar:
-        task = bar.add_task("Wikidata dump partitions", total=len(futures))
-        for future in as_completed(futures):
-            bar.advance(task)
-            yield future
