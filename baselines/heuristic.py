@@ -24,7 +24,7 @@ from typing import Any
 
 from rexel_bench.data.model import Document, Entity, Mention, Relation, majority
 from rexel_bench.kb.build import default_kb_path
-from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.kb.store import kb_location, open_kb
 from rexel_bench.models.base import as_documents, register
 from rexel_bench.resources import default_checkpoint
 from rexel_bench.scoring.linking import is_value_type
@@ -72,13 +72,13 @@ class HeuristicPipeline:
     """The counting-only baseline behind the common ``predict`` interface."""
 
     counts_path: Path = DEFAULT_COUNTS
-    kb_path: Path | None = None
+    kb_path: str | Path | None = None
     name: str = "pipeline-heuristic"
     timings: dict[str, float] = field(default_factory=lambda: {"mentions": 0.0, "linking": 0.0, "relations": 0.0})
 
     def __post_init__(self) -> None:
         self.counts = json.loads(Path(self.counts_path).read_text(encoding="utf-8"))
-        self.kb = KnowledgeBase(self.kb_path or default_kb_path())
+        self.kb = open_kb(self.kb_path or default_kb_path())
         self._forms = sorted(((tuple(text.split()), kind) for text, kind in self.counts["gazetteer"].items()),
                              key=lambda f: -len(f[0]))
         self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
@@ -88,7 +88,7 @@ class HeuristicPipeline:
     def describe(self) -> dict[str, Any]:
         """The counts file and its size."""
         return {"name": self.name, "counts": str(self.counts_path), "gazetteer": len(self.counts["gazetteer"]),
-                "rules": len(self.counts["rules"]), "kb": str(self.kb.path), "kb_sha256": self.kb.content_hash}
+                "rules": len(self.counts["rules"]), "kb": self.kb.location, "kb_sha256": self.kb.content_hash}
 
     @staticmethod
     def _is_date_start(sentence: Sequence[str], i: int) -> bool:
@@ -192,7 +192,7 @@ class HeuristicPipeline:
 @register("pipeline-heuristic")
 def heuristic_model(checkpoint: str | Path | None = None, kb: str | Path | None = None) -> HeuristicPipeline:
     """Factory for ``pipeline-heuristic`` (options: checkpoint — its counts.json —, kb)."""
-    return HeuristicPipeline(Path(checkpoint) if checkpoint else DEFAULT_COUNTS, Path(kb) if kb else None)
+    return HeuristicPipeline(Path(checkpoint) if checkpoint else DEFAULT_COUNTS, kb_location(kb) if kb else None)
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ import torch
 from rexel_bench.data.model import Document
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.build import default_kb_path
-from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.kb.store import open_kb
 from rexel_bench.models.base import MAX_WORDS, as_documents, register, split_too_long
 from rexel_bench.models.rexel.checkpoint import checkpoint_hash, encoder_hash, trained_parameters, training_kb_of
 from rexel_bench.models.rexel.config import LossWeights, RexelConfig
@@ -82,7 +82,7 @@ class NeuralPipeline:
         self.max_words = max_words
         self.skipped: dict[str, str] = {}
         self.directory = Path(checkpoint) if checkpoint else DEFAULT_DIRECTORY
-        self.kb = KnowledgeBase(kb or default_kb_path())
+        self.kb = open_kb(kb or default_kb_path())
         self.stages = {s: RexelModel.load(self.directory / s, self.kb).to(device) for s in STAGES}
         for stage in self.stages.values():
             stage.prepare_inference(merge_lora=merge_lora, quantize=quantize, device=device)
@@ -96,7 +96,7 @@ class NeuralPipeline:
         return {"name": self.name, "checkpoint": str(self.directory),
                 "stages": {s: checkpoint_hash(self.directory / s) for s in STAGES},
                 "encoder_sha256": {s: encoder_hash(self.stages[s].config.encoder) for s in STAGES},
-                "kb": str(self.kb.path),
+                "kb": self.kb.location,
                 "kb_sha256": self.kb.content_hash, "training_kb": training_kb_of(self.directory / next(iter(STAGES))),
                 "inference": self.stages["md"].inference_form, "relations": self.stages["rc"].relation_decision(),
                 "coref_threshold": self.stages["coref"].config.coref_threshold,

@@ -20,7 +20,7 @@ import torch
 from rexel_bench.data.model import Document, Entity, Mention, majority
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.build import default_kb_path
-from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.kb.store import open_kb
 from rexel_bench.models.base import as_documents, register
 from rexel_bench.models.rexel.heads import span_embeddings
 from rexel_bench.models.rexel.model import RexelModel
@@ -90,7 +90,7 @@ class SpacyPipeline:
         from rexel_bench.baselines.pipeline import DEFAULT_DIRECTORY
 
         self.nlp = load_spacy()
-        self.kb = KnowledgeBase(kb or default_kb_path())
+        self.kb = open_kb(kb or default_kb_path())
         self.rc = RexelModel.load(checkpoint or DEFAULT_DIRECTORY / "rc", self.kb).eval()
         self.name = "pipeline-spacy"
         self.timings = {"spacy": 0.0, "linking": 0.0, "rc_encoder": 0.0, "rc_head": 0.0}
@@ -98,7 +98,7 @@ class SpacyPipeline:
     def describe(self) -> dict[str, Any]:
         """spaCy's model and the relation stage."""
         return {"name": self.name, "spacy_model": self.nlp.meta.get("name"), "version": self.nlp.meta.get("version"),
-                "relation_stage": str(self.rc.config.output), "kb": str(self.kb.path),
+                "relation_stage": str(self.rc.config.output), "kb": self.kb.location,
                 "kb_sha256": self.kb.content_hash}
 
     def mentions(self, doc: Document) -> list[Mention]:

@@ -6,21 +6,26 @@ drawn from Zipf-distributed first and last names (so names are shared), places w
 organisations and scholarly articles with long titles; sitelink counts are Zipf-distributed too. Generated lines
 are shorter than real ones (about 1 KB against 13 KB), so build times here are a lower bound for real dumps.
 
-For each size and fuzzy index (``trigram``, ``one-edit``) it builds a KB (``build_kb``) and times
+For each size and fuzzy index (``trigram``, ``one-edit``) it builds a KB (``build_kb``) from one dump file (plain,
+or one ``.json.bz2`` with ``--compressed``) with each number of ``--workers`` (the ingestion's scaling), and times
 ``KnowledgeBase.candidates`` (k=8) on aliases taken from the KB (exact) and on the same aliases with one letter
-dropped or two neighbouring letters swapped (typos), with the share of queries whose entity comes back and the
-index rows a typo's look-up reads (trigram matches, or one-edit index rows).
-Run: ``python benchmarks/bench_kb_scale.py [--sizes 10000 100000 1000000] [--queries 300]
-[--fuzzy-index trigram one-edit]``.
+dropped or two neighbouring letters swapped (typos), with the share of queries whose entity comes back (overall,
+and among the queries whose exact alias brings it back: what a typo costs) and the index rows a typo's look-up
+reads (trigram matches, or one-edit index rows).
+Run: ``python benchmarks/bench_kb_scale.py [--sizes 10000 100000 1000000] [--queries 300] [--workers 1 2]
+[--compressed] [--fuzzy-index trigram one-edit]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import bz2
 import json
 import random
 import resource
+import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -116,33 +121,54 @@ def rows_examined(kb: KnowledgeBase, text: str) -> int:
                          (_fts_query(norm),)).fetchone()[0]
 
 
-def measure(n: int, queries: int, workers: int, folder: Path, fuzzy_index: str) -> dict[str, object]:
-    """Build a KB of ``n`` generated entities with ``fuzzy_index`` and time its look-ups."""
-    dump = folder / f"dump-{n}.json"
-    if not dump.exists():
-        write_dump(dump, n)
+def dump_file(folder: Path, n: int, compressed: bool) -> Path:
+    """The generated dump of ``n`` entities (written once): plain, or one ``.json.bz2``."""
+    plain = folder / f"dump-{n}.json"
+    if not plain.exists():
+        write_dump(plain, n)
+    if not compressed:
+        return plain
+    packed = folder / f"dump-{n}.json.bz2"
+    if not packed.exists():
+        with plain.open("rb") as source, bz2.open(packed, "wb") as sink:
+            shutil.copyfileobj(source, sink, 1 << 20)
+    return packed
+
+
+def measure(n: int, queries: int, workers: list[int], dump: Path, folder: Path, fuzzy_index: str
+            ) -> dict[str, object]:
+    """Build a KB of ``n`` generated entities with ``fuzzy_index`` with each number of workers (the last build is
+    kept) and time its look-ups."""
     kb_path = folder / f"kb-{n}-{fuzzy_index}.sqlite"
-    began = time.perf_counter()
-    build_kb(kb_path, wikidata_dump=[dump], scheduler=None, fuzzy_index=fuzzy_index)
-    seconds = time.perf_counter() - began
+    build_s = {}
+    for count in workers:
+        began = time.perf_counter()
+        build_kb(kb_path, wikidata_dump=[dump], scheduler=None, workers=count, fuzzy_index=fuzzy_index)
+        build_s[count] = time.perf_counter() - began
     rng = random.Random(1)
     with KnowledgeBase(kb_path) as kb:
         rows = kb.db.execute("SELECT alias, qid FROM aliases WHERE length(alias) >= 6 ORDER BY alias, qid").fetchall()
         rows = random.Random(2).sample(rows, min(queries, len(rows)))  # the same queries for either index
-        out: dict[str, object] = {"entities": n, "index": fuzzy_index, "build_s": seconds,
-                                  "entities_per_s_per_worker": n / seconds / workers,
+        out: dict[str, object] = {"entities": n, "index": fuzzy_index, "build_s": build_s,
                                   "kb_mib": kb_path.stat().st_size / 2**20}
         timed: dict[str, list[float]] = {}
+        exact_found: list[bool] = []
+        typo_found_where_exact: list[bool] = []
         for kind, texts in (("exact", [(a, q) for a, q in rows]),
                             ("dropped", [(_drop_letter(a, rng), q) for a, q in rows]),
                             ("swapped", [(_swap_letters(a, rng), q) for a, q in rows])):
-            times, found = timed.setdefault("typo" if kind != "exact" else kind, []), 0
+            times, hits = timed.setdefault("typo" if kind != "exact" else kind, []), []
             for text, qid in texts:
                 start = time.perf_counter()
                 candidates = kb.candidates(text, k=8)
                 times.append(1000 * (time.perf_counter() - start))
-                found += any(c.qid == qid for c in candidates)
-            out[f"{kind}_recall_at_8"] = found / len(texts)
+                hits.append(any(c.qid == qid for c in candidates))
+            out[f"{kind}_recall_at_8"] = sum(hits) / len(texts)
+            if kind == "exact":
+                exact_found = hits
+            else:
+                typo_found_where_exact += [hit for hit, exact in zip(hits, exact_found, strict=True) if exact]
+        out["typo_recall_where_exact"] = sum(typo_found_where_exact) / max(1, len(typo_found_where_exact))
         for kind, times in timed.items():
             out[f"{kind}_p50_ms"], out[f"{kind}_p99_ms"] = _percentile(times, 50), _percentile(times, 99)
         out["rows_examined_p50"] = statistics.median(rows_examined(kb, text) for text, _ in texts[:50])
@@ -155,27 +181,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, nargs="+", default=[2],
+                        help="Build with each number of parsing workers (the ingestion's scaling); the last is kept.")
+    parser.add_argument("--compressed", action="store_true", help="Build from one .json.bz2 dump.")
     parser.add_argument("--fuzzy-index", nargs="+", default=list(FUZZY_INDEXES), choices=FUZZY_INDEXES)
+    parser.add_argument("--folder", type=Path, default=None, help="Keep dumps and KBs here (default: a temporary "
+                                                                   "folder, removed after).")
     args = parser.parse_args()
     table = Table(title="Knowledge base at scale (generated dumps in the official layout)")
-    columns = ("entities", "fuzzy index", "build (s)", "entities/s/worker", "KB (MiB)", "peak RSS (MiB)",
-               "exact p50/p99 (ms)", "exact recall@8", "typo p50/p99 (ms)", "dropped letter recall@8",
-               "swapped letters recall@8", "rows examined (typo, p50)")
+    columns = ("entities", "fuzzy index", *(f"build, {w} worker(s) (s)" for w in args.workers),
+               "entities/s/worker", "KB (MiB)", "peak RSS (MiB)", "exact p50/p99 (ms)", "exact recall@8",
+               "typo p50/p99 (ms)", "dropped letter recall@8", "swapped letters recall@8",
+               "typo recall@8 where exact finds it", "rows examined (typo, p50)")
     for column in columns:
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
+        folder = args.folder or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         for n in args.sizes:
+            dump = dump_file(folder, n, args.compressed)
             for index in args.fuzzy_index:
-                r = measure(n, args.queries, args.workers, Path(tmp), index)
-                table.add_row(f"{n:,}", index, f"{r['build_s']:.1f}", f"{r['entities_per_s_per_worker']:,.0f}",
-                              f"{r['kb_mib']:.1f}", f"{r['peak_rss_mib']:,.0f}",
-                              f"{r['exact_p50_ms']:.2f} / {r['exact_p99_ms']:.2f}",
+                r = measure(n, args.queries, args.workers, dump, folder, index)
+                last = args.workers[-1]
+                table.add_row(f"{n:,}", index, *(f"{r['build_s'][w]:.1f}" for w in args.workers),
+                              f"{n / r['build_s'][last] / last:,.0f}", f"{r['kb_mib']:.1f}",
+                              f"{r['peak_rss_mib']:,.0f}", f"{r['exact_p50_ms']:.2f} / {r['exact_p99_ms']:.2f}",
                               f"{100 * r['exact_recall_at_8']:.1f}%",
                               f"{r['typo_p50_ms']:.2f} / {r['typo_p99_ms']:.2f}",
                               f"{100 * r['dropped_recall_at_8']:.1f}%", f"{100 * r['swapped_recall_at_8']:.1f}%",
-                              f"{r['rows_examined_p50']:,.0f}")
-    Console(width=240).print(table)
+                              f"{100 * r['typo_recall_where_exact']:.1f}%", f"{r['rows_examined_p50']:,.0f}")
+                print(json.dumps(r), file=sys.stderr, flush=True)  # each measurement as it is made, as JSON
+    Console(width=300).print(table)
 
 
 if __name__ == "__main__":

@@ -598,14 +598,16 @@ def _print_readable(entry: dict[str, Any]) -> None:
 kb_app = typer.Typer(help="Build and query the SQLite knowledge base (entities, aliases with priors, classes, facts).",
                      no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
-KbOption = Annotated[Path | None, typer.Option("--kb", help="Knowledge base file (default: the embedded default KB, "
-                                                            "built from the vendored data on first use).")]
+KbOption = Annotated[str | None, typer.Option("--kb", help="Knowledge base: a file, or a PostgreSQL URL that "
+                                                           "'kb load' filled (default: the embedded default KB, built "
+                                                           "from the vendored data on first use).")]
 
 
-def _kb_path(kb: Path | None) -> Path:
+def _kb_path(kb: str | None) -> str | Path:
     from rexel_bench.kb.build import default_kb_path
+    from rexel_bench.kb.store import kb_location
 
-    return kb if kb is not None else default_kb_path()
+    return kb_location(kb) if kb is not None else default_kb_path()
 
 
 @kb_app.command("build")
@@ -630,6 +632,8 @@ def kb_build(
                                                         help="Comma-separated properties to keep facts of.")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="dask.distributed scheduler address "
                                                                       "(default: a local cluster).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes of the local cluster that parse the "
+                                                                  "dump (default: the CPU count).")] = None,
     fuzzy_index: Annotated[str, typer.Option(
         "--fuzzy-index", help="How a text the KB does not hold exactly finds candidates: trigram (FTS5, the "
                               "default) or one-edit (aliases one edit away, a cost set by the text's length, not "
@@ -640,6 +644,8 @@ def kb_build(
     from rexel_bench.kb.ingest.wikidata_dump import DumpFilter
     from rexel_bench.silver.agreement import first_sentence_key
 
+    _check_numbers(workers=workers)
+
     exclude = None
     if exclude_docs_of:
         keys = {first_sentence_key(d) for p in exclude_docs_of for d in data_io.load(p).documents}
@@ -648,7 +654,8 @@ def kb_build(
                       properties=frozenset(only_properties.split(",")) if only_properties else None)
     contributed = build_kb(out, docred_ie=docred_ie, exclude_ids=exclude, tsv=tsv, dwie_annos=dwie_annos,
                            dwie_text=dwie_text, popularity=popularity, properties=properties,
-                           wikidata_dump=wikidata_dump, dump_filter=keep, scheduler=scheduler, progress=True,
+                           wikidata_dump=wikidata_dump, dump_filter=keep, scheduler=scheduler, workers=workers,
+                           progress=True,
                            fuzzy_index=fuzzy_index)
     for source, value in contributed.items():
         console.print(f"{source}: {value}")
@@ -665,9 +672,9 @@ def kb_lookup(
     k: Annotated[int, typer.Option("-k", help="How many candidates.")] = 10,
 ) -> None:
     """Candidates of a surface form with their priors, labels and classes."""
-    from rexel_bench.kb.store import KnowledgeBase
+    from rexel_bench.kb.store import open_kb
 
-    with KnowledgeBase(_kb_path(kb)) as store:
+    with open_kb(_kb_path(kb)) as store:
         found = store.candidates(text, k=k)
         table = Table(title=f"candidates for {text!r}")
         for column in ("QID", "prior", "label", "popularity", "classes", "match"):
@@ -682,10 +689,29 @@ def kb_lookup(
 @reports_errors
 def kb_stats(kb: KbOption = None) -> None:
     """Table sizes and sources of a KB."""
-    from rexel_bench.kb.store import KnowledgeBase
+    from rexel_bench.kb.store import open_kb
 
-    with KnowledgeBase(_kb_path(kb)) as store:
+    with open_kb(_kb_path(kb)) as store:
         console.print_json(data=store.stats())
+
+
+@kb_app.command("load")
+@reports_errors
+def kb_load(
+    url: Annotated[str, typer.Argument(help="The PostgreSQL database to fill, e.g. postgresql://user@host/kb.")],
+    kb: Annotated[Path | None, typer.Option("--kb", help="The KB file to copy (default: the embedded KB).")] = None,
+) -> None:
+    """Copy a KB file into a PostgreSQL database (with pg_trgm) that then serves it: --kb URL in every command."""
+    from rexel_bench.kb.server import load_kb, redacted
+    from rexel_bench.kb.store import KnowledgeBase, is_server_url
+
+    if not is_server_url(url):
+        raise ConfigError(f"not a PostgreSQL URL: {url!r} (expected postgresql://user@host/database)", field="url")
+    with KnowledgeBase(_kb_path(str(kb) if kb else None)) as store:
+        copied = load_kb(store, url)
+    for table, rows in copied.items():
+        console.print(f"{table}: {rows:,} rows")
+    console.say(f"knowledge base loaded into {redacted(url)}; use it with --kb {redacted(url)}")
 
 
 @app.command("build-docred-ie")
@@ -704,7 +730,7 @@ def build_docred_ie_command(
     """Silver-link every entity cluster to Wikidata (alias prior, type compatibility, relation consistency), on
     one process or a Dask cluster (the same bytes either way: linking has no floats that threads split)."""
     from rexel_bench.distributed import check_scheduler
-    from rexel_bench.kb.store import KnowledgeBase
+    from rexel_bench.kb.store import open_kb
     from rexel_bench.silver.builder import LinkerConfig, build_docred_ie, build_docred_ie_on_cluster
 
     _check_numbers(workers=workers, partition_size=partition_size)
@@ -717,7 +743,7 @@ def build_docred_ie_command(
                                                      partition_size=partition_size)
         _print_cluster(cluster)
     else:
-        with KnowledgeBase(_kb_path(kb)) as store:
+        with open_kb(_kb_path(kb)) as store:
             linked = build_docred_ie(docs, store, config)
     data_io.write(linked, out, "docred-ie")
     entities = [e for d in linked for e in d.entities]
@@ -750,13 +776,13 @@ def audit_check(
     data_dir_opt: DataDirOption = None,
 ) -> None:
     """Coverage by type, disagreeing entities, inconsistent surface forms, type incompatibilities, KB support."""
-    from rexel_bench.kb.store import KnowledgeBase
+    from rexel_bench.kb.store import open_kb
     from rexel_bench.silver.audit import audit_links, write_audit
 
     path = resolve(file, data_dir_opt)
     docs = data_io.load(path).documents
     ref = data_io.load(resolve(reference, data_dir_opt)).documents if reference else None
-    with KnowledgeBase(_kb_path(kb)) as store:
+    with open_kb(_kb_path(kb)) as store:
         result = audit_links(docs, kb=store, reference=ref, file=str(path))
     md, js = write_audit(result, out)
     console.print(md.read_text(), markup=False, highlight=False)
@@ -774,11 +800,11 @@ def audit_sample(
     data_dir_opt: DataDirOption = None,
 ) -> None:
     """A sample stratified by type for manual verification (CSV to fill in, HTML to read)."""
-    from rexel_bench.kb.store import KnowledgeBase
+    from rexel_bench.kb.store import open_kb
     from rexel_bench.silver.audit import sample_for_verification, write_sample
 
     docs = data_io.load(resolve(file, data_dir_opt)).documents
-    with KnowledgeBase(_kb_path(kb)) as store:
+    with open_kb(_kb_path(kb)) as store:
         rows = sample_for_verification(docs, store, n, seed)
     csv_path, html_path = write_sample(rows, out)
     console.print(f"{len(rows)} links sampled: fill the judgement column of {csv_path}; read them in {html_path}")
@@ -906,8 +932,9 @@ def predict(
                                                "told apart by suffix (any case) or content.")],
     out: Annotated[Path, typer.Option("--out", help="Output JSONL (rexel-bench format with linked facts).")],
     model: Annotated[str, typer.Option("--model", help="Model name.")] = "rexel",
-    kb: Annotated[Path | None, typer.Option("--kb", help="The KB the model links with (default: the embedded KB, "
-                                                         "which knows DocRED-IE dev's entities only).")] = None,
+    kb: Annotated[str | None, typer.Option("--kb", help="The KB the model links with: a file or a PostgreSQL URL "
+                                                        "(default: the embedded KB, which knows DocRED-IE dev's "
+                                                        "entities only).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Documents per batch.")] = 8,
     device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
     quantize: Annotated[str | None, typer.Option("--quantize", help="int8: dynamic int8 encoder on CPU (opt-in; "

@@ -79,9 +79,9 @@ def worker_resource(kind: str, *args: Any) -> Any:
         spec, options = args
         return load_model(spec, **dict(options))
     if kind == "kb":
-        from rexel_bench.kb.store import KnowledgeBase
+        from rexel_bench.kb.store import open_kb
 
-        return KnowledgeBase(args[0])
+        return open_kb(args[0])
     raise ValueError(f"unknown worker resource {kind!r}")
 
 

@@ -25,7 +25,7 @@ from rexel_bench.data.text import document_from_text
 from rexel_bench.distributed import ClusterRun, check_scheduler, partitions, predict_partition, run_partitions
 from rexel_bench.errors import DataError
 from rexel_bench.kb.build import default_kb_path
-from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.kb.store import KnowledgeBase, kb_location, open_kb
 from rexel_bench.limits import check_numbers
 from rexel_bench.models.base import load_model, takes_option
 from rexel_bench.perf import torch_threads
@@ -121,7 +121,7 @@ def predict_file(source: Path, out: Path, *, model_name: str = "rexel", batch_si
     options = {"device": device, "batch_size": batch_size, **(options or {})}
     result = Prediction()
     documents = _documents_with_text(source, result.skipped)
-    kb_path = Path(options["kb"]) if options.get("kb") else default_kb_path() if takes_option(model_name, "kb") \
+    kb_path = kb_location(options["kb"]) if options.get("kb") else default_kb_path() if takes_option(model_name, "kb") \
         else None
     if kb_path is not None and not options.get("kb"):
         result.notes.append(embedded_kb_note(kb_path))
@@ -177,12 +177,12 @@ def embedded_kb_note(kb_path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _labels(kb_path: Path | None) -> Iterator[Callable[[str], str | None]]:
+def _labels(kb_path: str | Path | None) -> Iterator[Callable[[str], str | None]]:
     """A QID → label look-up in the KB that linked the predictions (none without a KB)."""
     if kb_path is None:
         yield lambda qid: None
         return
-    with KnowledgeBase(kb_path) as kb:
+    with open_kb(kb_path) as kb:
         yield lambda qid: (found.label if (found := kb.entity(qid)) else None)
 
 

@@ -37,7 +37,7 @@ from rexel_bench.errors import ConfigError, PredictionError
 from rexel_bench.evaluate import evaluate
 from rexel_bench.kb.provenance import LinkingSetting, classify, declared
 from rexel_bench.kb.reach import Reach, decompose, reach_of
-from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.kb.store import KnowledgeBase, kb_location, open_kb
 from rexel_bench.limits import check_numbers
 from rexel_bench.models.base import Model, load_model, model_detail, runs_code, seed_members, takes_option
 from rexel_bench.perf import peak_memory_mb, reset_peak_memory, torch_thread_count
@@ -217,7 +217,7 @@ def fold_of(doc_id: str, folds: int) -> int:
 class LinkingPlan:
     """Which KB predicts which documents (None: the model links with no KB), and the setting that gives."""
 
-    parts: list[tuple[Path | None, list[Document]]]
+    parts: list[tuple[str | Path | None, list[Document]]]
     setting: LinkingSetting
 
 
@@ -227,7 +227,7 @@ def plan_linking(config: RunConfig, gold: list[Document]) -> LinkingPlan:
     documents — when the default KB holds annotations of the evaluated documents."""
     from rexel_bench.kb.build import default_kb_path, held_out_kb_path
 
-    chosen = linking_with(Path(config.kb) if config.kb not in (None, "oracle") else default_kb_path(), gold)
+    chosen = linking_with(kb_location(config.kb) if config.kb not in (None, "oracle") else default_kb_path(), gold)
     if config.kb is not None or chosen.setting.name != "oracle-candidates":
         return chosen
     parts = []
@@ -247,9 +247,9 @@ def plan_linking(config: RunConfig, gold: list[Document]) -> LinkingPlan:
         f"default KB built without that fold's documents"))
 
 
-def linking_with(kb_path: Path, gold: list[Document]) -> LinkingPlan:
+def linking_with(kb_path: str | Path, gold: list[Document]) -> LinkingPlan:
     """Every document linked with one KB, and the setting its provenance gives on them."""
-    with KnowledgeBase(kb_path) as kb:
+    with open_kb(kb_path) as kb:
         return LinkingPlan([(kb_path, gold)], classify(kb, gold))
 
 
@@ -387,7 +387,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
             options = {"device": config.device, "batch_size": config.batch_size,
                        **config.model_options.get(spec, {})}
             if "kb" in options:  # a model given its own KB links every document with it
-                plan = linking_with(Path(options.pop("kb")), gold)
+                plan = linking_with(kb_location(options.pop("kb")), gold)
             elif takes_option(members[0], "kb"):
                 shared = shared or plan_linking(config, gold)
                 plan = shared

@@ -46,31 +46,33 @@ def build_kb(
     wikidata_dump: Sequence[str | Path] = (),
     dump_filter: DumpFilter | None = None,
     scheduler: str | None = None,
+    workers: int | None = None,
     progress: bool = False,
     fuzzy_index: str = "trigram",
 ) -> dict[str, Any]:
     """Ingest every given source into a new KB that replaces ``out`` once it is complete, and return what each
     source contributed. A failed or interrupted build leaves ``out`` as it was (:func:`staged_file`).
-    ``fuzzy_index``: how the KB finds an alias it does not hold exactly (``KnowledgeBase.finalize``)."""
+    ``fuzzy_index``: how the KB finds an alias it does not hold exactly (``KnowledgeBase.finalize``);
+    ``scheduler``, ``workers``: where the dump is parsed (:func:`ingest_dump`)."""
     check_fuzzy_index(fuzzy_index)  # before any work
     with staged_file(out) as staging:
         staging.unlink()  # SQLite creates its own file
         return _ingest_all(staging, docred_ie=docred_ie, exclude_ids=exclude_ids, facts=facts, tsv=tsv,
                            dwie_annos=dwie_annos, dwie_text=dwie_text, popularity=popularity, properties=properties,
                            wikidata_dump=wikidata_dump, dump_filter=dump_filter, scheduler=scheduler,
-                           progress=progress, fuzzy_index=fuzzy_index)
+                           workers=workers, progress=progress, fuzzy_index=fuzzy_index)
 
 
 def _ingest_all(out: Path, *, docred_ie: Sequence[str | Path], exclude_ids: set[str] | None, facts: bool,
                 tsv: Sequence[str | Path], dwie_annos: str | Path | None, dwie_text: Sequence[str | Path],
                 popularity: str | Path | None, properties: str | Path | None, wikidata_dump: Sequence[str | Path],
-                dump_filter: DumpFilter | None, scheduler: str | None, progress: bool, fuzzy_index: str
-                ) -> dict[str, Any]:
+                dump_filter: DumpFilter | None, scheduler: str | None, workers: int | None, progress: bool,
+                fuzzy_index: str) -> dict[str, Any]:
     contributed: dict[str, Any] = {}
     with KnowledgeBase(out, create=True) as kb:
         if wikidata_dump:
             contributed["wikidata_dump"] = ingest_dump(kb, wikidata_dump, dump_filter or DumpFilter(),
-                                                       scheduler=scheduler, progress=progress)
+                                                       scheduler=scheduler, workers=workers, progress=progress)
             contributed["wikidata_dump_alias_prior"] = ALIAS_PRIOR
             contributed["wikidata_dump_popularity"] = "sitelink count (a --popularity table replaces it)"
         if docred_ie:

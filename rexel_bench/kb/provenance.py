@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from rexel_bench.data.model import Document, text_hash
-from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.kb.store import KnowledgeBaseReader
 
 SETTINGS = ("external", "held-out", "oracle-candidates", "unknown")
 LABELS = {"external": "external", "held-out": "held-out (cross-fitted)",
@@ -43,7 +43,7 @@ class LinkingSetting:
         return {**asdict(self), "label": self.label}
 
 
-def overlapping(kb: KnowledgeBase, docs: Sequence[Document]) -> list[Document] | None:
+def overlapping(kb: KnowledgeBaseReader, docs: Sequence[Document]) -> list[Document] | None:
     """The evaluated documents whose annotations the KB holds (same text, or same id), or None when the KB
     records no provenance but holds document-derived parts."""
     recorded = kb.documents()
@@ -56,11 +56,11 @@ def overlapping(kb: KnowledgeBase, docs: Sequence[Document]) -> list[Document] |
     return [d for d in docs if d.id in ids or text_hash(d) in hashes]
 
 
-def classify(kb: KnowledgeBase, docs: Sequence[Document]) -> LinkingSetting:
+def classify(kb: KnowledgeBaseReader, docs: Sequence[Document]) -> LinkingSetting:
     """``external``, ``oracle-candidates`` (with how many evaluated documents the KB holds) or ``unknown``."""
     found = overlapping(kb, docs)
     if found is None:
-        return LinkingSetting("unknown", 0, len(docs), f"{kb.path.name} records no document provenance")
+        return LinkingSetting("unknown", 0, len(docs), f"{kb.name} records no document provenance")
     if found:
         return LinkingSetting("oracle-candidates", len(found), len(docs),
                               f"the KB holds the annotations of {len(found)} of the {len(docs)} evaluated documents")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rexel_bench.data.model import Document
-from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.kb.store import KnowledgeBaseReader, open_kb
 from rexel_bench.scoring.relations import linked_facts
 
 #: How many candidates count as "the KB can return it" for the ceiling (the look-up's own default).
@@ -28,7 +28,7 @@ CEILING_K = 30
 RECALL_AT = (1, 8, CEILING_K)
 
 
-def _reach(kb: KnowledgeBase, docs: Sequence[Document]) -> tuple[dict[str, set[str]], dict[int, list[bool]]]:
+def _reach(kb: KnowledgeBaseReader, docs: Sequence[Document]) -> tuple[dict[str, set[str]], dict[int, list[bool]]]:
     """For each document, the gold QIDs some mention reaches; and for each k, whether each gold linked
     mention's QID is in its top k."""
     reachable: dict[str, set[str]] = {}
@@ -61,7 +61,7 @@ class Reach:
     hits: dict[int, list[bool]]
 
 
-def reach_of(parts: Sequence[tuple[Path | None, Sequence[Document]]]) -> Reach | None:
+def reach_of(parts: Sequence[tuple[str | Path | None, Sequence[Document]]]) -> Reach | None:
     """The :class:`Reach` of a linking plan's parts (each a KB and the gold documents linked with it); None when
     a part has no KB (the system links with none)."""
     if any(path is None for path, _ in parts):
@@ -69,7 +69,7 @@ def reach_of(parts: Sequence[tuple[Path | None, Sequence[Document]]]) -> Reach |
     reachable: dict[str, set[str]] = {}
     hits: dict[int, list[bool]] = {k: [] for k in RECALL_AT}
     for path, docs in parts:
-        with KnowledgeBase(path) as kb:  # type: ignore[arg-type]
+        with open_kb(path) as kb:  # type: ignore[arg-type]
             found, part_hits = _reach(kb, docs)
         reachable.update(found)
         for k in RECALL_AT:

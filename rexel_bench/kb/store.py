@@ -22,12 +22,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from rexel_bench.data.model import Document, text_hash
 from rexel_bench.errors import ConfigError, DataError
@@ -79,7 +80,205 @@ class EntityRecord:
     popularity: float | None = None
 
 
-class KnowledgeBase:
+class KnowledgeBaseReader:
+    """Candidate look-up and entity, class and fact reads, the same on every back-end: the embedded SQLite file
+    (:class:`KnowledgeBase`) and a database server (:class:`rexel_bench.kb.server.ServerKnowledgeBase`). A back-end
+    gives :meth:`_rows` (SQL with ``?`` placeholders), :meth:`_nearest_aliases` (its trigram ranking),
+    :attr:`location` and :attr:`name`."""
+
+    location: str  # where the KB is, as a run records it (a path, or a server URL without its password)
+    name: str  # its short name for messages
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def _nearest_aliases(self, norm: str, limit: int) -> list[str]:
+        """The ``limit`` normalised aliases nearest to ``norm`` by the back-end's trigram ranking."""
+        raise NotImplementedError
+
+    def _has_table(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def compute_content_hash(self) -> str:
+        """SHA-256 of the KB's content, read whole (:meth:`KnowledgeBase.compute_content_hash`)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close the connection."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @functools.cached_property
+    def content_hash(self) -> str:
+        """SHA-256 of the KB's content (:meth:`KnowledgeBase.compute_content_hash`): what a prediction made with
+        this KB depends on (cache keys, ``kb_sha256``). Recorded by :meth:`KnowledgeBase.finalize` and forgotten by
+        any later write, so that a Wikidata-size KB is not read whole on every run; computed for a KB without it."""
+        rows = self._rows("SELECT value FROM meta WHERE key = 'content_sha256'")
+        return json.loads(rows[0][0]) if rows else self.compute_content_hash()
+
+    @functools.cached_property
+    def fuzzy_index(self) -> str:
+        """How this KB finds an alias it does not hold exactly: ``trigram`` or ``one-edit``."""
+        rows = self._rows("SELECT value FROM meta WHERE key = 'fuzzy_index'")
+        return json.loads(rows[0][0]) if rows else "trigram"
+
+    def candidates(self, text: str, k: int = 30, fuzzy: bool = True, min_similarity: float = 0.6) -> list[Candidate]:
+        """Candidate entities of a surface form, best prior first.
+
+        Without an exact (normalised) alias, the KB's fuzzy index finds near ones ("Ilinois" → "illinois"): with
+        ``trigram``, aliases whose trigram Jaccard similarity to the text is at least ``min_similarity`` among the
+        20 the back-end ranks nearest, their counts weighted by it; with ``one-edit``, the aliases one edit away.
+        """
+        norm = normalize_alias(text)
+        if not norm:
+            return []
+        rows, match = self._counts_by_qid([norm], k), "exact"
+        if not rows and fuzzy and len(norm) >= 3:
+            if self.fuzzy_index == "one-edit":
+                near = self.one_edit_aliases(norm)
+                rows = self._counts_by_qid(near, k) if near else []
+            else:
+                rows = self._weighted_counts(self.similar_aliases(norm, min_similarity), k)
+            match = "fuzzy"
+        total = sum(c for _, c in rows) or 1.0
+        return self._candidates([(qid, count / total) for qid, count in rows], match)
+
+    def _counts_by_qid(self, norms: list[str], k: int) -> list[tuple[str, float]]:
+        """The ``k`` entities with the most alias counts under the normalised aliases ``norms``, most first."""
+        marks = ",".join("?" * len(norms))
+        return [(q, c) for q, c in self._rows(f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) "
+                                              "GROUP BY qid ORDER BY c DESC, qid LIMIT ?", (*norms, k))]
+
+    def similar_aliases(self, norm: str, min_similarity: float = 0.6) -> dict[str, float]:
+        """Normalised aliases whose trigram similarity to ``norm`` is at least ``min_similarity``, with it: among
+        the 20 the back-end ranks nearest (``trigram``), or all of them (``prefix-trigram``: an alias that reaches
+        the threshold shares at least ``ceil(min_similarity * n)`` of the query's ``n`` trigrams, so it holds one of
+        its ``n - ceil(min_similarity * n) + 1`` rarest, and only their postings, of aliases of a size that can
+        reach it, are read)."""
+        grams = _trigrams(norm)
+        if self.fuzzy_index == "prefix-trigram":
+            marks = ",".join("?" * len(grams))
+            frequency = dict(self._rows(f"SELECT gram, n FROM gram_counts WHERE gram IN ({marks})", sorted(grams)))
+            shared = math.ceil(min_similarity * len(grams) - 1e-9)
+            rarest = sorted(grams, key=lambda g: (frequency.get(g, 0), g))[:len(grams) - shared + 1]
+            rarest = [g for g in rarest if g in frequency]  # a trigram no alias has has no postings
+            if not rarest:
+                return {}
+            marks = ",".join("?" * len(rarest))
+            near = [n for (n,) in self._rows(f"SELECT DISTINCT norm FROM alias_grams WHERE gram IN ({marks}) AND "
+                                             "size BETWEEN ? AND ?", (*rarest, shared,
+                                                                      math.floor(len(grams) / min_similarity + 1e-9)))]
+        else:
+            near = self._nearest_aliases(norm, 20)
+        similar = {n: _jaccard(grams, _trigrams(n)) for n in near}
+        return {n: v for n, v in similar.items() if v >= min_similarity}
+
+    def _weighted_counts(self, similar: dict[str, float], k: int) -> list[tuple[str, float]]:
+        """The ``k`` entities with the most alias counts under the ``similar`` aliases, each count weighted by its
+        alias's similarity."""
+        if not similar:
+            return []
+        marks = ",".join("?" * len(similar))
+        weighted: dict[str, float] = {}
+        for qid, alias_norm, count in self._rows(f"SELECT qid, norm, count FROM aliases WHERE norm IN ({marks})",
+                                                 sorted(similar)):
+            weighted[qid] = weighted.get(qid, 0.0) + count * similar[alias_norm]
+        return sorted(weighted.items(), key=lambda qc: (-qc[1], qc[0]))[:k]
+
+    def one_edit_aliases(self, norm: str) -> list[str]:
+        """The KB's normalised aliases one edit from ``norm`` (a letter dropped, added, replaced, or two neighbours
+        swapped), found in the one-edit index with ``len(norm) + 1`` probes and checked exactly."""
+        keys = sorted(deletion_keys(norm))
+        marks = ",".join("?" * len(keys))
+        found = self._rows(f"SELECT DISTINCT norm FROM alias_deletions WHERE key IN ({marks})", keys)
+        return sorted(other for (other,) in found if other != norm and within_one_edit(norm, other))
+
+    def _candidates(self, priors: list[tuple[str, float]], match: str) -> list[Candidate]:
+        """Candidates with their labels, popularity and classes, read in two queries for all of them."""
+        if not priors:
+            return []
+        qids = [qid for qid, _ in priors]
+        marks = ",".join("?" * len(qids))
+        info = {row[0]: row[1:] for row in self._rows(
+            f"SELECT qid, label, description, popularity FROM entities WHERE qid IN ({marks})", qids)}
+        classes: dict[str, list[str]] = {}
+        for qid, class_qid in self._rows(
+                f"SELECT qid, class_qid FROM classes WHERE qid IN ({marks}) ORDER BY qid, class_qid", qids):
+            classes.setdefault(qid, []).append(class_qid)
+        return [Candidate(qid, prior, *info.get(qid, (None, None, None)), tuple(classes.get(qid, ())), match)
+                for qid, prior in priors]
+
+    def entity(self, qid: str) -> Candidate | None:
+        """One entity by QID (prior 1), or None."""
+        exists = self._rows("SELECT 1 FROM entities WHERE qid = ?", (qid,))
+        return self._candidates([(qid, 1.0)], "id")[0] if exists else None
+
+    def has_fact(self, subject: str, prop: str, obj: str) -> bool:
+        """Whether (subject, property, object) is a fact of the KB."""
+        return bool(self._rows("SELECT 1 FROM facts WHERE subject = ? AND property = ? AND object = ?",
+                               (subject, prop, obj)))
+
+    def facts_between(self, subjects: Iterable[str], objects: Iterable[str]) -> set[tuple[str, str, str]]:
+        """All facts whose subject and object are among the given QIDs."""
+        subjects, objects = sorted(set(subjects)), set(objects)
+        out: set[tuple[str, str, str]] = set()
+        for start in range(0, len(subjects), 500):
+            chunk = subjects[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for s, p, o in self._rows(f"SELECT subject, property, object FROM facts WHERE subject IN ({marks})",
+                                      chunk):
+                if o in objects:
+                    out.add((s, p, o))
+        return out
+
+    def class_label(self, class_qid: str) -> str | None:
+        """The label of a class QID."""
+        rows = self._rows("SELECT label FROM class_labels WHERE class_qid = ?", (class_qid,))
+        return rows[0][0] if rows else None
+
+    def type_compatibility(self, classes: Iterable[str], coarse_type: str) -> float | None:
+        """p(coarse type | class), the best over a candidate's classes; None when no class is known."""
+        best = None
+        for class_qid in classes:
+            rows = dict(self._rows("SELECT type, count FROM class_types WHERE class_qid = ?", (class_qid,)))
+            if rows:
+                value = rows.get(coarse_type, 0.0) / sum(rows.values())
+                best = value if best is None else max(best, value)
+        return best
+
+    def documents(self) -> list[dict[str, str]] | None:
+        """The documents whose annotations the KB holds, or None for a KB written before provenance
+        was recorded (its document-derived parts are then of unknown origin)."""
+        if not self._has_table("documents"):
+            return None
+        rows = self._rows("SELECT dataset, doc_id, title, text_sha256, contributes FROM documents")
+        return [dict(zip(("dataset", "doc_id", "title", "text_sha256", "contributes"), r, strict=True)) for r in rows]
+
+    def stats(self) -> dict[str, object]:
+        """Sizes of every table and what was ingested."""
+        count: dict[str, object] = {t: self._rows(f"SELECT count(*) FROM {t}")[0][0] for t in (
+            "entities", "aliases", "classes", "class_labels", "class_types", "facts", "properties")}
+        count["distinct_aliases"] = self._rows("SELECT count(DISTINCT norm) FROM aliases")[0][0]
+        count["entities_with_aliases"] = self._rows("SELECT count(DISTINCT qid) FROM aliases")[0][0]
+        count["sources"] = {k: json.loads(v) for k, v in self._rows("SELECT key, value FROM meta")}
+        documents = self.documents()
+        if documents is None:
+            count["provenance"] = "not recorded (a KB built before provenance was kept)"
+        else:
+            by_dataset: dict[str, int] = {}
+            for d in documents:
+                by_dataset[d["dataset"]] = by_dataset.get(d["dataset"], 0) + 1
+            count["provenance"] = {"documents": len(documents), "by_dataset": by_dataset,
+                                   "contributes": sorted({d["contributes"] for d in documents})}
+        return count
+
+
+class KnowledgeBase(KnowledgeBaseReader):
     """Read and write access to one KB file."""
 
     def __init__(self, path: str | Path, *, create: bool = False) -> None:
@@ -91,14 +290,7 @@ class KnowledgeBase:
         self.db.file = str(self.path)
         if create:  # reading never writes, so a KB shared between processes or read-only stays untouched
             self.db.executescript(SCHEMA)
-
-    @functools.cached_property
-    def content_hash(self) -> str:
-        """SHA-256 of the KB's content (:meth:`compute_content_hash`): what a prediction made with this KB depends
-        on (cache keys, ``kb_sha256``). Recorded by :meth:`finalize` and forgotten by any later write, so that a
-        Wikidata-size KB is not read whole on every run; computed here for a KB without it."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'content_sha256'").fetchone()
-        return json.loads(row[0]) if row else self.compute_content_hash()
+        self.location, self.name = str(self.path), self.path.name
 
     def compute_content_hash(self) -> str:
         """SHA-256 of every row of the content tables (:data:`CONTENT_TABLES`) in a fixed order: equal for two KBs
@@ -120,12 +312,6 @@ class KnowledgeBase:
     def close(self) -> None:
         """Close the database file."""
         self.db.close()
-
-    def __enter__(self) -> KnowledgeBase:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -194,16 +380,6 @@ class KnowledgeBase:
             db.executemany("INSERT INTO class_types VALUES (?, ?, ?) ON CONFLICT(class_qid, type) "
                            "DO UPDATE SET count = class_types.count + excluded.count", rows)
 
-    def type_compatibility(self, classes: Iterable[str], coarse_type: str) -> float | None:
-        """p(coarse type | class), the best over a candidate's classes; None when no class is known."""
-        best = None
-        for class_qid in classes:
-            rows = dict(self.db.execute("SELECT type, count FROM class_types WHERE class_qid = ?", (class_qid,)))
-            if rows:
-                value = rows.get(coarse_type, 0.0) / sum(rows.values())
-                best = value if best is None else max(best, value)
-        return best
-
     def set_popularity(self, rows: Iterable[tuple[str, float]]) -> int:
         """Set the popularity of entities (adding bare entities for unknown QIDs)."""
         n = 0
@@ -231,15 +407,6 @@ class KnowledgeBase:
             db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
                            ((dataset, d.id, d.title, text_hash(d), contributes) for d in docs))
 
-    def documents(self) -> list[dict[str, str]] | None:
-        """The documents whose annotations the KB holds, or None for a KB written before provenance
-        was recorded (its document-derived parts are then of unknown origin)."""
-        has_table = self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'documents'").fetchone()
-        if not has_table:
-            return None
-        rows = self.db.execute("SELECT dataset, doc_id, title, text_sha256, contributes FROM documents")
-        return [dict(zip(("dataset", "doc_id", "title", "text_sha256", "contributes"), r, strict=True)) for r in rows]
-
     def finalize(self, fuzzy_index: str | None = None) -> None:
         """Recompute alias priors p(entity | alias) over all sources in one grouped pass (linear in the aliases,
         where a per-row sum is quadratic in the entities sharing an alias), label the classes whose entities the
@@ -254,145 +421,48 @@ class KnowledgeBase:
             db.execute("DROP TABLE alias_totals")
             db.execute("INSERT OR IGNORE INTO class_labels SELECT DISTINCT c.class_qid, e.label FROM classes c "
                        "JOIN entities e ON e.qid = c.class_qid WHERE e.label IS NOT NULL ORDER BY c.class_qid")
-            db.execute("DELETE FROM alias_trigrams")
-            if fuzzy_index == "trigram":  # the default, unrecorded: a trigram KB's bytes are as they always were
-                db.execute("INSERT INTO alias_trigrams(norm) SELECT DISTINCT norm FROM aliases")
-                db.execute("DROP TABLE IF EXISTS alias_deletions")
-                db.execute("DELETE FROM meta WHERE key = 'fuzzy_index'")
-            else:
-                db.execute("CREATE TABLE IF NOT EXISTS alias_deletions (key INTEGER NOT NULL, norm TEXT NOT NULL, "
-                           "PRIMARY KEY (key, norm)) WITHOUT ROWID")
-                db.execute("DELETE FROM alias_deletions")
-                norms = [n for (n,) in db.execute("SELECT DISTINCT norm FROM aliases ORDER BY norm")]
-                db.executemany("INSERT OR IGNORE INTO alias_deletions VALUES (?, ?)",
-                               ((key, norm) for norm in norms for key in sorted(deletion_keys(norm))))
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('fuzzy_index', ?)", (json.dumps(fuzzy_index),))
+            _build_fuzzy_index(db, fuzzy_index)
         self.fuzzy_index = fuzzy_index
         with self.db:  # after the transaction above, which forgets it
             self.db.execute("INSERT INTO meta VALUES ('content_sha256', ?)", (json.dumps(self.compute_content_hash()),))
         self.__dict__.pop("content_hash", None)
         self.db.execute("VACUUM")
 
-    @functools.cached_property
-    def fuzzy_index(self) -> str:
-        """How this KB finds an alias it does not hold exactly: ``trigram`` or ``one-edit``."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'fuzzy_index'").fetchone()
-        return json.loads(row[0]) if row else "trigram"
+    # reading: the back-end's part of KnowledgeBaseReader ---------------------------------------------
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        return self.db.execute(sql, tuple(params)).fetchall()
 
-    # reading ---------------------------------------------------------------------------------
-    def candidates(self, text: str, k: int = 30, fuzzy: bool = True, min_similarity: float = 0.6) -> list[Candidate]:
-        """Candidate entities of a surface form, best prior first.
-
-        Without an exact (normalised) alias, the KB's fuzzy index finds near ones ("Ilinois" → "illinois"): with
-        ``trigram``, aliases whose trigram Jaccard similarity to the text is at least ``min_similarity``, their
-        counts weighted by it; with ``one-edit``, the aliases one edit away.
-        """
-        norm = normalize_alias(text)
-        if not norm:
-            return []
-        rows, match = self._counts_by_qid([norm], k), "exact"
-        if not rows and fuzzy and len(norm) >= 3:
-            if self.fuzzy_index == "one-edit":
-                near = self.one_edit_aliases(norm)
-                rows = self._counts_by_qid(near, k) if near else []
-            else:
-                rows = self._trigram_counts(norm, k, min_similarity)
-            match = "fuzzy"
-        total = sum(c for _, c in rows) or 1.0
-        return self._candidates([(qid, count / total) for qid, count in rows], match)
-
-    def _counts_by_qid(self, norms: list[str], k: int) -> list[tuple[str, float]]:
-        """The ``k`` entities with the most alias counts under the normalised aliases ``norms``, most first."""
-        marks = ",".join("?" * len(norms))
-        return self.db.execute(f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) GROUP BY qid "
-                               "ORDER BY c DESC, qid LIMIT ?", (*norms, k)).fetchall()
-
-    def _trigram_counts(self, norm: str, k: int, min_similarity: float) -> list[tuple[str, float]]:
-        """The ``k`` entities with the most alias counts, each weighted by its alias's trigram similarity to
-        ``norm``, among the 20 aliases the trigram index ranks first that are at least ``min_similarity``."""
-        grams = _trigrams(norm)
+    def _nearest_aliases(self, norm: str, limit: int) -> list[str]:
         # bm25 called by name: the order of ORDER BY rank (the same function), about 15% faster
-        similar = {r[0]: _jaccard(grams, _trigrams(r[0])) for r in self.db.execute(
-            "SELECT norm FROM alias_trigrams WHERE alias_trigrams MATCH ? ORDER BY bm25(alias_trigrams) LIMIT 20",
-            (_fts_query(norm),)).fetchall()}
-        similar = {n: v for n, v in similar.items() if v >= min_similarity}
-        if not similar:
-            return []
-        marks = ",".join("?" * len(similar))
-        weighted: dict[str, float] = {}
-        for qid, alias_norm, count in self.db.execute(
-                f"SELECT qid, norm, count FROM aliases WHERE norm IN ({marks})", tuple(similar)):
-            weighted[qid] = weighted.get(qid, 0.0) + count * similar[alias_norm]
-        return sorted(weighted.items(), key=lambda qc: (-qc[1], qc[0]))[:k]
+        return [n for (n,) in self._rows("SELECT norm FROM alias_trigrams WHERE alias_trigrams MATCH ? "
+                                         "ORDER BY bm25(alias_trigrams) LIMIT ?", (_fts_query(norm), limit))]
 
-    def one_edit_aliases(self, norm: str) -> list[str]:
-        """The KB's normalised aliases one edit from ``norm`` (a letter dropped, added, replaced, or two neighbours
-        swapped), found in the one-edit index with ``len(norm) + 1`` probes and checked exactly."""
-        keys = sorted(deletion_keys(norm))
-        marks = ",".join("?" * len(keys))
-        found = self.db.execute(f"SELECT DISTINCT norm FROM alias_deletions WHERE key IN ({marks})", keys)
-        return sorted(other for (other,) in found if other != norm and within_one_edit(norm, other))
+    def _has_table(self, name: str) -> bool:
+        return bool(self._rows("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)))
 
-    def _candidates(self, priors: list[tuple[str, float]], match: str) -> list[Candidate]:
-        """Candidates with their labels, popularity and classes, read in two queries for all of them."""
-        if not priors:
-            return []
-        qids = [qid for qid, _ in priors]
-        marks = ",".join("?" * len(qids))
-        info = {row[0]: row[1:] for row in self.db.execute(
-            f"SELECT qid, label, description, popularity FROM entities WHERE qid IN ({marks})", qids)}
-        classes: dict[str, list[str]] = {}
-        for qid, class_qid in self.db.execute(
-                f"SELECT qid, class_qid FROM classes WHERE qid IN ({marks}) ORDER BY qid, class_qid", qids):
-            classes.setdefault(qid, []).append(class_qid)
-        return [Candidate(qid, prior, *info.get(qid, (None, None, None)), tuple(classes.get(qid, ())), match)
-                for qid, prior in priors]
 
-    def entity(self, qid: str) -> Candidate | None:
-        """One entity by QID (prior 1), or None."""
-        exists = self.db.execute("SELECT 1 FROM entities WHERE qid = ?", (qid,)).fetchone()
-        return self._candidates([(qid, 1.0)], "id")[0] if exists else None
+#: URL schemes of a ``--kb`` value that name a database server (:mod:`rexel_bench.kb.server`) instead of a file.
+SERVER_SCHEMES = ("postgresql", "postgres")
 
-    def has_fact(self, subject: str, prop: str, obj: str) -> bool:
-        """Whether (subject, property, object) is a fact of the KB."""
-        return self.db.execute("SELECT 1 FROM facts WHERE subject=? AND property=? AND object=?",
-                               (subject, prop, obj)).fetchone() is not None
 
-    def facts_between(self, subjects: Iterable[str], objects: Iterable[str]) -> set[tuple[str, str, str]]:
-        """All facts whose subject and object are among the given QIDs."""
-        subjects, objects = list(set(subjects)), set(objects)
-        out: set[tuple[str, str, str]] = set()
-        for start in range(0, len(subjects), 500):
-            chunk = subjects[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for s, p, o in self.db.execute(f"SELECT subject, property, object FROM facts WHERE subject IN ({marks})",
-                                           chunk):
-                if o in objects:
-                    out.add((s, p, o))
-        return out
+def is_server_url(location: object) -> bool:
+    """Whether a ``--kb`` value names a database server (``postgresql://...``) rather than a file."""
+    return isinstance(location, str) and location.split("://", 1)[0] in SERVER_SCHEMES and "://" in location
 
-    def class_label(self, class_qid: str) -> str | None:
-        """The label of a class QID."""
-        row = self.db.execute("SELECT label FROM class_labels WHERE class_qid = ?", (class_qid,)).fetchone()
-        return row[0] if row else None
 
-    def stats(self) -> dict[str, object]:
-        """Sizes of every table and what was ingested."""
-        count = {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                 for t in ("entities", "aliases", "classes", "class_labels", "class_types", "facts", "properties")}
-        count["distinct_aliases"] = self.db.execute("SELECT count(DISTINCT norm) FROM aliases").fetchone()[0]
-        count["entities_with_aliases"] = self.db.execute("SELECT count(DISTINCT qid) FROM aliases").fetchone()[0]
-        count["sources"] = {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM meta")}
-        documents = self.documents()
-        if documents is None:
-            count["provenance"] = "not recorded (a KB built before provenance was kept)"
-        else:
-            by_dataset: dict[str, int] = {}
-            for d in documents:
-                by_dataset[d["dataset"]] = by_dataset.get(d["dataset"], 0) + 1
-            count["provenance"] = {"documents": len(documents), "by_dataset": by_dataset,
-                                   "contributes": sorted({d["contributes"] for d in documents})}
-        return count
+def kb_location(value: str | Path) -> str | Path:
+    """A ``--kb`` value as a location: a server URL stays as it is, anything else is a path."""
+    return value if is_server_url(value) else Path(value)
+
+
+def open_kb(location: str | Path) -> KnowledgeBaseReader:
+    """The KB at ``location`` for reading: a file (:class:`KnowledgeBase`), or a database server's URL
+    (:class:`rexel_bench.kb.server.ServerKnowledgeBase`)."""
+    if is_server_url(location):
+        from rexel_bench.kb.server import ServerKnowledgeBase
+
+        return ServerKnowledgeBase(str(location))
+    return KnowledgeBase(location)
 
 
 #: The tables whose rows are the KB's content (:meth:`KnowledgeBase.compute_content_hash`).
@@ -427,8 +497,43 @@ class _NamedConnection(sqlite3.Connection):
             raise self._named(exc) from exc
 
 
-#: The fuzzy indexes a KB can be built with (``kb build --fuzzy-index``).
-FUZZY_INDEXES = ("trigram", "one-edit")
+#: The fuzzy indexes a KB can be built with (``kb build --fuzzy-index``): ``trigram`` (FTS5 ranks the aliases
+#: sharing a trigram by bm25 and 20 are kept), ``one-edit`` (symmetric deletions: the aliases one edit away) and
+#: ``prefix-trigram`` (every alias whose trigram similarity reaches the threshold, found by reading the postings of
+#: only the query's rarest trigrams: prefix filtering).
+FUZZY_INDEXES = ("trigram", "one-edit", "prefix-trigram")
+
+#: The tables each fuzzy index adds to the KB (``alias_trigrams`` is in every KB's schema, empty unless used).
+FUZZY_TABLES = {
+    "one-edit": {"alias_deletions": "key INTEGER NOT NULL, norm TEXT NOT NULL, PRIMARY KEY (key, norm)"},
+    "prefix-trigram": {"alias_grams": "gram TEXT NOT NULL, size INTEGER NOT NULL, norm TEXT NOT NULL, "
+                                      "PRIMARY KEY (gram, size, norm)",
+                       "gram_counts": "gram TEXT PRIMARY KEY, n INTEGER NOT NULL"},
+}
+
+
+def _build_fuzzy_index(db: sqlite3.Connection, fuzzy_index: str) -> None:
+    """Rebuild the KB's fuzzy index from its aliases (the other indexes' tables dropped), streaming the aliases,
+    and record which it is (a trigram KB records nothing: its bytes are as they always were)."""
+    db.execute("DELETE FROM alias_trigrams")
+    for table in {t for tables in FUZZY_TABLES.values() for t in tables}:
+        db.execute(f"DROP TABLE IF EXISTS {table}")
+    for table, columns in FUZZY_TABLES.get(fuzzy_index, {}).items():
+        db.execute(f"CREATE TABLE {table} ({columns}) WITHOUT ROWID")
+    norms = (n for (n,) in db.execute("SELECT DISTINCT norm FROM aliases ORDER BY norm"))
+    if fuzzy_index == "trigram":
+        db.execute("INSERT INTO alias_trigrams(norm) SELECT DISTINCT norm FROM aliases")
+        db.execute("DELETE FROM meta WHERE key = 'fuzzy_index'")
+        return
+    if fuzzy_index == "one-edit":
+        db.executemany("INSERT OR IGNORE INTO alias_deletions VALUES (?, ?)",
+                       ((key, norm) for norm in norms for key in sorted(deletion_keys(norm))))
+    else:
+        db.executemany("INSERT INTO alias_grams VALUES (?, ?, ?)",
+                       ((gram, len(grams), norm) for norm in norms for grams in (_trigrams(norm),)
+                        for gram in sorted(grams)))
+        db.execute("INSERT INTO gram_counts SELECT gram, count(*) FROM alias_grams GROUP BY gram")
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('fuzzy_index', ?)", (json.dumps(fuzzy_index),))
 
 
 def check_fuzzy_index(name: str) -> str:

@@ -26,7 +26,7 @@ from rexel_bench.data.io import atomic_write_text
 from rexel_bench.data.model import Document
 from rexel_bench.errors import DataError
 from rexel_bench.kb.normalize import normalize_alias
-from rexel_bench.kb.store import KnowledgeBase
+from rexel_bench.kb.store import KnowledgeBaseReader
 from rexel_bench.scoring.linking import is_value_type
 from rexel_bench.silver.agreement import link_agreement
 
@@ -70,7 +70,7 @@ def inconsistent_surface_forms(docs: Sequence[Document], min_count: int = 2) -> 
     return sorted(rows, key=lambda r: (-r["mentions"], r["surface_form"]))
 
 
-def type_incompatibilities(docs: Sequence[Document], kb: KnowledgeBase) -> list[dict[str, Any]]:
+def type_incompatibilities(docs: Sequence[Document], kb: KnowledgeBaseReader) -> list[dict[str, Any]]:
     """Linked entities whose QID's classes make their coarse type implausible (p < 0.05)."""
     out = []
     for doc in docs:
@@ -86,7 +86,7 @@ def type_incompatibilities(docs: Sequence[Document], kb: KnowledgeBase) -> list[
     return out
 
 
-def relations_supported(docs: Sequence[Document], kb: KnowledgeBase) -> dict[str, float]:
+def relations_supported(docs: Sequence[Document], kb: KnowledgeBaseReader) -> dict[str, float]:
     """Share of gold relations between two linked entities that are facts of the KB."""
     linked = supported = 0
     for doc in docs:
@@ -100,7 +100,7 @@ def relations_supported(docs: Sequence[Document], kb: KnowledgeBase) -> dict[str
             "share_supported": supported / linked if linked else 0.0}
 
 
-def audit_links(docs: Sequence[Document], *, kb: KnowledgeBase | None = None,
+def audit_links(docs: Sequence[Document], *, kb: KnowledgeBaseReader | None = None,
                 reference: Sequence[Document] | None = None, file: str = "") -> dict[str, Any]:
     """Every check of the auditor, as one dict (written as audit.json)."""
     disagreements = disagreeing_entities(docs)
@@ -172,7 +172,7 @@ SAMPLE_COLUMNS = ("item", "stratum", "document", "sentence", "mention", "qid", "
                   "alternatives", "judgement")
 
 
-def sample_for_verification(docs: Sequence[Document], kb: KnowledgeBase | None, n: int, seed: int
+def sample_for_verification(docs: Sequence[Document], kb: KnowledgeBaseReader | None, n: int, seed: int
                             ) -> list[dict[str, str]]:
     """A sample of linked entities stratified by type (proportional, at least one per type), reproducible."""
     rng = np.random.default_rng(seed)
@@ -191,7 +191,7 @@ def sample_for_verification(docs: Sequence[Document], kb: KnowledgeBase | None, 
     return rows
 
 
-def _sample_row(doc: Document, index: int, stratum: str, kb: KnowledgeBase | None, item: int) -> dict[str, str]:
+def _sample_row(doc: Document, index: int, stratum: str, kb: KnowledgeBaseReader | None, item: int) -> dict[str, str]:
     entity = doc.entities[index]
     m = entity.mentions[0]
     tokens = list(doc.sentences[m.sent]) if doc.has_text else [m.text]
@@ -273,7 +273,7 @@ def score_judgements(path: str | Path) -> dict[str, Any]:
     return out
 
 
-def silver_qids_against_gold_titles(docs: Sequence[Document], kb: KnowledgeBase | None = None) -> dict[str, Any]:
+def silver_qids_against_gold_titles(docs: Sequence[Document], kb: KnowledgeBaseReader | None = None) -> dict[str, Any]:
     """DWIE check: silver QIDs against the gold Wikipedia links they should denote.
 
     Lists gold titles given several silver QIDs across the corpus, and — with a KB — entities whose

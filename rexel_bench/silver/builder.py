@@ -28,7 +28,7 @@ from pathlib import Path
 
 from rexel_bench.data.model import Document, Entity, FineType
 from rexel_bench.distributed import ClusterRun, partitions, run_partitions, worker_resource
-from rexel_bench.kb.store import Candidate, KnowledgeBase
+from rexel_bench.kb.store import Candidate, KnowledgeBaseReader, is_server_url
 from rexel_bench.progress import progress_bar
 from rexel_bench.scoring.linking import is_value_type
 
@@ -63,7 +63,7 @@ class Link:
     candidate: Candidate | None = None
 
 
-def entity_candidates(kb: KnowledgeBase, entity: Entity, config: LinkerConfig) -> EntityCandidates:
+def entity_candidates(kb: KnowledgeBaseReader, entity: Entity, config: LinkerConfig) -> EntityCandidates:
     """Candidates of an entity from all its mentions, with local scores."""
     scores: dict[str, float] = defaultdict(float)
     found: dict[str, Candidate] = {}
@@ -85,7 +85,7 @@ def entity_candidates(kb: KnowledgeBase, entity: Entity, config: LinkerConfig) -
 
 
 def _relation_support(doc: Document, index: int, qid: str, assignment: dict[int, str | None],
-                      kb: KnowledgeBase) -> int:
+                      kb: KnowledgeBaseReader) -> int:
     support = 0
     for rel in doc.relations:
         if rel.head == index and assignment.get(rel.tail):
@@ -95,7 +95,7 @@ def _relation_support(doc: Document, index: int, qid: str, assignment: dict[int,
     return support
 
 
-def link_document(doc: Document, kb: KnowledgeBase, config: LinkerConfig = LinkerConfig()) -> list[Link]:
+def link_document(doc: Document, kb: KnowledgeBaseReader, config: LinkerConfig = LinkerConfig()) -> list[Link]:
     """Link every entity of a document (NIL for numbers and dates), jointly over its relations."""
     options: dict[int, EntityCandidates] = {}
     for i, entity in enumerate(doc.entities):
@@ -143,7 +143,7 @@ def link_document(doc: Document, kb: KnowledgeBase, config: LinkerConfig = Linke
     return links
 
 
-def apply_links(doc: Document, links: Sequence[Link], kb: KnowledgeBase) -> Document:
+def apply_links(doc: Document, links: Sequence[Link], kb: KnowledgeBaseReader) -> Document:
     """The document with every mention carrying its entity's QID, fine types and link provenance."""
     entities = []
     for entity, link in zip(doc.entities, links, strict=True):
@@ -157,12 +157,12 @@ def apply_links(doc: Document, links: Sequence[Link], kb: KnowledgeBase) -> Docu
     return replace(doc, entities=tuple(entities), meta={**doc.meta, "format": "docred-ie"})
 
 
-def link_one(doc: Document, kb: KnowledgeBase, config: LinkerConfig = LinkerConfig()) -> Document:
+def link_one(doc: Document, kb: KnowledgeBaseReader, config: LinkerConfig = LinkerConfig()) -> Document:
     """One document with every entity linked (or NIL), its links recorded in the mention fields."""
     return apply_links(doc, link_document(doc, kb, config), kb)
 
 
-def build_docred_ie(docs: Sequence[Document], kb: KnowledgeBase, config: LinkerConfig = LinkerConfig(),
+def build_docred_ie(docs: Sequence[Document], kb: KnowledgeBaseReader, config: LinkerConfig = LinkerConfig(),
                     progress: bool = True) -> list[Document]:
     """Silver-link every document (deterministic; a progress bar on long inputs)."""
     out = []
@@ -180,7 +180,8 @@ def build_docred_ie_on_cluster(docs: Sequence[Document], kb_path: str | Path, co
     """:func:`build_docred_ie` on a Dask cluster (each worker opens the KB once; documents travel in
     partitions; the result is in input order and equal to one process's), with what happened there."""
     out: list[Document] = []
-    task = functools.partial(_link_partition, str(Path(kb_path).resolve()), config)
+    where = kb_path if is_server_url(kb_path) else str(Path(kb_path).resolve())
+    task = functools.partial(_link_partition, where, config)
     cluster = run_partitions(task, partitions(docs, partition_size), out.extend, scheduler=scheduler,
                              workers=workers, progress=progress, total=math.ceil(len(docs) / partition_size))
     return out, cluster

@@ -16,6 +16,7 @@ from rexel_bench.kb.ingest.sources import ingest_tsv
 from rexel_bench.kb.ingest.wikidata_dump import DumpFilter, dump_pieces, ingest_dump, iter_dump, parse_pieces
 from rexel_bench.kb.normalize import normalize_alias
 from rexel_bench.kb.store import KnowledgeBase
+from tests.kb.conftest import write_realistic_dump
 
 
 def _entity(i: int) -> dict:
@@ -80,10 +81,6 @@ def _kb_rows(kb: KnowledgeBase) -> dict[str, list[tuple]]:
 
 @pytest.mark.parametrize("suffix", [".json.gz", ".json.bz2"])
 def test_parallel_ingestion_of_one_compressed_dump_gives_the_kb_of_one_process(tmp_path, suffix):
-    import sys
-    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
-    from bench_kb_scale import write_dump as write_realistic_dump
-
     plain = tmp_path / "dump.json"
     write_realistic_dump(plain, 400)  # shared names, sitelinks, mul labels: priors and merges to get right
     path = tmp_path / f"dump{suffix}"

@@ -28,7 +28,7 @@ from torch.nn import functional as F
 from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document, Entity, FineType, Mention, Relation, majority
 from rexel_bench.errors import ConfigError
-from rexel_bench.kb.store import Candidate, KnowledgeBase
+from rexel_bench.kb.store import Candidate, KnowledgeBaseReader, open_kb
 from rexel_bench.models.base import MAX_WORDS, as_documents, register, split_too_long
 from rexel_bench.models.rexel.checkpoint import checkpoint_hash, encoder_hash, trained_parameters, training_kb_of
 from rexel_bench.models.rexel.config import RexelConfig, encoder_directory
@@ -83,7 +83,7 @@ class Detected:
 class RexelModel(nn.Module):
     """Encoder plus the five heads."""
 
-    def __init__(self, config: RexelConfig, vocab: Vocabulary, kb: KnowledgeBase) -> None:
+    def __init__(self, config: RexelConfig, vocab: Vocabulary, kb: KnowledgeBaseReader) -> None:
         super().__init__()
         self.config, self.vocab, self.kb = config, vocab, kb
         self.encoder = WindowedEncoder(encoder_directory(config.encoder), config.window, config.stride)
@@ -472,7 +472,7 @@ class RexelModel(nn.Module):
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path, kb: KnowledgeBase) -> RexelModel:
+    def load(cls, directory: str | Path, kb: KnowledgeBaseReader) -> RexelModel:
         """Load a checkpoint written by :meth:`save`.
 
         Its ``config.json`` must state every setting: one that lacks a setting (written by an older version)
@@ -517,7 +517,7 @@ class Rexel:
         from rexel_bench.kb.build import default_kb_path
 
         self.checkpoint = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
-        self.kb = KnowledgeBase(kb or default_kb_path())
+        self.kb = open_kb(kb or default_kb_path())
         self.model = RexelModel.load(self.checkpoint, self.kb).to(device)
         self.model.prepare_inference(merge_lora=merge_lora, quantize=quantize, device=device)
         self.batch_size = batch_size
@@ -551,5 +551,5 @@ class Rexel:
                 "inference": self.model.inference_form, "relations": self.model.relation_decision(),
                 "coref_threshold": self.model.config.coref_threshold,
                 "mention_decoding": self.model.config.mention_decoding,
-                "kb": str(self.kb.path), "kb_sha256": self.kb.content_hash,
+                "kb": self.kb.location, "kb_sha256": self.kb.content_hash,
                 "training_kb": training_kb_of(self.checkpoint), "pruning": dict(self.model.pruning)}
