@@ -4,16 +4,18 @@ No Wikidata dump exists offline, so this script generates dumps in the official 
 statement GUIDs, references, sitelinks, ``en`` and ``mul`` labels) with a realistic mix: people whose names are
 drawn from Zipf-distributed first and last names (so names are shared), places with shared names, taxa,
 organisations and scholarly articles with long titles; sitelink counts are Zipf-distributed too. Generated lines
-are shorter than real ones (about 1 KB against 13 KB), so build times here are a lower bound for real dumps.
+are about 1.2 KB against about 13 KB for real ones, so parsing is a smaller share of a build than it is for a real
+dump; ``--line-kb 13`` pads each line with non-item statements (quantities with qualifiers and references) to the
+real size, for measuring how ingestion scales with workers.
 
-For each size and fuzzy index (``trigram``, ``one-edit``) it builds a KB (``build_kb``) from one dump file (plain,
-or one ``.json.bz2`` with ``--compressed``) with each number of ``--workers`` (the ingestion's scaling), and times
+For each size and fuzzy index (:data:`~rexel_bench.kb.store.FUZZY_INDEXES`) it builds a KB (``build_kb``) from one
+dump file (plain, or one ``.json.bz2`` with ``--compressed``) with each number of ``--workers``, and times
 ``KnowledgeBase.candidates`` (k=8) on aliases taken from the KB (exact) and on the same aliases with one letter
 dropped or two neighbouring letters swapped (typos), with the share of queries whose entity comes back (overall,
 and among the queries whose exact alias brings it back: what a typo costs) and the index rows a typo's look-up
-reads (trigram matches, or one-edit index rows).
+reads (trigram matches, one-edit index rows, prefix-trigram postings).
 Run: ``python benchmarks/bench_kb_scale.py [--sizes 10000 100000 1000000] [--queries 300] [--workers 1 2]
-[--compressed] [--fuzzy-index trigram one-edit]``.
+[--compressed] [--line-kb 13] [--fuzzy-index trigram one-edit ...] [--folder DIR]``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from rich.table import Table
 
 from rexel_bench.kb.build import build_kb
 from rexel_bench.kb.normalize import normalize_alias
-from rexel_bench.kb.store import FUZZY_INDEXES, KnowledgeBase, _fts_query, deletion_keys
+from rexel_bench.kb.store import FUZZY_INDEXES, KnowledgeBase, _fts_query, deletion_keys, index_parts
 
 SYLLABLES = ("an", "ber", "cor", "da", "el", "fin", "gar", "hol", "is", "jan", "kel", "lor", "mar", "nor", "ol",
              "per", "quin", "ros", "sal", "tor", "ul", "ven", "wil", "xan", "yor", "zel")
@@ -83,8 +85,21 @@ def entity(i: int, rng: random.Random, firsts: list[str], lasts: list[str], plac
             "sitelinks": sitelinks, "lastrevid": i}
 
 
-def write_dump(path: Path, n: int, seed: int = 0) -> None:
-    """A generated dump of ``n`` entities in the official layout ('[', lines ending in ',', ']')."""
+def _quantity_claim(pid: str, subject: str, n: int) -> dict:
+    """A statement whose value is not an item (a quantity with a unit, qualifiers and a reference): what makes
+    most of a real dump line, which the KB parses and skips."""
+    return {"mainsnak": {"snaktype": "value", "property": pid, "datavalue": {"value": {
+        "amount": f"+{n * 7919 % 100000}", "unit": "http://www.wikidata.org/entity/Q11573"}, "type": "quantity"}},
+        "type": "statement", "id": f"{subject}${n:08x}-1111-4000-8000-000000000000", "rank": "normal",
+        "qualifiers": {"P585": [{"snaktype": "value", "property": "P585", "datavalue": {"value": {
+            "time": "+2020-01-01T00:00:00Z", "precision": 11}, "type": "time"}}]},
+        "references": [{"hash": f"{n:040x}", "snaks": {"P854": [{"snaktype": "value", "property": "P854",
+                                                                 "datavalue": {"value": "https://example.org/"}}]}}]}
+
+
+def write_dump(path: Path, n: int, seed: int = 0, line_kb: float = 0.0) -> None:
+    """A generated dump of ``n`` entities in the official layout ('[', lines ending in ',', ']'); with ``line_kb``,
+    each line is padded with non-item statements to about that many KB (real lines average about 13)."""
     rng = random.Random(seed)
     firsts = [_name(rng, rng.randint(1, 2)) for _ in range(2000)]
     lasts = [_name(rng, rng.randint(2, 3)) for _ in range(20000)]
@@ -92,7 +107,11 @@ def write_dump(path: Path, n: int, seed: int = 0) -> None:
     with path.open("w", encoding="utf-8") as f:
         f.write("[\n")
         for i in range(1, n + 1):
-            f.write(json.dumps(entity(i, rng, firsts, lasts, places)) + (",\n" if i < n else "\n"))
+            item = entity(i, rng, firsts, lasts, places)
+            padding = max(0, int(line_kb * 1024 - len(json.dumps(item))) // 560)
+            if padding:
+                item["claims"]["P1082"] = [_quantity_claim("P1082", item["id"], i * 1000 + k) for k in range(padding)]
+            f.write(json.dumps(item) + (",\n" if i < n else "\n"))
         f.write("]\n")
 
 
@@ -111,24 +130,33 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def rows_examined(kb: KnowledgeBase, text: str) -> int:
-    """Index rows a fuzzy look-up of ``text`` reads before ranking: trigram matches, or one-edit index rows."""
+    """Index rows a fuzzy look-up of ``text`` reads before ranking: trigram matches, or the one-edit index rows and
+    the prefix-trigram postings of the index's parts."""
     norm = normalize_alias(text)
-    if kb.fuzzy_index == "one-edit":
+    if kb.fuzzy_index == "trigram":
+        return kb.db.execute("SELECT count(*) FROM alias_trigrams WHERE alias_trigrams MATCH ?",
+                             (_fts_query(norm),)).fetchone()[0]
+    rows = 0
+    if "one-edit" in index_parts(kb.fuzzy_index):
         keys = sorted(deletion_keys(norm))
-        return kb.db.execute(f"SELECT count(*) FROM alias_deletions WHERE key IN ({','.join('?' * len(keys))})",
-                             keys).fetchone()[0]
-    return kb.db.execute("SELECT count(*) FROM alias_trigrams WHERE alias_trigrams MATCH ?",
-                         (_fts_query(norm),)).fetchone()[0]
+        rows += kb.db.execute(f"SELECT count(*) FROM alias_deletions WHERE key IN ({','.join('?' * len(keys))})",
+                              keys).fetchone()[0]
+    rarest, smallest, largest = kb.prefix_postings(norm, 0.6) if "prefix-trigram" in index_parts(kb.fuzzy_index) \
+        else ([], 0, 0)
+    if rarest:
+        rows += kb.db.execute(f"SELECT count(*) FROM alias_grams WHERE gram IN ({','.join('?' * len(rarest))}) AND "
+                              "size BETWEEN ? AND ?", (*rarest, smallest, largest)).fetchone()[0]
+    return rows
 
 
-def dump_file(folder: Path, n: int, compressed: bool) -> Path:
+def dump_file(folder: Path, n: int, compressed: bool, line_kb: float = 0.0) -> Path:
     """The generated dump of ``n`` entities (written once): plain, or one ``.json.bz2``."""
-    plain = folder / f"dump-{n}.json"
+    plain = folder / (f"dump-{n}.json" if not line_kb else f"dump-{n}-{line_kb:g}kb.json")
     if not plain.exists():
-        write_dump(plain, n)
+        write_dump(plain, n, line_kb=line_kb)
     if not compressed:
         return plain
-    packed = folder / f"dump-{n}.json.bz2"
+    packed = plain.with_suffix(".json.bz2")
     if not packed.exists():
         with plain.open("rb") as source, bz2.open(packed, "wb") as sink:
             shutil.copyfileobj(source, sink, 1 << 20)
@@ -184,6 +212,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[2],
                         help="Build with each number of parsing workers (the ingestion's scaling); the last is kept.")
     parser.add_argument("--compressed", action="store_true", help="Build from one .json.bz2 dump.")
+    parser.add_argument("--line-kb", type=float, default=0.0, help="Pad each dump line with non-item statements to "
+                                                                   "about this many KB (real lines: about 13).")
     parser.add_argument("--fuzzy-index", nargs="+", default=list(FUZZY_INDEXES), choices=FUZZY_INDEXES)
     parser.add_argument("--folder", type=Path, default=None, help="Keep dumps and KBs here (default: a temporary "
                                                                    "folder, removed after).")
@@ -199,7 +229,7 @@ def main() -> None:
         folder = args.folder or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         for n in args.sizes:
-            dump = dump_file(folder, n, args.compressed)
+            dump = dump_file(folder, n, args.compressed, args.line_kb)
             for index in args.fuzzy_index:
                 r = measure(n, args.queries, args.workers, dump, folder, index)
                 last = args.workers[-1]

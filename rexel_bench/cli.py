@@ -635,9 +635,10 @@ def kb_build(
     workers: Annotated[int | None, typer.Option("--workers", help="Processes of the local cluster that parse the "
                                                                   "dump (default: the CPU count).")] = None,
     fuzzy_index: Annotated[str, typer.Option(
-        "--fuzzy-index", help="How a text the KB does not hold exactly finds candidates: trigram (FTS5, the "
-                              "default) or one-edit (aliases one edit away, a cost set by the text's length, not "
-                              "the KB's size).")] = "trigram",
+        "--fuzzy-index", help="How a text the KB does not hold exactly finds candidates: trigram (FTS5 bm25's 20 "
+                              "nearest, the default), one-edit (the aliases one edit away), prefix-trigram (every "
+                              "alias over the similarity threshold, from the rarest trigrams' postings) or "
+                              "one-edit+prefix-trigram (both; docs/performance.md).")] = "trigram",
 ) -> None:
     """Build a KB from any mix of sources."""
     from rexel_bench.kb.build import build_kb

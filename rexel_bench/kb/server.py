@@ -1,14 +1,15 @@
 """A knowledge base served by PostgreSQL, for a lab that shares one Wikidata-size KB between machines.
 
-``rexel-bench kb load FILE URL`` copies a built KB file into a PostgreSQL database (its tables, the one-edit
-index when the file has one, and a pg_trgm GiST index on the normalised aliases); every command that takes
-``--kb`` then accepts the URL (``postgresql://user@host/db``), and :func:`rexel_bench.kb.store.open_kb` returns a
+``rexel-bench kb load URL --kb FILE`` copies a built KB file into a PostgreSQL database (its tables, its fuzzy
+index's tables, and a pg_trgm GiST index on the normalised aliases); every command that takes ``--kb`` then
+accepts the URL (``postgresql://user@host/db``), and :func:`rexel_bench.kb.store.open_kb` returns a
 :class:`ServerKnowledgeBase`: the same reads, by the same SQL, as the embedded file
-(:class:`~rexel_bench.kb.store.KnowledgeBaseReader`). Exact, one-edit and prefix-trigram look-ups return exactly
-the file's candidates. A trigram look-up ranks the 20 nearest aliases with pg_trgm's indexed nearest-neighbour search
-(``norm <-> text``) where the file ranks them with FTS5's bm25, then both keep those whose trigram similarity
-is at least ``min_similarity`` and weight them alike: the candidates are the same whenever the aliases above
-the threshold are among both rankings' 20 (always, when fewer than 20 aliases share a trigram with the text).
+(:class:`~rexel_bench.kb.store.KnowledgeBaseReader`). Exact, one-edit and prefix-trigram look-ups (and the two
+together) return exactly the file's candidates. A trigram look-up ranks the 20 nearest aliases with pg_trgm's
+indexed nearest-neighbour search (``norm <-> text``) where the file ranks them with FTS5's bm25, then both keep
+those whose trigram similarity is at least ``min_similarity`` and weight them alike: the candidates are the same
+whenever the aliases above the threshold are among both rankings' 20 (always, when fewer than 20 aliases share
+a trigram with the text).
 Needs ``psycopg`` (``pip install "rexel-bench[server]"``) and a server with the ``pg_trgm`` extension
 (Debian: ``apt-get install postgresql postgresql-contrib``).
 """
@@ -22,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from rexel_bench.errors import ConfigError, DataError
-from rexel_bench.kb.store import FUZZY_INDEXES, FUZZY_TABLES, KnowledgeBase, KnowledgeBaseReader
+from rexel_bench.kb.store import FUZZY_INDEXES, FUZZY_TABLES, KnowledgeBase, KnowledgeBaseReader, index_parts
 
 FUZZY_TABLE_NAMES = {t for tables in FUZZY_TABLES.values() for t in tables}
 
@@ -129,7 +130,8 @@ def load_kb(kb: KnowledgeBase, url: str) -> dict[str, int]:
         cursor.execute("DROP TABLE IF EXISTS alias_norms, " + ", ".join(TABLES))
         for table, columns in TABLES.items():
             cursor.execute(f"CREATE TABLE {table} ({columns})")
-            if table in FUZZY_TABLE_NAMES and table not in FUZZY_TABLES.get(kb.fuzzy_index, {}):
+            if table in FUZZY_TABLE_NAMES and not any(table in FUZZY_TABLES.get(part, {})
+                                                      for part in index_parts(kb.fuzzy_index)):
                 copied[table] = 0
                 continue
             names = [re.match(r"\w+", c.strip()).group(0) for c in columns.split(",")]

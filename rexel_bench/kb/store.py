@@ -156,27 +156,34 @@ class KnowledgeBaseReader:
 
     def similar_aliases(self, norm: str, min_similarity: float = 0.6) -> dict[str, float]:
         """Normalised aliases whose trigram similarity to ``norm`` is at least ``min_similarity``, with it: among
-        the 20 the back-end ranks nearest (``trigram``), or all of them (``prefix-trigram``: an alias that reaches
-        the threshold shares at least ``ceil(min_similarity * n)`` of the query's ``n`` trigrams, so it holds one of
-        its ``n - ceil(min_similarity * n) + 1`` rarest, and only their postings, of aliases of a size that can
-        reach it, are read)."""
-        grams = _trigrams(norm)
-        if self.fuzzy_index == "prefix-trigram":
-            marks = ",".join("?" * len(grams))
-            frequency = dict(self._rows(f"SELECT gram, n FROM gram_counts WHERE gram IN ({marks})", sorted(grams)))
-            shared = math.ceil(min_similarity * len(grams) - 1e-9)
-            rarest = sorted(grams, key=lambda g: (frequency.get(g, 0), g))[:len(grams) - shared + 1]
-            rarest = [g for g in rarest if g in frequency]  # a trigram no alias has has no postings
-            if not rarest:
-                return {}
+        the 20 the back-end ranks nearest (``trigram``), or all of them (``prefix-trigram``: the postings of
+        :meth:`prefix_postings`); with ``one-edit+prefix-trigram``, also the aliases one edit away, whatever their
+        similarity."""
+        grams, parts = _trigrams(norm), index_parts(self.fuzzy_index)
+        if "prefix-trigram" in parts:
+            rarest, smallest, largest = self.prefix_postings(norm, min_similarity)
             marks = ",".join("?" * len(rarest))
             near = [n for (n,) in self._rows(f"SELECT DISTINCT norm FROM alias_grams WHERE gram IN ({marks}) AND "
-                                             "size BETWEEN ? AND ?", (*rarest, shared,
-                                                                      math.floor(len(grams) / min_similarity + 1e-9)))]
+                                             "size BETWEEN ? AND ?", (*rarest, smallest, largest))] if rarest else []
         else:
             near = self._nearest_aliases(norm, 20)
         similar = {n: _jaccard(grams, _trigrams(n)) for n in near}
-        return {n: v for n, v in similar.items() if v >= min_similarity}
+        similar = {n: v for n, v in similar.items() if v >= min_similarity}
+        if "one-edit" in parts:  # typos of short names fall under the threshold: one edit away is near enough
+            similar.update({n: _jaccard(grams, _trigrams(n)) for n in self.one_edit_aliases(norm) if n not in similar})
+        return similar
+
+    def prefix_postings(self, norm: str, min_similarity: float) -> tuple[list[str], int, int]:
+        """Which postings of the prefix-trigram index a look-up reads: an alias whose similarity to ``norm`` (``n``
+        trigrams) reaches ``min_similarity`` shares at least ``s = ceil(min_similarity * n)`` of them, so it holds
+        one of the ``n - s + 1`` rarest, and has between ``s`` and ``n / min_similarity`` trigrams. Returns those
+        rarest trigrams that some alias has (the others have no postings) and the two sizes."""
+        grams = sorted(_trigrams(norm))
+        marks = ",".join("?" * len(grams))
+        frequency = dict(self._rows(f"SELECT gram, n FROM gram_counts WHERE gram IN ({marks})", grams))
+        shared = math.ceil(min_similarity * len(grams) - 1e-9)
+        rarest = sorted(grams, key=lambda g: (frequency.get(g, 0), g))[:len(grams) - shared + 1]
+        return [g for g in rarest if g in frequency], shared, math.floor(len(grams) / min_similarity + 1e-9)
 
     def _weighted_counts(self, similar: dict[str, float], k: int) -> list[tuple[str, float]]:
         """The ``k`` entities with the most alias counts under the ``similar`` aliases, each count weighted by its
@@ -498,12 +505,13 @@ class _NamedConnection(sqlite3.Connection):
 
 
 #: The fuzzy indexes a KB can be built with (``kb build --fuzzy-index``): ``trigram`` (FTS5 ranks the aliases
-#: sharing a trigram by bm25 and 20 are kept), ``one-edit`` (symmetric deletions: the aliases one edit away) and
+#: sharing a trigram by bm25 and 20 are kept), ``one-edit`` (symmetric deletions: the aliases one edit away),
 #: ``prefix-trigram`` (every alias whose trigram similarity reaches the threshold, found by reading the postings of
-#: only the query's rarest trigrams: prefix filtering).
-FUZZY_INDEXES = ("trigram", "one-edit", "prefix-trigram")
+#: only the query's rarest trigrams: prefix filtering), and ``one-edit+prefix-trigram`` (the aliases of both).
+FUZZY_INDEXES = ("trigram", "one-edit", "prefix-trigram", "one-edit+prefix-trigram")
 
-#: The tables each fuzzy index adds to the KB (``alias_trigrams`` is in every KB's schema, empty unless used).
+#: The tables each part of a fuzzy index adds to the KB (``alias_trigrams`` is in every KB's schema, empty unless
+#: used).
 FUZZY_TABLES = {
     "one-edit": {"alias_deletions": "key INTEGER NOT NULL, norm TEXT NOT NULL, PRIMARY KEY (key, norm)"},
     "prefix-trigram": {"alias_grams": "gram TEXT NOT NULL, size INTEGER NOT NULL, norm TEXT NOT NULL, "
@@ -512,27 +520,33 @@ FUZZY_TABLES = {
 }
 
 
+def index_parts(fuzzy_index: str) -> tuple[str, ...]:
+    """The parts a fuzzy index is made of (``one-edit+prefix-trigram`` → both)."""
+    return tuple(fuzzy_index.split("+"))
+
+
 def _build_fuzzy_index(db: sqlite3.Connection, fuzzy_index: str) -> None:
     """Rebuild the KB's fuzzy index from its aliases (the other indexes' tables dropped), streaming the aliases,
     and record which it is (a trigram KB records nothing: its bytes are as they always were)."""
     db.execute("DELETE FROM alias_trigrams")
     for table in {t for tables in FUZZY_TABLES.values() for t in tables}:
         db.execute(f"DROP TABLE IF EXISTS {table}")
-    for table, columns in FUZZY_TABLES.get(fuzzy_index, {}).items():
-        db.execute(f"CREATE TABLE {table} ({columns}) WITHOUT ROWID")
-    norms = (n for (n,) in db.execute("SELECT DISTINCT norm FROM aliases ORDER BY norm"))
     if fuzzy_index == "trigram":
         db.execute("INSERT INTO alias_trigrams(norm) SELECT DISTINCT norm FROM aliases")
         db.execute("DELETE FROM meta WHERE key = 'fuzzy_index'")
         return
-    if fuzzy_index == "one-edit":
-        db.executemany("INSERT OR IGNORE INTO alias_deletions VALUES (?, ?)",
-                       ((key, norm) for norm in norms for key in sorted(deletion_keys(norm))))
-    else:
-        db.executemany("INSERT INTO alias_grams VALUES (?, ?, ?)",
-                       ((gram, len(grams), norm) for norm in norms for grams in (_trigrams(norm),)
-                        for gram in sorted(grams)))
-        db.execute("INSERT INTO gram_counts SELECT gram, count(*) FROM alias_grams GROUP BY gram")
+    for part in index_parts(fuzzy_index):
+        for table, columns in FUZZY_TABLES[part].items():
+            db.execute(f"CREATE TABLE {table} ({columns}) WITHOUT ROWID")
+        norms = (n for (n,) in db.execute("SELECT DISTINCT norm FROM aliases ORDER BY norm"))
+        if part == "one-edit":
+            db.executemany("INSERT OR IGNORE INTO alias_deletions VALUES (?, ?)",
+                           ((key, norm) for norm in norms for key in sorted(deletion_keys(norm))))
+        else:
+            db.executemany("INSERT INTO alias_grams VALUES (?, ?, ?)",
+                           ((gram, len(grams), norm) for norm in norms for grams in (_trigrams(norm),)
+                            for gram in sorted(grams)))
+            db.execute("INSERT INTO gram_counts SELECT gram, count(*) FROM alias_grams GROUP BY gram")
     db.execute("INSERT OR REPLACE INTO meta VALUES ('fuzzy_index', ?)", (json.dumps(fuzzy_index),))
 
 

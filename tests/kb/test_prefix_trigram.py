@@ -1,6 +1,7 @@
 """The prefix-trigram fuzzy index: it returns every alias whose trigram similarity to a text reaches the threshold
 (the brute-force set, where FTS5's bm25 keeps 20 of them), while reading only the postings of the text's rarest
-trigrams; the trigram and prefix-trigram KBs agree wherever fewer than 20 aliases are in play."""
+trigrams; the trigram and prefix-trigram KBs agree wherever bm25's 20 hold every such alias. With the one-edit
+index beside it, the aliases one edit away join them."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def kbs(tmp_path_factory) -> dict[str, KnowledgeBase]:
     folder = tmp_path_factory.mktemp("prefix")
     write_realistic_dump(folder / "dump.json", 1500)
     out = {}
-    for index in ("trigram", "prefix-trigram"):
+    for index in ("trigram", "prefix-trigram", "one-edit+prefix-trigram"):
         build_kb(folder / f"{index}.sqlite", wikidata_dump=[folder / "dump.json"], fuzzy_index=index, workers=1)
         out[index] = KnowledgeBase(folder / f"{index}.sqlite")
     yield out
@@ -71,3 +72,16 @@ def test_prefix_trigram_keeps_what_trigram_keeps_and_agrees_where_bm25s_20_hold_
             assert trigram.candidates(text, k=8) == prefix.candidates(text, k=8), text
     assert compared >= 100
     assert prefix.fuzzy_index == "prefix-trigram" and prefix.candidates("Q") == trigram.candidates("Q")
+
+
+def test_one_edit_plus_prefix_trigram_adds_the_aliases_one_edit_away_and_nothing_else(kbs):
+    prefix, both = kbs["prefix-trigram"], kbs["one-edit+prefix-trigram"]
+    added = 0
+    for text in _typos(prefix, 60):
+        over, near = prefix.similar_aliases(text), both.one_edit_aliases(text)
+        found = both.similar_aliases(text)
+        assert found == {**over, **{n: _jaccard(_trigrams(text), _trigrams(n)) for n in near if n not in over}}
+        added += len(set(near) - set(over))
+        if not near:
+            assert both.candidates(text, k=8) == prefix.candidates(text, k=8), text
+    assert added >= 5  # short names' typos fall under the threshold and are found one edit away

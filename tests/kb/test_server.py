@@ -59,7 +59,7 @@ def server_url() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="module", params=["trigram", "one-edit", "prefix-trigram"])
+@pytest.fixture(scope="module", params=["trigram", "one-edit", "prefix-trigram", "one-edit+prefix-trigram"])
 def both(request, server_url, tmp_path_factory) -> Iterator[tuple[KnowledgeBase, ServerKnowledgeBase]]:
     """The same KB as a file and loaded into the server."""
     folder = tmp_path_factory.mktemp(request.param)
