@@ -1,18 +1,20 @@
-"""The knowledge base: an SQLite file (no server) of entities, aliases with priors, classes and facts.
+"""The knowledge base: an SQLite file of entities, aliases with priors, classes and facts, and the read interface
+every back-end shares (:class:`KnowledgeBaseReader`; :func:`open_kb` opens a file or a server's URL).
 
 Tables:
 - ``entities(qid, label, description, popularity)``;
 - ``aliases(norm, alias, qid, count, prior, source)``: surface forms, keyed by their normalised form;
   ``prior`` is p(entity | alias) = count / total count of the normalised alias, recomputed by
-  :meth:`KnowledgeBase.finalize`; ``alias_trigrams`` (FTS5, trigram tokenizer) serves fuzzy look-up, or, in a
-  KB built with the one-edit index, ``alias_deletions``: the 64-bit keys of every normalised alias and of each
-  string one character shorter (a symmetric-deletion index in the style of SymSpell), so that a query's cost is
-  its length + 1 index probes whatever the KB's size;
+  :meth:`KnowledgeBase.finalize`. The fuzzy index (:data:`FUZZY_INDEXES`) serves a text held nowhere exactly:
+  ``alias_trigrams`` (FTS5, trigram tokenizer); or ``alias_deletions``, the 64-bit keys of every normalised alias
+  and of each string one character shorter (a symmetric-deletion index in the style of SymSpell: a query costs
+  its length + 1 index probes whatever the KB's size); or ``alias_grams(gram, size, norm)`` and
+  ``gram_counts(gram, n)``, the postings of every trigram (prefix filtering reads only the query's rarest);
 - ``classes(qid, class_qid)`` from P31/P279 and fine types, ``class_labels(class_qid, label)``, and
   ``class_types(class_qid, type, count)``: how often entities of a class carry each coarse dataset type
   (learnt from linked documents), for type compatibility;
 - ``facts(subject, property, object)`` between entities; ``properties(pid, label, description, aliases)``;
-- ``meta(key, value)``: what was ingested from where.
+- ``meta(key, value)``: what was ingested from where, the fuzzy index, the content hash.
 - ``documents(dataset, doc_id, title, text_sha256, contributes)``: every document whose annotations
   went in (the KB's provenance, from which a run tells whether a KB saw the documents it evaluates).
 """
@@ -123,7 +125,7 @@ class KnowledgeBaseReader:
 
     @functools.cached_property
     def fuzzy_index(self) -> str:
-        """How this KB finds an alias it does not hold exactly: ``trigram`` or ``one-edit``."""
+        """How this KB finds an alias it does not hold exactly: one of :data:`FUZZY_INDEXES`."""
         rows = self._rows("SELECT value FROM meta WHERE key = 'fuzzy_index'")
         return json.loads(rows[0][0]) if rows else "trigram"
 
@@ -131,8 +133,8 @@ class KnowledgeBaseReader:
         """Candidate entities of a surface form, best prior first.
 
         Without an exact (normalised) alias, the KB's fuzzy index finds near ones ("Ilinois" → "illinois"): with
-        ``trigram``, aliases whose trigram Jaccard similarity to the text is at least ``min_similarity`` among the
-        20 the back-end ranks nearest, their counts weighted by it; with ``one-edit``, the aliases one edit away.
+        ``one-edit``, the aliases one edit away, their counts as they are; with the others, the aliases of
+        :meth:`similar_aliases`, their counts weighted by their trigram similarity to the text.
         """
         norm = normalize_alias(text)
         if not norm:
@@ -192,8 +194,9 @@ class KnowledgeBaseReader:
             return []
         marks = ",".join("?" * len(similar))
         weighted: dict[str, float] = {}
-        for qid, alias_norm, count in self._rows(f"SELECT qid, norm, count FROM aliases WHERE norm IN ({marks})",
-                                                 sorted(similar)):
+        # in the primary key's order, on every back-end: the weighted sums are added up alike
+        for qid, alias_norm, count in self._rows(f"SELECT qid, norm, count FROM aliases WHERE norm IN ({marks}) "
+                                                 "ORDER BY norm, qid, source", sorted(similar)):
             weighted[qid] = weighted.get(qid, 0.0) + count * similar[alias_norm]
         return sorted(weighted.items(), key=lambda qc: (-qc[1], qc[0]))[:k]
 

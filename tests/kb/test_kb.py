@@ -251,3 +251,24 @@ def test_the_content_hash_is_recorded_and_forgotten_by_a_later_write(tmp_path):
         assert changed != recorded and changed == kb.compute_content_hash()
     with KnowledgeBase(tmp_path / "kb.sqlite") as again:  # a KB without a recorded hash computes it
         assert again.content_hash == changed
+
+
+def test_a_dump_is_read_no_faster_than_two_pieces_per_worker_are_parsed(tmp_path):
+    """Memory bounded by the piece size: the dump is read lazily, at most two pieces per worker ahead."""
+    import functools
+
+    from rexel_bench.distributed import map_partitions
+
+    path = write_dump(tmp_path / "dump.json.bz2", 300)
+    drawn: list[int] = []
+
+    def pieces():
+        for piece in dump_pieces([path], block_size=2000):
+            drawn.append(piece.start)
+            yield [piece]
+
+    results = map_partitions(functools.partial(parse_pieces, keep=DumpFilter()), pieces(), workers=2)
+    first = next(results)
+    assert [r.qid for r in first][:1] == ["Q1"] and len(drawn) <= 4
+    rest = [r.qid for part in results for r in part]
+    assert len(drawn) > 20 and [r.qid for r in first] + rest == [f"Q{i}" for i in range(1, 301)]
