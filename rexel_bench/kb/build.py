@@ -99,7 +99,7 @@ def _ingest_all(out: Path, *, docred_ie: Sequence[str | Path], exclude_ids: set[
 #: How the embedded default KB is made from the vendored data (files under ``datasets/``; a change of version
 #: rebuilds it).
 DEFAULT_RECIPE = {"docred_ie": "docred-ie/dev_joint_qcode.json",
-                  "popularity": "revisit-docred/final_id2popular.json.gz", "version": 5}
+                  "popularity": "revisit-docred/final_id2popular.json.gz", "version": 6}
 
 
 def default_kb_path() -> Path:

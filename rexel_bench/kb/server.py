@@ -42,6 +42,7 @@ TABLES = {
     "documents": "dataset text NOT NULL, doc_id text NOT NULL, title text, text_sha256 text NOT NULL, "
                  "contributes text NOT NULL",
     "alias_deletions": 'key bigint NOT NULL, norm text COLLATE "C" NOT NULL',
+    "entity_counts": 'norm text COLLATE "C" NOT NULL, total double precision NOT NULL, qid text COLLATE "C" NOT NULL',
     "alias_grams": 'gram text COLLATE "C" NOT NULL, size integer NOT NULL, norm text COLLATE "C" NOT NULL',
     "gram_counts": 'gram text COLLATE "C" PRIMARY KEY, n integer NOT NULL',
 }
@@ -53,6 +54,7 @@ INDEXES = (
     "CREATE INDEX classes_qid ON classes (qid)",
     "CREATE INDEX class_types_class ON class_types (class_qid)",
     "CREATE INDEX facts_subject ON facts (subject, property, object)",
+    "CREATE INDEX entity_counts_top ON entity_counts (norm, total DESC, qid)",
     "CREATE INDEX alias_deletions_key ON alias_deletions (key)",
     "CREATE INDEX alias_grams_gram ON alias_grams (gram, size)",
     "CREATE TABLE alias_norms AS SELECT DISTINCT norm FROM aliases",
@@ -141,6 +143,8 @@ def load_kb(kb: KnowledgeBase, url: str) -> dict[str, int]:
                 for row in source:
                     copy.write_row(row)
                     copied[table] += 1
+        if not copied["entity_counts"]:  # a KB file finalised before it kept them
+            cursor.execute("INSERT INTO entity_counts SELECT norm, sum(count), qid FROM aliases GROUP BY norm, qid")
         for statement in INDEXES:
             cursor.execute(statement)
         cursor.execute("INSERT INTO meta VALUES ('content_sha256', %s) ON CONFLICT (key) DO UPDATE "

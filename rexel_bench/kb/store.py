@@ -151,10 +151,24 @@ class KnowledgeBaseReader:
         return self._candidates([(qid, count / total) for qid, count in rows], match)
 
     def _counts_by_qid(self, norms: list[str], k: int) -> list[tuple[str, float]]:
-        """The ``k`` entities with the most alias counts under the normalised aliases ``norms``, most first."""
-        marks = ",".join("?" * len(norms))
-        return [(q, c) for q, c in self._rows(f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) "
-                                              "GROUP BY qid ORDER BY c DESC, qid LIMIT ?", (*norms, k))]
+        """The ``k`` entities with the most alias counts under the normalised aliases ``norms``, most first. Under
+        one alias they are read from ``entity_counts`` in its key's order, ``k`` rows whatever the number of
+        entities that share the alias (a KB finalised before it existed sums the alias rows)."""
+        if not self._has_entity_counts:
+            marks = ",".join("?" * len(norms))
+            sql = (f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) GROUP BY qid "
+                   "ORDER BY c DESC, qid LIMIT ?")
+        elif len(norms) == 1:
+            sql = "SELECT qid, total FROM entity_counts WHERE norm = ? ORDER BY total DESC, qid LIMIT ?"
+        else:
+            marks = ",".join("?" * len(norms))
+            sql = (f"SELECT qid, sum(total) AS c FROM entity_counts WHERE norm IN ({marks}) GROUP BY qid "
+                   "ORDER BY c DESC, qid LIMIT ?")
+        return [(q, c) for q, c in self._rows(sql, (*norms, k))]
+
+    @functools.cached_property
+    def _has_entity_counts(self) -> bool:
+        return self._has_table("entity_counts")
 
     def similar_aliases(self, norm: str, min_similarity: float = 0.6) -> dict[str, float]:
         """Normalised aliases whose trigram similarity to ``norm`` is at least ``min_similarity``, with it: among
@@ -325,11 +339,13 @@ class KnowledgeBase(KnowledgeBaseReader):
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (committed on success, rolled back on error); the recorded content hash is
-        forgotten, since the content changes."""
+        """One write transaction (committed on success, rolled back on error); the recorded content hash and the
+        entity counts are forgotten, since the content changes (:meth:`finalize` makes them again)."""
         with self.db:
             self.db.execute("DELETE FROM meta WHERE key = 'content_sha256'")
-            self.__dict__.pop("content_hash", None)
+            self.db.execute("DROP TABLE IF EXISTS entity_counts")
+            for derived in ("content_hash", "_has_entity_counts"):
+                self.__dict__.pop(derived, None)
             yield self.db
 
     @contextmanager
@@ -429,10 +445,14 @@ class KnowledgeBase(KnowledgeBaseReader):
             db.execute("UPDATE aliases SET prior = count / "
                        "(SELECT total FROM alias_totals t WHERE t.norm = aliases.norm)")
             db.execute("DROP TABLE alias_totals")
+            db.execute("DROP TABLE IF EXISTS entity_counts")
+            db.execute(f"CREATE TABLE entity_counts ({ENTITY_COUNTS}) WITHOUT ROWID")
+            db.execute("INSERT INTO entity_counts SELECT norm, sum(count), qid FROM aliases GROUP BY norm, qid")
             db.execute("INSERT OR IGNORE INTO class_labels SELECT DISTINCT c.class_qid, e.label FROM classes c "
                        "JOIN entities e ON e.qid = c.class_qid WHERE e.label IS NOT NULL ORDER BY c.class_qid")
             _build_fuzzy_index(db, fuzzy_index)
         self.fuzzy_index = fuzzy_index
+        self.__dict__.pop("_has_entity_counts", None)
         with self.db:  # after the transaction above, which forgets it
             self.db.execute("INSERT INTO meta VALUES ('content_sha256', ?)", (json.dumps(self.compute_content_hash()),))
         self.__dict__.pop("content_hash", None)
@@ -474,6 +494,10 @@ def open_kb(location: str | Path) -> KnowledgeBaseReader:
         return ServerKnowledgeBase(str(location))
     return KnowledgeBase(location)
 
+
+#: ``entity_counts``: each entity's alias count summed over sources, per normalised alias, kept in the order a
+#: look-up reads it (derived by :meth:`KnowledgeBase.finalize`).
+ENTITY_COUNTS = "norm TEXT NOT NULL, total REAL NOT NULL, qid TEXT NOT NULL, PRIMARY KEY (norm, total DESC, qid)"
 
 #: The tables whose rows are the KB's content (:meth:`KnowledgeBase.compute_content_hash`).
 CONTENT_TABLES = ("entities", "aliases", "classes", "class_labels", "class_types", "facts", "properties", "meta",

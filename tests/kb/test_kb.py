@@ -272,3 +272,23 @@ def test_a_dump_is_read_no_faster_than_two_pieces_per_worker_are_parsed(tmp_path
     assert [r.qid for r in first][:1] == ["Q1"] and len(drawn) <= 4
     rest = [r.qid for part in results for r in part]
     assert len(drawn) > 20 and [r.qid for r in first] + rest == [f"Q{i}" for i in range(1, 301)]
+
+
+def test_an_exact_look_up_reads_k_rows_whatever_the_number_of_homonyms(tmp_path):
+    """Entity counts per alias are kept in look-up order: the top k come from the index, equal to summing every
+    alias row; a write forgets them until the next finalize, and look-ups stay right meanwhile."""
+    write_realistic_dump(tmp_path / "dump.json", 3000)
+    build_kb(tmp_path / "kb.sqlite", wikidata_dump=[tmp_path / "dump.json"], workers=1)
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        shared = [n for (n,) in kb.db.execute("SELECT norm FROM aliases GROUP BY norm HAVING count(*) > 10")]
+        assert shared
+        for norm in shared:
+            summed = kb.db.execute("SELECT qid, sum(count) AS c FROM aliases WHERE norm = ? GROUP BY qid "
+                                   "ORDER BY c DESC, qid LIMIT 8", (norm,)).fetchall()
+            assert kb._counts_by_qid([norm], 8) == summed
+        plan = kb.db.execute("EXPLAIN QUERY PLAN SELECT qid, total FROM entity_counts WHERE norm = ? "
+                             "ORDER BY total DESC, qid LIMIT 8", (shared[0],)).fetchall()
+        assert "TEMP B-TREE" not in str(plan)  # read in the index's order, stopped after k rows
+        newcomer = "Q99999999"
+        kb.add_aliases([(shared[0], newcomer, 1e6)], source="tsv")
+        assert kb.candidates(shared[0], k=1)[0].qid == newcomer  # the write is seen before any finalize
