@@ -151,20 +151,38 @@ class KnowledgeBaseReader:
         return self._candidates([(qid, count / total) for qid, count in rows], match)
 
     def _counts_by_qid(self, norms: list[str], k: int) -> list[tuple[str, float]]:
-        """The ``k`` entities with the most alias counts under the normalised aliases ``norms``, most first. Under
-        one alias they are read from ``entity_counts`` in its key's order, ``k`` rows whatever the number of
-        entities that share the alias (a KB finalised before it existed sums the alias rows)."""
+        """The ``k`` entities with the most alias counts under the normalised aliases ``norms``, most first. They
+        are read from ``entity_counts`` in its key's order: under one alias, ``k`` rows whatever the number of
+        entities that share it; under several, each alias's first ``k`` (:meth:`_top_of_several`). A KB finalised
+        before ``entity_counts`` existed sums the alias rows."""
         if not self._has_entity_counts:
-            marks = ",".join("?" * len(norms))
-            sql = (f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) GROUP BY qid "
-                   "ORDER BY c DESC, qid LIMIT ?")
-        elif len(norms) == 1:
-            sql = "SELECT qid, total FROM entity_counts WHERE norm = ? ORDER BY total DESC, qid LIMIT ?"
-        else:
-            marks = ",".join("?" * len(norms))
-            sql = (f"SELECT qid, sum(total) AS c FROM entity_counts WHERE norm IN ({marks}) GROUP BY qid "
-                   "ORDER BY c DESC, qid LIMIT ?")
-        return [(q, c) for q, c in self._rows(sql, (*norms, k))]
+            return self._summed_counts(norms, k)
+        if len(norms) == 1:
+            return [(q, c) for q, c in self._rows(
+                "SELECT qid, total FROM entity_counts WHERE norm = ? ORDER BY total DESC, qid LIMIT ?", (norms[0], k))]
+        return self._top_of_several(norms, k)
+
+    def _top_of_several(self, norms: list[str], k: int) -> list[tuple[str, float]]:
+        """The top ``k`` entities by counts summed over several aliases, read from each alias's first ``k`` rows
+        (a threshold algorithm): an entity under none of them sums at most the aliases' ``k``-th counts, so when
+        the ``k``-th best of the entities seen, summed exactly, is above that bound, they are the answer; otherwise
+        (rare) every row of the aliases is summed."""
+        heads = {norm: self._rows("SELECT qid, total FROM entity_counts WHERE norm = ? ORDER BY total DESC, qid "
+                                  "LIMIT ?", (norm, k)) for norm in norms}
+        unseen_bound = sum(rows[-1][1] for rows in heads.values() if len(rows) == k)
+        seen = sorted({qid for rows in heads.values() for qid, _ in rows})
+        marks, qid_marks = ",".join("?" * len(norms)), ",".join("?" * len(seen))
+        sums = self._rows(f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) AND qid IN ({qid_marks}) "
+                          "GROUP BY qid ORDER BY c DESC, qid LIMIT ?", (*norms, *seen, k)) if seen else []
+        if unseen_bound == 0 or (len(sums) == k and sums[-1][1] > unseen_bound):
+            return [(q, c) for q, c in sums]
+        return self._summed_counts(norms, k)
+
+    def _summed_counts(self, norms: list[str], k: int) -> list[tuple[str, float]]:
+        """The top ``k`` entities by alias counts summed over every row of the aliases ``norms`` (the definition)."""
+        marks = ",".join("?" * len(norms))
+        return [(q, c) for q, c in self._rows(f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) "
+                                              "GROUP BY qid ORDER BY c DESC, qid LIMIT ?", (*norms, k))]
 
     @functools.cached_property
     def _has_entity_counts(self) -> bool:

@@ -292,3 +292,29 @@ def test_an_exact_look_up_reads_k_rows_whatever_the_number_of_homonyms(tmp_path)
         newcomer = "Q99999999"
         kb.add_aliases([(shared[0], newcomer, 1e6)], source="tsv")
         assert kb.candidates(shared[0], k=1)[0].qid == newcomer  # the write is seen before any finalize
+
+
+def test_top_entities_over_several_aliases_equal_summing_every_row(tmp_path):
+    """The threshold algorithm over several aliases' first k rows gives the full sum's top k, including an entity
+    in no alias's first k whose summed count beats them all (the bound fails, every row is summed)."""
+    import random
+
+    rng = random.Random(4)
+    rows = [(name, f"Q{rng.randrange(60)}", float(rng.randrange(1, 3))) for name in ("rosa", "rosi", "rose", "rasa")
+            for _ in range(20)]
+    rows += [(name, "Q999", 5.0) for name in ("rosa", "rosi", "rose")]  # below every first 3, first once summed
+    rows += [(name, f"Q{100 + 10 * j + i}", 6.0) for j, name in enumerate(("rosa", "rosi", "rose")) for i in range(3)]
+    with KnowledgeBase(tmp_path / "kb.sqlite", create=True) as kb:
+        kb.add_aliases(rows, source="tsv")
+        kb.finalize()
+        for norms in (["rosa", "rosi"], ["rosa", "rosi", "rose"], ["rosa", "rasa"], ["rosa", "rosi", "rose", "rasa"]):
+            for k in (1, 3, 8, 30):
+                assert kb._counts_by_qid(norms, k) == kb._summed_counts(norms, k), (norms, k)
+        assert kb._counts_by_qid(["rosa", "rosi", "rose"], 1)[0][0] == "Q999"
+        kb.add_aliases([("abba", "Q5", 10.0), ("abba", "Q6", 9.0), ("abba", "Q7", 1.0), ("abbe", "Q6", 10.0),
+                        ("abbe", "Q5", 9.0), ("abbe", "Q8", 1.0)], source="tsv")
+        kb.finalize()
+        summed = []
+        kb._summed_counts = lambda norms, k: summed.append(norms) or type(kb)._summed_counts(kb, norms, k)
+        assert kb._counts_by_qid(["abba", "abbe"], 2) == [("Q5", 19.0), ("Q6", 19.0)] and not summed  # first rows
+        assert kb._counts_by_qid(["rosa", "rosi", "rose"], 1)[0][0] == "Q999" and summed  # every row summed
