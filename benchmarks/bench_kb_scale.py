@@ -39,7 +39,7 @@ from rich.table import Table
 
 from rexel_bench.kb.build import build_kb
 from rexel_bench.kb.normalize import normalize_alias
-from rexel_bench.kb.store import FUZZY_INDEXES, KnowledgeBase, _fts_query, deletion_keys, index_parts
+from rexel_bench.kb.store import FUZZY_INDEXES, KnowledgeBase, _fts_query, index_parts
 
 SYLLABLES = ("an", "ber", "cor", "da", "el", "fin", "gar", "hol", "is", "jan", "kel", "lor", "mar", "nor", "ol",
              "per", "quin", "ros", "sal", "tor", "ul", "ven", "wil", "xan", "yor", "zel")
@@ -138,17 +138,9 @@ def rows_examined(kb: KnowledgeBase, text: str) -> int:
     if kb.fuzzy_index == "trigram":
         return kb.db.execute("SELECT count(*) FROM alias_trigrams WHERE alias_trigrams MATCH ?",
                              (_fts_query(norm),)).fetchone()[0]
-    rows = 0
-    if "one-edit" in index_parts(kb.fuzzy_index):
-        keys = sorted(deletion_keys(norm))
-        rows += kb.db.execute(f"SELECT count(*) FROM alias_deletions WHERE key IN ({','.join('?' * len(keys))})",
-                              keys).fetchone()[0]
-    rarest, smallest, largest = kb.prefix_postings(norm, 0.6) if "prefix-trigram" in index_parts(kb.fuzzy_index) \
-        else ([], 0, 0)
-    if rarest:
-        rows += kb.db.execute(f"SELECT count(*) FROM alias_grams WHERE gram IN ({','.join('?' * len(rarest))}) AND "
-                              "size BETWEEN ? AND ?", (*rarest, smallest, largest)).fetchone()[0]
-    return rows
+    parts = index_parts(kb.fuzzy_index)
+    return (len(kb.one_edit_rows(norm)) if "one-edit" in parts else 0) + \
+        (len(kb.prefix_rows(norm, 0.6)) if "prefix-trigram" in parts else 0)
 
 
 def dump_file(folder: Path, n: int, compressed: bool, line_kb: float = 0.0) -> Path:

@@ -23,9 +23,14 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from rexel_bench.errors import ConfigError, DataError
-from rexel_bench.kb.store import FUZZY_INDEXES, FUZZY_TABLES, KnowledgeBase, KnowledgeBaseReader, index_parts
-
-FUZZY_TABLE_NAMES = {t for tables in FUZZY_TABLES.values() for t in tables}
+from rexel_bench.kb.store import (
+    FUZZY_INDEXES,
+    FUZZY_TABLE_NAMES,
+    FUZZY_TABLES,
+    KnowledgeBase,
+    KnowledgeBaseReader,
+    index_parts,
+)
 
 #: The tables as PostgreSQL creates them (:data:`~rexel_bench.kb.store.CONTENT_TABLES` and the fuzzy indexes'):
 #: text compared byte by byte (``COLLATE "C"``, SQLite's order), counts as doubles (SQLite's REAL).

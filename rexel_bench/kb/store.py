@@ -191,21 +191,26 @@ class KnowledgeBaseReader:
     def similar_aliases(self, norm: str, min_similarity: float = 0.6) -> dict[str, float]:
         """Normalised aliases whose trigram similarity to ``norm`` is at least ``min_similarity``, with it: among
         the 20 the back-end ranks nearest (``trigram``), or all of them (``prefix-trigram``: the postings of
-        :meth:`prefix_postings`); with ``one-edit+prefix-trigram``, also the aliases one edit away, whatever their
+        :meth:`prefix_rows`); with ``one-edit+prefix-trigram``, also the aliases one edit away, whatever their
         similarity."""
         grams, parts = _trigrams(norm), index_parts(self.fuzzy_index)
-        if "prefix-trigram" in parts:
-            rarest, smallest, largest = self.prefix_postings(norm, min_similarity)
-            marks = ",".join("?" * len(rarest))
-            near = [n for (n,) in self._rows(f"SELECT DISTINCT norm FROM alias_grams WHERE gram IN ({marks}) AND "
-                                             "size BETWEEN ? AND ?", (*rarest, smallest, largest))] if rarest else []
-        else:
-            near = self._nearest_aliases(norm, 20)
+        near = set(self.prefix_rows(norm, min_similarity)) if "prefix-trigram" in parts else \
+            self._nearest_aliases(norm, 20)
         similar = {n: _jaccard(grams, _trigrams(n)) for n in near}
         similar = {n: v for n, v in similar.items() if v >= min_similarity}
         if "one-edit" in parts:  # typos of short names fall under the threshold: one edit away is near enough
             similar.update({n: _jaccard(grams, _trigrams(n)) for n in self.one_edit_aliases(norm) if n not in similar})
         return similar
+
+    def prefix_rows(self, norm: str, min_similarity: float) -> list[str]:
+        """The prefix-trigram postings a look-up of ``norm`` reads (:meth:`prefix_postings`): an alias for each row,
+        repeated when it holds several of the trigrams read."""
+        rarest, smallest, largest = self.prefix_postings(norm, min_similarity)
+        if not rarest:
+            return []
+        marks = ",".join("?" * len(rarest))
+        return [n for (n,) in self._rows(f"SELECT norm FROM alias_grams WHERE gram IN ({marks}) AND "
+                                         "size BETWEEN ? AND ?", (*rarest, smallest, largest))]
 
     def prefix_postings(self, norm: str, min_similarity: float) -> tuple[list[str], int, int]:
         """Which postings of the prefix-trigram index a look-up reads: an alias whose similarity to ``norm`` (``n``
@@ -235,10 +240,14 @@ class KnowledgeBaseReader:
     def one_edit_aliases(self, norm: str) -> list[str]:
         """The KB's normalised aliases one edit from ``norm`` (a letter dropped, added, replaced, or two neighbours
         swapped), found in the one-edit index with ``len(norm) + 1`` probes and checked exactly."""
+        return sorted({other for other in self.one_edit_rows(norm) if other != norm and within_one_edit(norm, other)})
+
+    def one_edit_rows(self, norm: str) -> list[str]:
+        """The one-edit index rows a look-up of ``norm`` reads: the aliases under its deletion keys, an alias for
+        each key it shares."""
         keys = sorted(deletion_keys(norm))
         marks = ",".join("?" * len(keys))
-        found = self._rows(f"SELECT DISTINCT norm FROM alias_deletions WHERE key IN ({marks})", keys)
-        return sorted(other for (other,) in found if other != norm and within_one_edit(norm, other))
+        return [n for (n,) in self._rows(f"SELECT norm FROM alias_deletions WHERE key IN ({marks})", keys)]
 
     def _candidates(self, priors: list[tuple[str, float]], match: str) -> list[Candidate]:
         """Candidates with their labels, popularity and classes, read in two queries for all of them."""
@@ -565,6 +574,10 @@ FUZZY_TABLES = {
 }
 
 
+#: Every table a fuzzy index may add.
+FUZZY_TABLE_NAMES = frozenset(t for tables in FUZZY_TABLES.values() for t in tables)
+
+
 def index_parts(fuzzy_index: str) -> tuple[str, ...]:
     """The parts a fuzzy index is made of (``one-edit+prefix-trigram`` → both)."""
     return tuple(fuzzy_index.split("+"))
@@ -574,7 +587,7 @@ def _build_fuzzy_index(db: sqlite3.Connection, fuzzy_index: str) -> None:
     """Rebuild the KB's fuzzy index from its aliases (the other indexes' tables dropped), streaming the aliases,
     and record which it is (a trigram KB records nothing: its bytes are as they always were)."""
     db.execute("DELETE FROM alias_trigrams")
-    for table in {t for tables in FUZZY_TABLES.values() for t in tables}:
+    for table in sorted(FUZZY_TABLE_NAMES):
         db.execute(f"DROP TABLE IF EXISTS {table}")
     if fuzzy_index == "trigram":
         db.execute("INSERT INTO alias_trigrams(norm) SELECT DISTINCT norm FROM aliases")
