@@ -11,7 +11,6 @@ Run: ``python benchmarks/bench_candidate_recall.py`` (after a held-out run has b
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from rich.table import Table
 
 from rexel_bench.data import io as data_io
 from rexel_bench.data.registry import resolve
-from rexel_bench.kb.build import held_out_kb_path
+from rexel_bench.kb.build import held_out_kb_path, with_fuzzy_index
 from rexel_bench.kb.store import FUZZY_INDEXES, KnowledgeBase
 from rexel_bench.run import fold_of
 
@@ -36,12 +35,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for fold in range(FOLDS):
             docs = [d for d in gold if fold_of(d.id, FOLDS) == fold]
-            paths = {"trigram": held_out_kb_path({d.id for d in docs})}
-            for index in changed:
-                paths[index] = Path(tmp) / f"fold-{fold}-{index}.sqlite"
-                shutil.copy(paths["trigram"], paths[index])
-                with KnowledgeBase(paths[index]) as kb:
-                    kb.finalize(index)
+            base = held_out_kb_path({d.id for d in docs})
+            paths = {"trigram": base, **{index: with_fuzzy_index(base, Path(tmp) / f"fold-{fold}-{index}.sqlite", index)
+                                         for index in changed}}
             kbs = {index: KnowledgeBase(path) for index, path in paths.items()}
             for doc in docs:
                 for entity in doc.entities:

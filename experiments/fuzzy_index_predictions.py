@@ -10,14 +10,13 @@ index. Run: ``python experiments/fuzzy_index_predictions.py [--models rexel pipe
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 from pathlib import Path
 
 from rexel_bench.data import io as data_io
 from rexel_bench.data.model import Document
 from rexel_bench.data.registry import resolve
-from rexel_bench.kb.build import held_out_kb_path
+from rexel_bench.kb.build import held_out_kb_path, with_fuzzy_index
 from rexel_bench.kb.store import FUZZY_INDEXES, KnowledgeBase
 from rexel_bench.models.base import load_model
 from rexel_bench.run import fold_of
@@ -28,13 +27,9 @@ OTHER_INDEXES = tuple(i for i in FUZZY_INDEXES if i != "trigram")
 
 def fold_kbs(docs: list[Document], folder: Path, fold: int) -> dict[str, Path]:
     """The fold's KB and its copies with the other fuzzy indexes."""
-    paths = {"trigram": held_out_kb_path({d.id for d in docs})}
-    for index in OTHER_INDEXES:
-        paths[index] = folder / f"fold-{fold}-{index}.sqlite"
-        shutil.copy(paths["trigram"], paths[index])
-        with KnowledgeBase(paths[index]) as kb:
-            kb.finalize(index)
-    return paths
+    base = held_out_kb_path({d.id for d in docs})
+    return {"trigram": base, **{index: with_fuzzy_index(base, folder / f"fold-{fold}-{index}.sqlite", index)
+                                for index in OTHER_INDEXES}}
 
 
 def _texts(*docs: Document) -> set[str]:

@@ -656,8 +656,7 @@ def kb_build(
     contributed = build_kb(out, docred_ie=docred_ie, exclude_ids=exclude, tsv=tsv, dwie_annos=dwie_annos,
                            dwie_text=dwie_text, popularity=popularity, properties=properties,
                            wikidata_dump=wikidata_dump, dump_filter=keep, scheduler=scheduler, workers=workers,
-                           progress=True,
-                           fuzzy_index=fuzzy_index)
+                           progress=True, fuzzy_index=fuzzy_index)
     for source, value in contributed.items():
         console.print(f"{source}: {value}")
     if exclude:

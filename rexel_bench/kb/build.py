@@ -17,6 +17,7 @@ import fcntl
 import functools
 import hashlib
 import json
+import shutil
 import sqlite3
 import warnings
 from collections.abc import Collection, Sequence
@@ -94,6 +95,16 @@ def _ingest_all(out: Path, *, docred_ie: Sequence[str | Path], exclude_ids: set[
             kb.record_source("excluded_documents", sorted(exclude_ids))
         kb.finalize(fuzzy_index)
     return contributed
+
+
+def with_fuzzy_index(source: str | Path, out: str | Path, fuzzy_index: str) -> Path:
+    """A copy of the KB file ``source`` at ``out`` whose fuzzy index is rebuilt as ``fuzzy_index`` (the same
+    entities, aliases and priors): to compare indexes on one KB."""
+    check_fuzzy_index(fuzzy_index)
+    shutil.copy(source, out)
+    with KnowledgeBase(out) as kb:
+        kb.finalize(fuzzy_index)
+    return Path(out)
 
 
 #: How the embedded default KB is made from the vendored data (files under ``datasets/``; a change of version
