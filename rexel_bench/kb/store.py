@@ -133,8 +133,9 @@ class KnowledgeBaseReader:
         """Candidate entities of a surface form, best prior first.
 
         Without an exact (normalised) alias, the KB's fuzzy index finds near ones ("Ilinois" → "illinois"): with
-        ``one-edit``, the aliases one edit away, their counts as they are; with the others, the aliases of
-        :meth:`similar_aliases`, their counts weighted by their trigram similarity to the text.
+        ``one-edit``, the aliases one letter or one word away (:meth:`one_edit_aliases`), their counts as they are;
+        with the others, the aliases of :meth:`similar_aliases`, their counts weighted by their trigram similarity
+        to the text.
         """
         norm = normalize_alias(text)
         if not norm:
@@ -246,16 +247,23 @@ class KnowledgeBaseReader:
         return sorted(weighted.items(), key=lambda qc: (-qc[1], qc[0]))[:k]
 
     def one_edit_aliases(self, norm: str) -> list[str]:
-        """The KB's normalised aliases one edit from ``norm`` (a letter dropped, added, replaced, or two neighbours
-        swapped), found in the one-edit index with ``len(norm) + 1`` probes and checked exactly."""
-        return sorted({other for other in self.one_edit_rows(norm) if other != norm and within_one_edit(norm, other)})
+        """The KB's normalised aliases one edit from ``norm``: a letter dropped, added, replaced, or two neighbours
+        swapped, or a whole word dropped from the text or added to it (:func:`one_word_apart`), found in the
+        one-edit index and checked exactly."""
+        return sorted({other for other in self.one_edit_rows(norm)
+                       if other != norm and (within_one_edit(norm, other) or one_word_apart(norm, other))})
 
     def one_edit_rows(self, norm: str) -> list[str]:
-        """The one-edit index rows a look-up of ``norm`` reads: the aliases under its deletion keys, an alias for
-        each key it shares."""
-        keys = sorted(deletion_keys(norm))
-        marks = ",".join("?" * len(keys))
-        return [n for (n,) in self._rows(f"SELECT norm FROM alias_deletions WHERE key IN ({marks})", keys)]
+        """The one-edit index rows a look-up of ``norm`` reads: the aliases under its :func:`probe_keys`, an alias
+        for each key it shares. A key that more than :data:`COMMON_KEY_ROWS` aliases share (the text with a word
+        dropped that begins or ends many longer names, "university of") is passed over: it cannot tell them apart,
+        and reading it would make a look-up's cost grow with the KB."""
+        rows: list[str] = []
+        for key in sorted(probe_keys(norm)):
+            under = self._rows("SELECT norm FROM alias_deletions WHERE key = ? LIMIT ?", (key, COMMON_KEY_ROWS + 1))
+            if len(under) <= COMMON_KEY_ROWS:
+                rows += [n for (n,) in under]
+        return rows
 
     def _candidates(self, priors: list[tuple[str, float]], match: str) -> list[Candidate]:
         """Candidates with their labels, popularity and classes, read in two queries for all of them."""
@@ -530,6 +538,9 @@ def open_kb(location: str | Path) -> KnowledgeBaseReader:
     return KnowledgeBase(location)
 
 
+#: A one-edit index key shared by more aliases than this is passed over by a look-up (:meth:`one_edit_rows`).
+COMMON_KEY_ROWS = 100
+
 #: How many of each alias's first rows a look-up over several aliases reads at most (``_top_of_several``).
 SEVERAL_ALIASES_DEPTH = 256
 
@@ -570,9 +581,10 @@ class _NamedConnection(sqlite3.Connection):
 
 
 #: The fuzzy indexes a KB can be built with (``kb build --fuzzy-index``): ``trigram`` (FTS5 ranks the aliases
-#: sharing a trigram by bm25 and 20 are kept), ``one-edit`` (symmetric deletions: the aliases one edit away),
-#: ``prefix-trigram`` (every alias whose trigram similarity reaches the threshold, found by reading the postings of
-#: only the query's rarest trigrams: prefix filtering), and ``one-edit+prefix-trigram`` (the aliases of both).
+#: sharing a trigram by bm25 and 20 are kept), ``one-edit`` (symmetric deletions: the aliases one letter or one
+#: word away), ``prefix-trigram`` (every alias whose trigram similarity reaches the threshold, found by reading the
+#: postings of only the query's rarest trigrams: prefix filtering), and ``one-edit+prefix-trigram`` (the aliases of
+#: both).
 FUZZY_INDEXES = ("trigram", "one-edit", "prefix-trigram", "one-edit+prefix-trigram")
 
 #: The tables each part of a fuzzy index adds to the KB (``alias_trigrams`` is in every KB's schema, empty unless
@@ -610,7 +622,7 @@ def _build_fuzzy_index(db: sqlite3.Connection, fuzzy_index: str) -> None:
         norms = (n for (n,) in db.execute("SELECT DISTINCT norm FROM aliases ORDER BY norm"))
         if part == "one-edit":
             db.executemany("INSERT OR IGNORE INTO alias_deletions VALUES (?, ?)",
-                           ((key, norm) for norm in norms for key in sorted(deletion_keys(norm))))
+                           ((key, norm) for norm in norms for key in sorted(index_keys(norm))))
         else:
             db.executemany("INSERT INTO alias_grams VALUES (?, ?, ?)",
                            ((gram, len(grams), norm) for norm in norms for grams in (_trigrams(norm),)
@@ -634,6 +646,31 @@ def _key(text: str) -> int:
 def deletion_keys(norm: str) -> set[int]:
     """The keys of ``norm`` and of every string one character shorter: two strings within one edit share one."""
     return {_key(norm)} | {_key(norm[:i] + norm[i + 1:]) for i in range(len(norm))}
+
+
+def word_drops(norm: str, keep: int) -> set[str]:
+    """``norm`` with one of its words dropped, each keeping at least ``keep`` words (none for a shorter text)."""
+    words = norm.split(" ")
+    return {" ".join(words[:i] + words[i + 1:]) for i in range(len(words))} if len(words) > keep else set()
+
+
+def index_keys(norm: str) -> set[int]:
+    """The keys the one-edit index files an alias under: its :func:`deletion_keys` and, for an alias of three or
+    more words, the keys of it with one word dropped (so that a text a word shorter finds it: "ulysses grant" →
+    "ulysses s grant"). Two-word aliases are not filed under single words, which whole families of names share."""
+    return deletion_keys(norm) | {_key(drop) for drop in word_drops(norm, keep=2)}
+
+
+def probe_keys(norm: str) -> set[int]:
+    """The keys a one-edit look-up of ``norm`` probes: its :func:`deletion_keys` and the keys of it with one word
+    dropped (an alias a word shorter: "new york city" → "new york")."""
+    return deletion_keys(norm) | {_key(drop) for drop in word_drops(norm, keep=1)}
+
+
+def one_word_apart(a: str, b: str) -> bool:
+    """Whether one of ``a`` and ``b`` is the other with one whole word dropped."""
+    short, long = sorted((a.split(" "), b.split(" ")), key=len)
+    return len(long) == len(short) + 1 and any(long[:i] + long[i + 1:] == short for i in range(len(long)))
 
 
 def within_one_edit(a: str, b: str) -> bool:

@@ -1,7 +1,7 @@
 """The one-edit fuzzy index: a KB built with it finds the aliases one edit from a text (a letter dropped, added,
-replaced, or two neighbours swapped) with a number of index probes set by the text's length, never an alias two
-edits away; the exact alias still comes first; the choice is recorded in the KB, and a trigram KB's bytes are
-those of a KB built before the option existed."""
+replaced, or two neighbours swapped, or a whole word dropped or added) with a number of index probes set by the
+text's length, never an alias two edits away; the exact alias still comes first; the choice is recorded in the KB,
+and a trigram KB's bytes are those of a KB built before the option existed."""
 
 from __future__ import annotations
 
@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 
 from rexel_bench.errors import ConfigError
 from rexel_bench.kb.build import build_kb
-from rexel_bench.kb.store import KnowledgeBase, deletion_keys, within_one_edit
+from rexel_bench.kb.store import (
+    COMMON_KEY_ROWS,
+    KnowledgeBase,
+    deletion_keys,
+    index_keys,
+    one_word_apart,
+    probe_keys,
+    within_one_edit,
+)
 
 
 def _osa(a: str, b: str) -> int:
@@ -37,6 +45,21 @@ def test_within_one_edit_equals_the_distance_oracle(a, b):
     assert within_one_edit(a, b) == (_osa(a, b) <= 1)
     if within_one_edit(a, b):  # the index's promise: two strings within one edit share a deletion key
         assert deletion_keys(a) & deletion_keys(b)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from("ab"), min_size=1, max_size=5), st.lists(st.sampled_from("ab"), min_size=1, max_size=5))
+def test_one_word_apart_equals_the_word_oracle_and_the_keys_meet(a, b):
+    """One word apart means a word-level edit distance of one by a deletion or an insertion; where the longer has
+    three words or more, or the shorter two or more, a look-up of either finds the other through a shared key."""
+    def drops(words: list[str]) -> set[tuple[str, ...]]:
+        return {tuple(words[:i] + words[i + 1:]) for i in range(len(words))}
+
+    expected = (len(a) == len(b) + 1 and tuple(b) in drops(a)) or (len(b) == len(a) + 1 and tuple(a) in drops(b))
+    assert one_word_apart(" ".join(a), " ".join(b)) == expected
+    short, long = sorted((" ".join(a), " ".join(b)), key=lambda t: t.count(" "))
+    if one_word_apart(short, long) and (long.count(" ") >= 2 or short.count(" ") >= 1):
+        assert probe_keys(short) & index_keys(long) or probe_keys(long) & index_keys(short)
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +91,26 @@ def test_every_kind_of_one_edit_typo_finds_its_entity(kbs):
     assert kb.candidates("illinois")[0].match == "exact"
     assert kb.candidates("ilnios") == []  # two edits away: not a candidate
     assert kb.one_edit_aliases("ilinois") == ["illinois"]
+
+
+def test_a_text_a_word_longer_or_shorter_than_an_alias_finds_it(tmp_path):
+    """A word added to the alias ("New York City") or dropped from it ("Ulysses Grant") finds it; a replaced word,
+    two words, and a single word of a two-word alias do not; a key more than COMMON_KEY_ROWS aliases share is
+    passed over, so the look-up's cost does not grow with them."""
+    rows = ["new york\tQ60\t5", "ulysses s grant\tQ34836\t3", "new jersey\tQ1408\t4"]
+    rows += [f"university of town{i}\tQ{1000 + i}\t1" for i in range(COMMON_KEY_ROWS + 1)]
+    (tmp_path / "aliases.tsv").write_text("\n".join(rows) + "\n")
+    build_kb(tmp_path / "kb.sqlite", tsv=[tmp_path / "aliases.tsv"], fuzzy_index="one-edit")
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        for text, qid in (("New York City", "Q60"), ("the new york", "Q60"), ("Ulysses Grant", "Q34836"),
+                          ("Ulysses S. Grant Jr III", None), ("New Jersey City", "Q1408"), ("new yrok", "Q60")):
+            found = kb.candidates(text, k=8)
+            assert [c.qid for c in found][:1] == ([qid] if qid else []) and all(c.match == "fuzzy" for c in found)
+        assert kb.candidates("new york state city") == []  # two words away
+        assert kb.candidates("york") == [] and kb.candidates("grant") == []  # one word of a two-word alias
+        assert kb.one_edit_aliases("university of") == []  # under a key 101 aliases share
+        assert [c.match for c in kb.candidates("university of town7", k=1)] == ["exact"]
+        assert kb.one_edit_aliases("university of twn7") == ["university of town7"]
 
 
 def test_one_edit_recall_on_generated_typos_is_complete_where_trigrams_miss_some(kbs):
