@@ -11,9 +11,9 @@ real size, for measuring how ingestion scales with workers.
 For each size and fuzzy index (:data:`~rexel_bench.kb.store.FUZZY_INDEXES`) it builds a KB (``build_kb``) from one
 dump file (plain, or one ``.json.bz2`` with ``--compressed``) with each number of ``--workers``, and times
 ``KnowledgeBase.candidates`` (k=8) on aliases taken from the KB (exact) and on the same aliases with one letter
-dropped or two neighbouring letters swapped (typos), with the share of queries whose entity comes back (overall,
-and among the queries whose exact alias brings it back: what a typo costs) and the index rows a typo's look-up
-reads (trigram matches, one-edit index rows, prefix-trigram postings).
+dropped or two neighbouring letters swapped (typos) or with a word added before or after ("city", "the"), with the
+share of queries whose entity comes back (overall, and among the queries whose exact alias brings it back: what the
+change costs) and the index rows a look-up reads (trigram matches, one-edit index rows, prefix-trigram postings).
 Latencies are of a second pass over the queries (warm caches), beside the typo p99 of the first pass right after
 the build (the file's pages read for the first time). Memory is the peak, during the last build, of the resident
 memory of the whole process tree (this process, the Dask nanny and its workers), summed. For the one-edit index it
@@ -132,6 +132,12 @@ def _swap_letters(text: str, rng: random.Random) -> str:
     return text[:at] + text[at + 1] + text[at] + text[at + 2:]
 
 
+def _add_word(text: str, rng: random.Random) -> str:
+    """The text with a word before or after it, as a mention often has one ("New York City", "the Hot 100")."""
+    word = rng.choice(("the", "city", "river", "county", "chart", "prize", "company", "jr"))
+    return f"{word} {text}" if rng.random() < 0.5 else f"{text} {word}"
+
+
 def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
@@ -223,11 +229,12 @@ def measure(n: int, queries: int, workers: list[int], dump: Path, folder: Path, 
         timed: dict[str, list[float]] = {}
         texts_by_kind: dict[str, list[tuple[str, str]]] = {}
         exact_found: list[bool] = []
-        typo_found_where_exact: list[bool] = []
+        found_where_exact: dict[str, list[bool]] = {"typo": [], "word": []}
         for kind, texts in (("exact", [(a, q) for a, q in rows]),
                             ("dropped", [(_drop_letter(a, rng), q) for a, q in rows]),
-                            ("swapped", [(_swap_letters(a, rng), q) for a, q in rows])):
-            group = "typo" if kind != "exact" else kind
+                            ("swapped", [(_swap_letters(a, rng), q) for a, q in rows]),
+                            ("word", [(_add_word(a, rng), q) for a, q in rows])):
+            group = "typo" if kind in ("dropped", "swapped") else kind
             texts_by_kind[kind] = texts
             first, times, hits = timed.setdefault(f"{group}_first", []), timed.setdefault(group, []), []
             for text, _ in texts:
@@ -243,11 +250,14 @@ def measure(n: int, queries: int, workers: list[int], dump: Path, folder: Path, 
             if kind == "exact":
                 exact_found = hits
             else:
-                typo_found_where_exact += [hit for hit, exact in zip(hits, exact_found, strict=True) if exact]
-        out["typo_recall_where_exact"] = sum(typo_found_where_exact) / max(1, len(typo_found_where_exact))
+                found_where_exact[group] += [hit for hit, exact in zip(hits, exact_found, strict=True) if exact]
+        for group, found in found_where_exact.items():
+            out[f"{group}_recall_where_exact"] = sum(found) / max(1, len(found))
         for kind, times in timed.items():
             out[f"{kind}_p50_ms"], out[f"{kind}_p99_ms"] = _percentile(times, 50), _percentile(times, 99)
-        out["rows_examined_p50"] = statistics.median(rows_examined(kb, text) for text, _ in texts[:50])
+        for group, kinds in (("typo", ("dropped", "swapped")), ("word", ("word",))):
+            examined = [rows_examined(kb, text) for kind in kinds for text, _ in texts_by_kind[kind][:100]]
+            out[f"{group}_rows_p50"], out[f"{group}_rows_p99"] = _percentile(examined, 50), _percentile(examined, 99)
         typos = [text for kind in ("dropped", "swapped") for text, _ in texts_by_kind[kind]]
         out["typos_ranked_otherwise"] = ranked_otherwise(kb, typos) if "one-edit" in index_parts(fuzzy_index) else None
         out["typos"] = len(typos)
@@ -273,8 +283,9 @@ def main() -> None:
                "entities/s/worker", "KB (MiB)", "build peak RSS, process tree (MiB)", "exact p50/p99 (ms)",
                "exact recall@8", "typo p50/p99 (ms)", "typo p99, first pass (ms)", "dropped letter recall@8",
                "swapped letters recall@8",
-               "typo recall@8 where exact finds it", "rows examined (typo, p50)",
-               "typos ranked otherwise than by every row")
+               "typo recall@8 where exact finds it", "index rows read per typo (p50/p99)",
+               "typos ranked otherwise than by every row", "word added p50/p99 (ms)",
+               "word added recall@8 where exact finds it", "index rows read per word added (p50/p99)")
     for column in columns:
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
@@ -292,9 +303,13 @@ def main() -> None:
                               f"{100 * r['exact_recall_at_8']:.1f}%",
                               f"{r['typo_p50_ms']:.2f} / {r['typo_p99_ms']:.2f}", f"{r['typo_first_p99_ms']:.2f}",
                               f"{100 * r['dropped_recall_at_8']:.1f}%", f"{100 * r['swapped_recall_at_8']:.1f}%",
-                              f"{100 * r['typo_recall_where_exact']:.1f}%", f"{r['rows_examined_p50']:,.0f}",
+                              f"{100 * r['typo_recall_where_exact']:.1f}%",
+                              f"{r['typo_rows_p50']:,.0f} / {r['typo_rows_p99']:,.0f}",
                               "-" if r["typos_ranked_otherwise"] is None else
-                              f"{r['typos_ranked_otherwise']} of {r['typos']}")
+                              f"{r['typos_ranked_otherwise']} of {r['typos']}",
+                              f"{r['word_p50_ms']:.2f} / {r['word_p99_ms']:.2f}",
+                              f"{100 * r['word_recall_where_exact']:.1f}%",
+                              f"{r['word_rows_p50']:,.0f} / {r['word_rows_p99']:,.0f}")
                 print(json.dumps(r), file=sys.stderr, flush=True)  # each measurement as it is made, as JSON
     Console(width=300).print(table)
 
