@@ -636,8 +636,9 @@ def kb_build(
                                                                   "dump (default: the CPU count).")] = None,
     fuzzy_index: Annotated[str, typer.Option(
         "--fuzzy-index", help="How a text the KB does not hold exactly finds candidates: trigram (FTS5 bm25's 20 "
-                              "nearest, the default), one-edit (the aliases one edit away), prefix-trigram (every "
-                              "alias over the similarity threshold, from the rarest trigrams' postings) or "
+                              "nearest, the default), one-edit (the aliases one letter or one word away), "
+                              "prefix-trigram (every alias over the similarity threshold, from the rarest "
+                              "trigrams' postings) or "
                               "one-edit+prefix-trigram (both; docs/performance.md).")] = "trigram",
 ) -> None:
     """Build a KB from any mix of sources."""

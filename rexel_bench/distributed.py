@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import socket
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -239,7 +240,9 @@ class _InOrder:
             self._submit(index, part)
 
     def _submit(self, index: int, part: list[Any]) -> None:
-        self.pending[index] = (part, self.client.submit(self.task, part, pure=False))
+        with warnings.catch_warnings():  # the data must reach a worker (a dump's lines): Dask's advice does not apply
+            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+            self.pending[index] = (part, self.client.submit(self.task, part, pure=False))
 
     def _collect(self) -> None:
         from dask.distributed import wait

@@ -255,15 +255,10 @@ class KnowledgeBaseReader:
 
     def one_edit_rows(self, norm: str) -> list[str]:
         """The one-edit index rows a look-up of ``norm`` reads: the aliases under its :func:`probe_keys`, an alias
-        for each key it shares. A key that more than :data:`COMMON_KEY_ROWS` aliases share (the text with a word
-        dropped that begins or ends many longer names, "university of") is passed over: it cannot tell them apart,
-        and reading it would make a look-up's cost grow with the KB."""
-        rows: list[str] = []
-        for key in sorted(probe_keys(norm)):
-            under = self._rows("SELECT norm FROM alias_deletions WHERE key = ? LIMIT ?", (key, COMMON_KEY_ROWS + 1))
-            if len(under) <= COMMON_KEY_ROWS:
-                rows += [n for (n,) in under]
-        return rows
+        for each key it shares (in one query)."""
+        keys = sorted(probe_keys(norm))
+        marks = ",".join("?" * len(keys))
+        return [n for (n,) in self._rows(f"SELECT norm FROM alias_deletions WHERE key IN ({marks})", keys)]
 
     def _candidates(self, priors: list[tuple[str, float]], match: str) -> list[Candidate]:
         """Candidates with their labels, popularity and classes, read in two queries for all of them."""
@@ -538,7 +533,9 @@ def open_kb(location: str | Path) -> KnowledgeBaseReader:
     return KnowledgeBase(location)
 
 
-#: A one-edit index key shared by more aliases than this is passed over by a look-up (:meth:`one_edit_rows`).
+#: A one-edit index key that more aliases than this share is not kept: it cannot tell them apart (the text with a
+#: word dropped that begins or ends many longer names, "university of"), and reading it would make a look-up's
+#: cost grow with the KB.
 COMMON_KEY_ROWS = 100
 
 #: How many of each alias's first rows a look-up over several aliases reads at most (``_top_of_several``).
@@ -623,6 +620,8 @@ def _build_fuzzy_index(db: sqlite3.Connection, fuzzy_index: str) -> None:
         if part == "one-edit":
             db.executemany("INSERT OR IGNORE INTO alias_deletions VALUES (?, ?)",
                            ((key, norm) for norm in norms for key in sorted(index_keys(norm))))
+            db.execute("DELETE FROM alias_deletions WHERE key IN (SELECT key FROM alias_deletions GROUP BY key "
+                       "HAVING count(*) > ?)", (COMMON_KEY_ROWS,))
         else:
             db.executemany("INSERT INTO alias_grams VALUES (?, ?, ?)",
                            ((gram, len(grams), norm) for norm in norms for grams in (_trigrams(norm),)

@@ -131,6 +131,20 @@ def test_a_configuration_error_on_a_worker_is_not_retried():
         list(parts)
 
 
+def _sizes(items: list[bytes]) -> list[int]:
+    return [len(item) for item in items]
+
+
+def test_large_partitions_travel_without_a_warning():
+    """A partition's data must reach its worker (runs of a compressed dump's lines, tens of MB): Dask's advice
+    about large graphs does not apply and is not shown."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert list(map_partitions(_sizes, [[b"x" * (12 << 20)], [b"y"]], workers=1)) == [[12 << 20], [1]]
+
+
 def test_a_cluster_run_closes_its_workers_without_a_warning(tmp_path):
     text = tmp_path / "docs.txt"
     text.write_text("Angela Merkel visited Paris .\nBerlin is in Germany .\n", encoding="utf-8")
