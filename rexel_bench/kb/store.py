@@ -167,21 +167,23 @@ class KnowledgeBaseReader:
         """The top ``k`` entities by counts summed over several aliases, read from each alias's first rows (a
         threshold algorithm): an entity under none of an alias's first ``d`` rows sums at most the aliases'
         ``d``-th counts, so when the ``k``-th best of the entities seen, summed exactly, is above that bound, they
-        are the answer (the full sum's top ``k``). Otherwise the depth ``d`` doubles from ``k`` up to
-        :data:`SEVERAL_ALIASES_DEPTH`; past it the entities seen are the answer, so that a look-up reads a bounded
-        number of rows however many entities share the aliases (an entity outside every alias's first rows, whose
-        counts only summed over several aliases would place it, is passed over)."""
+        are the answer (the full sum's top ``k``); so they are when one alias alone has rows left, since each of
+        its first ``d >= k`` entities then ranks before any entity unseen. Otherwise the depth ``d`` doubles from
+        ``k`` up to :data:`SEVERAL_ALIASES_DEPTH`; past it the entities seen are the answer, so that a look-up reads
+        a bounded number of rows however many entities share the aliases (an entity outside every alias's first
+        rows, whose counts only summed over several aliases would place it, is passed over)."""
         depth = k
         while True:
             heads = {norm: self._rows("SELECT qid, total FROM entity_counts WHERE norm = ? ORDER BY total DESC, "
                                       "qid LIMIT ?", (norm, depth)) for norm in norms}
-            unseen_bound = sum(rows[-1][1] for rows in heads.values() if len(rows) == depth)
+            unread = [rows for rows in heads.values() if len(rows) == depth]  # aliases with rows left to read
+            unseen_bound = sum(rows[-1][1] for rows in unread)
             seen = sorted({qid for rows in heads.values() for qid, _ in rows})
             marks, qid_marks = ",".join("?" * len(norms)), ",".join("?" * len(seen))
             sums = self._rows(f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) AND qid IN "
                               f"({qid_marks}) GROUP BY qid ORDER BY c DESC, qid LIMIT ?",
                               (*norms, *seen, k)) if seen else []
-            bound_holds = unseen_bound == 0 or (len(sums) == k and sums[-1][1] > unseen_bound)
+            bound_holds = len(unread) <= 1 or (len(sums) == k and sums[-1][1] > unseen_bound)
             if bound_holds or depth >= SEVERAL_ALIASES_DEPTH:
                 return [(q, c) for q, c in sums]
             depth = min(2 * depth, SEVERAL_ALIASES_DEPTH)

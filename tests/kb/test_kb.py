@@ -319,7 +319,8 @@ def test_top_entities_over_several_aliases_equal_summing_every_row(tmp_path):
 def test_a_look_up_over_several_aliases_reads_a_bounded_number_of_rows(tmp_path):
     """Two aliases each shared by 1,000 entities with equal counts: no bound ever holds, so the look-up stops at
     SEVERAL_ALIASES_DEPTH rows of each and answers from the entities seen. The one entity under both, last in QID
-    order, is passed over (summing every row would rank it first): the price of a bounded look-up."""
+    order, is passed over (summing every row would rank it first): the price of a bounded look-up. Beside an alias
+    of one entity, the first k rows of the shared alias are enough, and exact."""
     from rexel_bench.kb.store import SEVERAL_ALIASES_DEPTH
 
     rows = [(name, f"Q{1000 * j + i:05d}", 1.0) for j, name in enumerate(("abba", "abbe")) for i in range(1000)]
@@ -334,3 +335,9 @@ def test_a_look_up_over_several_aliases_reads_a_bounded_number_of_rows(tmp_path)
                        ("Q00005", 1.0), ("Q00006", 1.0), ("Q00007", 1.0)]
         assert type(kb)._summed_counts(kb, ["abba", "abbe"], 1) == [("Q99999", 2.0)]
         assert sum(read) <= 2 * 2 * SEVERAL_ALIASES_DEPTH + 3 * 8 * 6  # each depth's head rows and top k
+        kb.add_aliases([("abbo", "Q77777", 1.0)], source="tsv")
+        kb.finalize()
+        summed = type(kb)._summed_counts(kb, ["abba", "abbo"], 8)
+        read.clear()  # one alias with rows left to read: its first k entities rank before any unseen one
+        assert kb._counts_by_qid(["abba", "abbo"], 8) == summed
+        assert sum(read) <= 1 + 8 + 1 + 8  # a table check, the two heads' k rows, the top k: no deepening
