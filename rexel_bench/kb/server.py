@@ -47,6 +47,7 @@ TABLES = {
     "documents": "dataset text NOT NULL, doc_id text NOT NULL, title text, text_sha256 text NOT NULL, "
                  "contributes text NOT NULL",
     "alias_deletions": 'key bigint NOT NULL, norm text COLLATE "C" NOT NULL',
+    "alias_word_drops": 'key bigint NOT NULL, norm text COLLATE "C" NOT NULL',
     "entity_counts": 'norm text COLLATE "C" NOT NULL, total double precision NOT NULL, qid text COLLATE "C" NOT NULL',
     "alias_grams": 'gram text COLLATE "C" NOT NULL, size integer NOT NULL, norm text COLLATE "C" NOT NULL',
     "gram_counts": 'gram text COLLATE "C" PRIMARY KEY, n integer NOT NULL',
@@ -61,6 +62,7 @@ INDEXES = (
     "CREATE INDEX facts_subject ON facts (subject, property, object)",
     "CREATE INDEX entity_counts_top ON entity_counts (norm, total DESC, qid)",
     "CREATE INDEX alias_deletions_key ON alias_deletions (key)",
+    "CREATE INDEX alias_word_drops_key ON alias_word_drops (key)",
     "CREATE INDEX alias_grams_gram ON alias_grams (gram, size)",
     "CREATE TABLE alias_norms AS SELECT DISTINCT norm FROM aliases",
     "CREATE INDEX alias_norms_trgm ON alias_norms USING gist (norm gist_trgm_ops)",

@@ -256,11 +256,13 @@ class KnowledgeBaseReader:
                        if other != norm and (within_one_edit(norm, other) or one_word_apart(norm, other))})
 
     def one_edit_rows(self, norm: str) -> list[str]:
-        """The one-edit index rows a look-up of ``norm`` reads: the aliases under its :func:`probe_keys`, an alias
-        for each key it shares (in one query)."""
+        """The one-edit index rows a look-up of ``norm`` reads, in one query: the aliases under its
+        :func:`probe_keys` (letter edits, and the aliases a word shorter), an alias for each key it shares, and the
+        aliases a word longer, filed under ``norm`` in ``alias_word_drops``."""
         keys = sorted(probe_keys(norm))
         marks = ",".join("?" * len(keys))
-        return [n for (n,) in self._rows(f"SELECT norm FROM alias_deletions WHERE key IN ({marks})", keys)]
+        return [n for (n,) in self._rows(f"SELECT norm FROM alias_deletions WHERE key IN ({marks}) UNION ALL "
+                                         "SELECT norm FROM alias_word_drops WHERE key = ?", (*keys, _key(norm)))]
 
     def _candidates(self, priors: list[tuple[str, float]], match: str) -> list[Candidate]:
         """Candidates with their labels, popularity and classes, read in two queries for all of them."""
@@ -535,9 +537,9 @@ def open_kb(location: str | Path) -> KnowledgeBaseReader:
     return KnowledgeBase(location)
 
 
-#: A one-edit index key that more aliases than this share is not kept: it cannot tell them apart (the text with a
-#: word dropped that begins or ends many longer names, "university of"), and reading it would make a look-up's
-#: cost grow with the KB.
+#: A key of ``alias_word_drops`` that more aliases than this share is not kept: it cannot tell them apart (a text
+#: that begins or ends many longer names, "university of"), and reading it would make a look-up's cost grow with
+#: the KB.
 COMMON_KEY_ROWS = 100
 
 #: How many of each alias's first rows a look-up over several aliases reads at most (``_top_of_several``).
@@ -589,7 +591,8 @@ FUZZY_INDEXES = ("trigram", "one-edit", "prefix-trigram", "one-edit+prefix-trigr
 #: The tables each part of a fuzzy index adds to the KB (``alias_trigrams`` is in every KB's schema, empty unless
 #: used).
 FUZZY_TABLES = {
-    "one-edit": {"alias_deletions": "key INTEGER NOT NULL, norm TEXT NOT NULL, PRIMARY KEY (key, norm)"},
+    "one-edit": {"alias_deletions": "key INTEGER NOT NULL, norm TEXT NOT NULL, PRIMARY KEY (key, norm)",
+                 "alias_word_drops": "key INTEGER NOT NULL, norm TEXT NOT NULL, PRIMARY KEY (key, norm)"},
     "prefix-trigram": {"alias_grams": "gram TEXT NOT NULL, size INTEGER NOT NULL, norm TEXT NOT NULL, "
                                       "PRIMARY KEY (gram, size, norm)",
                        "gram_counts": "gram TEXT PRIMARY KEY, n INTEGER NOT NULL"},
@@ -620,9 +623,12 @@ def _build_fuzzy_index(db: sqlite3.Connection, fuzzy_index: str) -> None:
             db.execute(f"CREATE TABLE {table} ({columns}) WITHOUT ROWID")
         norms = (n for (n,) in db.execute("SELECT DISTINCT norm FROM aliases ORDER BY norm"))
         if part == "one-edit":
-            db.executemany("INSERT OR IGNORE INTO alias_deletions VALUES (?, ?)",
-                           ((key, norm) for norm in norms for key in sorted(index_keys(norm))))
-            db.execute("DELETE FROM alias_deletions WHERE key IN (SELECT key FROM alias_deletions GROUP BY key "
+            for norm in norms:
+                db.executemany("INSERT OR IGNORE INTO alias_deletions VALUES (?, ?)",
+                               ((key, norm) for key in sorted(deletion_keys(norm))))
+                db.executemany("INSERT OR IGNORE INTO alias_word_drops VALUES (?, ?)",
+                               ((_key(drop), norm) for drop in sorted(word_drops(norm, keep=2))))
+            db.execute("DELETE FROM alias_word_drops WHERE key IN (SELECT key FROM alias_word_drops GROUP BY key "
                        "HAVING count(*) > ?)", (COMMON_KEY_ROWS,))
         else:
             db.executemany("INSERT INTO alias_grams VALUES (?, ?, ?)",
@@ -655,16 +661,12 @@ def word_drops(norm: str, keep: int) -> set[str]:
     return {" ".join(words[:i] + words[i + 1:]) for i in range(len(words))} if len(words) > keep else set()
 
 
-def index_keys(norm: str) -> set[int]:
-    """The keys the one-edit index files an alias under: its :func:`deletion_keys` and, for an alias of three or
-    more words, the keys of it with one word dropped (so that a text a word shorter finds it: "ulysses grant" →
-    "ulysses s grant"). Two-word aliases are not filed under single words, which whole families of names share."""
-    return deletion_keys(norm) | {_key(drop) for drop in word_drops(norm, keep=2)}
-
-
 def probe_keys(norm: str) -> set[int]:
-    """The keys a one-edit look-up of ``norm`` probes: its :func:`deletion_keys` and the keys of it with one word
-    dropped (an alias a word shorter: "new york city" → "new york")."""
+    """The keys a one-edit look-up of ``norm`` probes in ``alias_deletions``: its :func:`deletion_keys` and the
+    keys of it with one word dropped (an alias a word shorter, under its own key: "new york city" → "new york").
+    An alias a word longer is filed in ``alias_word_drops`` under each text it gives with a word dropped, for
+    aliases of three or more words ("ulysses grant" → "ulysses s grant"): two-word aliases are not filed under
+    single words, which whole families of names share."""
     return deletion_keys(norm) | {_key(drop) for drop in word_drops(norm, keep=1)}
 
 
