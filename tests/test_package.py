@@ -24,14 +24,27 @@ def _not_source(folder: str, names: list[str]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
-    """The wheel built from a copy of the repository, installed (not editable) into a folder of its own."""
+def built(tmp_path_factory) -> tuple[Path, str]:
+    """The wheel built from a copy of the repository, and what the build printed (verbose)."""
     source = tmp_path_factory.mktemp("source") / "rexel-bench"
     shutil.copytree(REPO, source, ignore=_not_source)
     wheels = tmp_path_factory.mktemp("wheels")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(wheels), str(source)], check=True, capture_output=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-v", "-w",
+                           str(wheels), str(source)], check=True, capture_output=True, text=True, timeout=600)
     [wheel] = wheels.glob("rexel_bench-*.whl")
+    return wheel, done.stdout + done.stderr
+
+
+def test_the_wheel_builds_without_a_packaging_warning(built):
+    """Every folder of the package is declared, and the metadata is in the current format."""
+    _, log = built
+    assert "BuildBackendWarning" not in log, [line for line in log.splitlines() if "BuildBackendWarning" in line]
+
+
+@pytest.fixture(scope="module")
+def installed(built, tmp_path_factory) -> Path:
+    """The wheel, installed (not editable) into a folder of its own."""
+    wheel, _ = built
     target = tmp_path_factory.mktemp("site-packages")
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, timeout=600)
