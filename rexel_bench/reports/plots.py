@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import textwrap
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,21 @@ from rexel_bench.reports.tables import columns, headline_value
 
 
 def _save(fig: plt.Figure, out_dir: Path, name: str) -> Path:
+    """Save the figure as PNG and SVG, laid out to fit; where long labels (systems named by checkpoint paths)
+    leave the axes no room, the saved figure is cropped to its contents instead of matplotlib's warning."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.tight_layout()
+    cropped = False
+    for caught_warning in caught:
+        if "Tight layout not applied" in str(caught_warning.message):
+            cropped = True
+        else:  # any other warning is shown as it would have been
+            warnings.warn_explicit(caught_warning.message, caught_warning.category, caught_warning.filename,
+                                   caught_warning.lineno)
     for suffix in ("png", "svg"):
-        fig.savefig(out_dir / f"{name}.{suffix}", dpi=120)
+        fig.savefig(out_dir / f"{name}.{suffix}", dpi=120, bbox_inches="tight" if cropped else None)
     plt.close(fig)
     return out_dir / f"{name}.png"
 

@@ -87,6 +87,23 @@ def test_relations_are_named_where_a_person_reads_them(report, tmp_path):
     assert "P17 country" in page and "P131 located in the administrative territorial entity" in page
 
 
+def test_plots_of_systems_with_long_names_are_written_without_a_warning(report, tmp_path):
+    """A system named by long checkpoint paths (``rexel:/path/a+/path/b``) leaves too little room for the axes to
+    be laid out: the figure is saved cropped to its contents instead, silently."""
+    import warnings
+
+    from rexel_bench.reports import plots
+    from rexel_bench.reports.record import MetricsRecord
+
+    run, _, _ = report
+    long = "rexel:" + "+".join(f"/home/someone/experiments/checkpoints/seed-{i}/rexel-md1-r32" for i in range(3))
+    renamed = {**run, "systems": {long if name == "strong" else name: entry for name, entry in run["systems"].items()}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = plots.plot_speed(MetricsRecord.from_dict(renamed), tmp_path)
+    assert path.stat().st_size > 5000
+
+
 def test_speed_axis_reads_as_plain_numbers(report, tmp_path, monkeypatch):
     from rexel_bench.reports import plots
     from rexel_bench.reports.record import MetricsRecord
