@@ -258,11 +258,18 @@ class KnowledgeBaseReader:
     def one_edit_rows(self, norm: str) -> list[str]:
         """The one-edit index rows a look-up of ``norm`` reads, in one query: the aliases under its
         :func:`probe_keys` (letter edits, and the aliases a word shorter), an alias for each key it shares, and the
-        aliases a word longer, filed under ``norm`` in ``alias_word_drops``."""
+        aliases a word longer, filed under ``norm`` in ``alias_word_drops`` (which a one-edit KB built before the
+        word edits lacks)."""
         keys = sorted(probe_keys(norm))
-        marks = ",".join("?" * len(keys))
-        return [n for (n,) in self._rows(f"SELECT norm FROM alias_deletions WHERE key IN ({marks}) UNION ALL "
-                                         "SELECT norm FROM alias_word_drops WHERE key = ?", (*keys, _key(norm)))]
+        sql = f"SELECT norm FROM alias_deletions WHERE key IN ({','.join('?' * len(keys))})"
+        if self._has_word_drops:
+            return [n for (n,) in self._rows(f"{sql} UNION ALL SELECT norm FROM alias_word_drops WHERE key = ?",
+                                             (*keys, _key(norm)))]
+        return [n for (n,) in self._rows(sql, keys)]
+
+    @functools.cached_property
+    def _has_word_drops(self) -> bool:
+        return self._has_table("alias_word_drops")
 
     def _candidates(self, priors: list[tuple[str, float]], match: str) -> list[Candidate]:
         """Candidates with their labels, popularity and classes, read in two queries for all of them."""
@@ -494,7 +501,8 @@ class KnowledgeBase(KnowledgeBaseReader):
                        "JOIN entities e ON e.qid = c.class_qid WHERE e.label IS NOT NULL ORDER BY c.class_qid")
             _build_fuzzy_index(db, fuzzy_index)
         self.fuzzy_index = fuzzy_index
-        self.__dict__.pop("_has_entity_counts", None)
+        for derived in ("_has_entity_counts", "_has_word_drops"):  # the tables finalize has just made
+            self.__dict__.pop(derived, None)
         with self.db:  # after the transaction above, which forgets it
             self.db.execute("INSERT INTO meta VALUES ('content_sha256', ?)", (json.dumps(self.compute_content_hash()),))
         self.__dict__.pop("content_hash", None)

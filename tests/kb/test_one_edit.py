@@ -118,6 +118,21 @@ def test_a_text_a_word_longer_or_shorter_than_an_alias_finds_it(tmp_path):
         assert kb.one_edit_aliases("university of twn7") == ["university of town7"]
 
 
+def test_a_one_edit_kb_built_without_the_word_table_still_finds_letter_typos(tmp_path):
+    """A one-edit KB from before the word edits has no ``alias_word_drops``: its look-ups work as they did, and
+    finalizing it makes the table."""
+    (tmp_path / "aliases.tsv").write_text("illinois\tQ1204\t9\nulysses s grant\tQ34836\t3\n")
+    build_kb(tmp_path / "kb.sqlite", tsv=[tmp_path / "aliases.tsv"], fuzzy_index="one-edit")
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        kb.db.execute("DROP TABLE alias_word_drops")
+        kb.db.commit()
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        assert [c.qid for c in kb.candidates("ilinois")] == ["Q1204"]
+        assert kb.candidates("ulysses grant") == []  # a word shorter: found only through the word table
+        kb.finalize("one-edit")  # the same reader sees the word table finalize makes
+        assert [c.qid for c in kb.candidates("ulysses grant")] == ["Q34836"]
+
+
 def test_one_edit_recall_on_generated_typos_is_complete_where_trigrams_miss_some(kbs):
     built, names = kbs
     rng = random.Random(3)
