@@ -93,7 +93,9 @@ def _ingest_all(out: Path, *, docred_ie: Sequence[str | Path], exclude_ids: set[
         kb.record_source("built_from", {k: str(v) for k, v in contributed.items()})
         if exclude_ids:
             kb.record_source("excluded_documents", sorted(exclude_ids))
-        kb.finalize(fuzzy_index)
+        not_kept = kb.finalize(fuzzy_index)
+        if not_kept is not None:
+            contributed["fuzzy_index_not_kept"] = not_kept
     return contributed
 
 

@@ -482,11 +482,12 @@ class KnowledgeBase(KnowledgeBaseReader):
             db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
                            ((dataset, d.id, d.title, text_hash(d), contributes) for d in docs))
 
-    def finalize(self, fuzzy_index: str | None = None) -> None:
+    def finalize(self, fuzzy_index: str | None = None) -> dict[str, int] | None:
         """Recompute alias priors p(entity | alias) over all sources in one grouped pass (linear in the aliases,
         where a per-row sum is quadratic in the entities sharing an alias), label the classes whose entities the
         KB holds, and rebuild the fuzzy index: ``trigram`` (FTS5) or ``one-edit`` (:data:`FUZZY_INDEXES`;
-        default: the KB's own, else trigram)."""
+        default: the KB's own, else trigram). Returns what a one-edit index left out (recorded in the KB as
+        ``fuzzy_index_not_kept``, shown by ``kb stats``), None for an index that keeps everything."""
         fuzzy_index = check_fuzzy_index(fuzzy_index or self.fuzzy_index)
         with self.transaction() as db:
             db.execute("CREATE TEMP TABLE alias_totals (norm TEXT PRIMARY KEY, total REAL) WITHOUT ROWID")
@@ -499,7 +500,7 @@ class KnowledgeBase(KnowledgeBaseReader):
             db.execute("INSERT INTO entity_counts SELECT norm, sum(count), qid FROM aliases GROUP BY norm, qid")
             db.execute("INSERT OR IGNORE INTO class_labels SELECT DISTINCT c.class_qid, e.label FROM classes c "
                        "JOIN entities e ON e.qid = c.class_qid WHERE e.label IS NOT NULL ORDER BY c.class_qid")
-            _build_fuzzy_index(db, fuzzy_index)
+            not_kept = _build_fuzzy_index(db, fuzzy_index)
         self.fuzzy_index = fuzzy_index
         for derived in ("_has_entity_counts", "_has_word_drops"):  # the tables finalize has just made
             self.__dict__.pop(derived, None)
@@ -507,6 +508,7 @@ class KnowledgeBase(KnowledgeBaseReader):
             self.db.execute("INSERT INTO meta VALUES ('content_sha256', ?)", (json.dumps(self.compute_content_hash()),))
         self.__dict__.pop("content_hash", None)
         self.db.execute("VACUUM")
+        return not_kept
 
     # reading: the back-end's part of KnowledgeBaseReader ---------------------------------------------
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
@@ -616,16 +618,18 @@ def index_parts(fuzzy_index: str) -> tuple[str, ...]:
     return tuple(fuzzy_index.split("+"))
 
 
-def _build_fuzzy_index(db: sqlite3.Connection, fuzzy_index: str) -> None:
+def _build_fuzzy_index(db: sqlite3.Connection, fuzzy_index: str) -> dict[str, int] | None:
     """Rebuild the KB's fuzzy index from its aliases (the other indexes' tables dropped), streaming the aliases,
-    and record which it is (a trigram KB records nothing: its bytes are as they always were)."""
+    and record which it is and what it left out (a trigram KB records nothing: its bytes are as they always
+    were); returns what was left out (:func:`_drop_common_word_keys`), None if the index keeps every alias."""
     db.execute("DELETE FROM alias_trigrams")
     for table in sorted(FUZZY_TABLE_NAMES):
         db.execute(f"DROP TABLE IF EXISTS {table}")
+    db.execute("DELETE FROM meta WHERE key IN ('fuzzy_index', 'fuzzy_index_not_kept')")
     if fuzzy_index == "trigram":
         db.execute("INSERT INTO alias_trigrams(norm) SELECT DISTINCT norm FROM aliases")
-        db.execute("DELETE FROM meta WHERE key = 'fuzzy_index'")
-        return
+        return None
+    not_kept = None
     for part in index_parts(fuzzy_index):
         for table, columns in FUZZY_TABLES[part].items():
             db.execute(f"CREATE TABLE {table} ({columns}) WITHOUT ROWID")
@@ -636,14 +640,25 @@ def _build_fuzzy_index(db: sqlite3.Connection, fuzzy_index: str) -> None:
                                ((key, norm) for key in sorted(deletion_keys(norm))))
                 db.executemany("INSERT OR IGNORE INTO alias_word_drops VALUES (?, ?)",
                                ((_key(drop), norm) for drop in sorted(word_drops(norm, keep=2))))
-            db.execute("DELETE FROM alias_word_drops WHERE key IN (SELECT key FROM alias_word_drops GROUP BY key "
-                       "HAVING count(*) > ?)", (COMMON_KEY_ROWS,))
+            not_kept = _drop_common_word_keys(db)
+            db.execute("INSERT INTO meta VALUES ('fuzzy_index_not_kept', ?)", (json.dumps(not_kept),))
         else:
             db.executemany("INSERT INTO alias_grams VALUES (?, ?, ?)",
                            ((gram, len(grams), norm) for norm in norms for grams in (_trigrams(norm),)
                             for gram in sorted(grams)))
             db.execute("INSERT INTO gram_counts SELECT gram, count(*) FROM alias_grams GROUP BY gram")
     db.execute("INSERT OR REPLACE INTO meta VALUES ('fuzzy_index', ?)", (json.dumps(fuzzy_index),))
+    return not_kept
+
+
+def _drop_common_word_keys(db: sqlite3.Connection) -> dict[str, int]:
+    """Delete the ``alias_word_drops`` keys that more than :data:`COMMON_KEY_ROWS` aliases share, and count them:
+    ``word_drop_keys`` deleted, ``alias_rows`` they held (an alias under such a key is still found by its other
+    keys and by every letter edit), ``over_rows`` the limit."""
+    common = "SELECT key, count(*) AS n FROM alias_word_drops GROUP BY key HAVING count(*) > ?"
+    keys, rows = db.execute(f"SELECT count(*), coalesce(sum(n), 0) FROM ({common})", (COMMON_KEY_ROWS,)).fetchone()
+    db.execute(f"DELETE FROM alias_word_drops WHERE key IN (SELECT key FROM ({common}))", (COMMON_KEY_ROWS,))
+    return {"word_drop_keys": keys, "alias_rows": rows, "over_rows": COMMON_KEY_ROWS}
 
 
 def check_fuzzy_index(name: str) -> str:

@@ -118,6 +118,23 @@ def test_a_text_a_word_longer_or_shorter_than_an_alias_finds_it(tmp_path):
         assert kb.one_edit_aliases("university of twn7") == ["university of town7"]
 
 
+def test_the_word_keys_not_kept_are_counted_in_the_build_and_the_kb(tmp_path):
+    """Every word-drop key shared by more than COMMON_KEY_ROWS aliases is left out of the index: the build returns
+    how many keys and alias rows that was, the KB records it beside its fuzzy index (``kb stats``), and rebuilding
+    the index as trigram (which leaves nothing out) forgets it."""
+    rows = [f"university of town{i}\tQ{1000 + i}\t1" for i in range(COMMON_KEY_ROWS + 1)]
+    rows += [f"new york club{i}\tQ{2000 + i}\t1" for i in range(COMMON_KEY_ROWS)]  # 100 share "new york": kept
+    (tmp_path / "aliases.tsv").write_text("\n".join(rows) + "\n")
+    contributed = build_kb(tmp_path / "kb.sqlite", tsv=[tmp_path / "aliases.tsv"], fuzzy_index="one-edit")
+    expected = {"word_drop_keys": 1, "alias_rows": COMMON_KEY_ROWS + 1, "over_rows": COMMON_KEY_ROWS}
+    assert contributed["fuzzy_index_not_kept"] == expected
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        assert kb.stats()["sources"]["fuzzy_index_not_kept"] == expected
+        assert kb.one_edit_aliases("new york") != [] and kb.one_edit_aliases("university of") == []
+        kb.finalize("trigram")
+        assert "fuzzy_index_not_kept" not in kb.stats()["sources"]
+
+
 def test_a_one_edit_kb_built_without_the_word_table_still_finds_letter_typos(tmp_path):
     """A one-edit KB from before the word edits has no ``alias_word_drops``: its look-ups work as they did, and
     finalizing it makes the table."""
