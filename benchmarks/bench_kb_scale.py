@@ -261,6 +261,8 @@ def measure(n: int, queries: int, workers: list[int], dump: Path, folder: Path, 
         typos = [text for kind in ("dropped", "swapped") for text, _ in texts_by_kind[kind]]
         out["typos_ranked_otherwise"] = ranked_otherwise(kb, typos) if "one-edit" in index_parts(fuzzy_index) else None
         out["typos"] = len(typos)
+        recorded = kb.db.execute("SELECT value FROM meta WHERE key = 'fuzzy_index_not_kept'").fetchone()
+        out["word_keys_not_kept"] = json.loads(recorded[0]) if recorded else None
     return out
 
 
@@ -285,7 +287,8 @@ def main() -> None:
                "swapped letters recall@8",
                "typo recall@8 where exact finds it", "index rows read per typo (p50/p99)",
                "typos ranked otherwise than by every row", "word added p50/p99 (ms)",
-               "word added recall@8 where exact finds it", "index rows read per word added (p50/p99)")
+               "word added recall@8 where exact finds it", "index rows read per word added (p50/p99)",
+               "word keys not kept (keys / alias rows)")
     for column in columns:
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
@@ -309,7 +312,9 @@ def main() -> None:
                               f"{r['typos_ranked_otherwise']} of {r['typos']}",
                               f"{r['word_p50_ms']:.2f} / {r['word_p99_ms']:.2f}",
                               f"{100 * r['word_recall_where_exact']:.1f}%",
-                              f"{r['word_rows_p50']:,.0f} / {r['word_rows_p99']:,.0f}")
+                              f"{r['word_rows_p50']:,.0f} / {r['word_rows_p99']:,.0f}",
+                              "-" if r["word_keys_not_kept"] is None else
+                              "{word_drop_keys:,} / {alias_rows:,}".format(**r["word_keys_not_kept"]))
                 print(json.dumps(r), file=sys.stderr, flush=True)  # each measurement as it is made, as JSON
     Console(width=300).print(table)
 
