@@ -77,6 +77,7 @@ class RunConfig:
     workers: int = 2
     model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     reference: str | None = None  # the system every other is tested against (default: the first model)
+    names: dict[str, str] = field(default_factory=dict)  # a model's label in the report (e.g. a seeded one's)
 
     def __post_init__(self) -> None:
         check_numbers({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
@@ -85,6 +86,25 @@ class RunConfig:
             raise ConfigError(f"models: expected a list of model names, found {self.models!r}")
         if self.reference is not None and self.reference not in self.models:  # before any model predicts
             raise ConfigError(f"reference: {self.reference!r} is not one of the models: {', '.join(self.models)}")
+        self._check_names()
+
+    def _check_names(self) -> None:
+        """``names`` maps some of the models to labels that no two systems share."""
+        if not isinstance(self.names, dict):
+            raise ConfigError(f"names: expected a mapping of model to label, found {self.names!r}")
+        unknown = [spec for spec in self.names if spec not in self.models]
+        if unknown:
+            raise ConfigError(f"names: {', '.join(map(repr, unknown))} is not one of the models: "
+                              f"{', '.join(self.models)}")
+        labels = self.labels
+        if not all(isinstance(label, str) and label for label in labels.values()) or \
+                len(set(labels.values())) < len(labels):
+            raise ConfigError(f"names: expected a distinct non-empty label per model, found {list(labels.values())}")
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Each model's label in the report: its ``names`` entry, else the model as named."""
+        return {spec: self.names.get(spec, spec) for spec in self.models}
 
     @property
     def dataset_name(self) -> str:
@@ -382,7 +402,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     plans: dict[str, LinkingPlan] = {}
     known_ids = {d.id for d in gold_data.documents} | gold_data.left_out  # every id a prediction file may hold
     with cluster(config.scheduler, config.workers) if config.scheduler else contextlib.nullcontext() as client:
-        for spec in config.models:
+        for spec, label in config.labels.items():
             members = seed_members(spec)  # the checkpoints of one model, one per training seed
             options = {"device": config.device, "batch_size": config.batch_size,
                        **config.model_options.get(spec, {})}
@@ -393,41 +413,42 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
                 plan = shared
             else:
                 plan = LinkingPlan([(None, gold)], LinkingSetting("unknown", 0, len(gold)))
-            plans[spec] = plan
+            plans[label] = plan
             predicted = {member: predict_model(member, options, plan, gold, dataset_sha, config, progress, client,
                                                known_ids) for member in members}
-            (first, speed[spec], notes[spec], settings[spec]), *_ = predicted.values()  # the first seed's speed
-            predictions[spec] = first if len(predicted) == 1 else Seeded(
+            (first, speed[label], notes[label], settings[label]), *_ = predicted.values()  # the first seed's speed
+            predictions[label] = first if len(predicted) == 1 else Seeded(
                 {member: preds for member, (preds, *_) in predicted.items()})
             if len(predicted) > 1:
-                notes[spec] = [f"{len(predicted)} training seeds ({', '.join(predicted)}): each metric is their mean, "
+                notes[label] = [f"{len(predicted)} training seeds ({', '.join(predicted)}): each metric is their mean, "
                                "with their sd and values; intervals and tests resample documents and seeds together; "
                                "speed is the first seed's",
                                *dict.fromkeys(note for _, _, own, _ in predicted.values() for note in own)]
-            if client is not None and speed[spec].get("documents"):
+            if client is not None and speed[label].get("documents"):
                 workers = len(client.scheduler_info()["workers"])
-                speed[spec]["cluster_workers"] = workers
-                notes[spec].append(f"predicted on a Dask cluster of {workers} workers × 1 thread: docs/s is the "
+                speed[label]["cluster_workers"] = workers
+                notes[label].append(f"predicted on a Dask cluster of {workers} workers × 1 thread: docs/s is the "
                                    "cluster's throughput, not one process's")
     train = read_train_facts(resolve(config.train, config.data_dir)) if config.train else None
     report = evaluate(gold, predictions, dataset=config.dataset_name, dataset_path=data_path, metrics=config.metrics,
                       train=train, n_resamples=config.bootstrap, seed=config.seed,
                       randomization_rounds=config.randomization, speed=speed, data_notes=gold_data.notes,
-                      command=command or " ".join(["rexel-bench", *sys.argv[1:]]), reference=config.reference,
-                      kind="run")
+                      command=command or " ".join(["rexel-bench", *sys.argv[1:]]),
+                      reference=config.labels.get(config.reference), kind="run")
     report["prediction_cache"] = {"used": config.cache, "key_covers": list(KEY_COVERS)}
     reaches: dict[int, Reach | None] = {}  # by linking plan: the systems that share a plan share its reach
-    for spec, extra in notes.items():
-        report["systems"][spec]["notes"] = extra + report["systems"][spec]["notes"]
-        report["systems"][spec]["linking"] = settings[spec].to_dict()
-        if id(plans[spec]) not in reaches:
-            reaches[id(plans[spec])] = reach_of(plans[spec].parts)
-        reach = reaches[id(plans[spec])]
-        report["systems"][spec]["linked_decomposed"] = decompose_seeds(reach, predictions[spec]) if reach else None
-        report["systems"][spec]["training_kb"] = training_kb_summary(speed[spec]["describe"], data_path)
-        report["systems"][spec]["capacity"] = capacity_of(speed[spec]["describe"])
+    for spec, label in config.labels.items():
+        report["systems"][label]["model"] = spec
+        report["systems"][label]["notes"] = notes[label] + report["systems"][label]["notes"]
+        report["systems"][label]["linking"] = settings[label].to_dict()
+        if id(plans[label]) not in reaches:
+            reaches[id(plans[label])] = reach_of(plans[label].parts)
+        reach = reaches[id(plans[label])]
+        report["systems"][label]["linked_decomposed"] = decompose_seeds(reach, predictions[label]) if reach else None
+        report["systems"][label]["training_kb"] = training_kb_summary(speed[label]["describe"], data_path)
+        report["systems"][label]["capacity"] = capacity_of(speed[label]["describe"])
         for key in ("relations", "coref_threshold", "mention_decoding"):  # the decisions a checkpoint carries
-            report["systems"][spec][key] = speed[spec]["describe"].get(key)
+            report["systems"][label][key] = speed[label]["describe"].get(key)
     out = Path(config.out) if config.out else Path("reports") / f"{datetime.now():%Y%m%d-%H%M%S}-{config.name}"
     with data_io.staged_directory(out) as staging:
         write_report(report, staging)

@@ -144,3 +144,25 @@ def test_run_takes_a_model_with_several_checkpoints(tiny_checkpoint, tmp_path, m
     record = json.loads((out / "metrics.json").read_text())
     assert record["systems"][spec]["seeds"]["members"] == [f"rexel:{a}", f"rexel:{b}"]
     assert record["systems"][spec]["linking"]["name"] == record["systems"][f"rexel:{a}"]["linking"]["name"]
+
+
+def test_run_names_a_seeded_model_with_a_short_label(tiny_checkpoint, tmp_path, monkeypatch):
+    """``names`` labels a model in the report (a seeded spec is long), the reference given by its spec; the spec
+    stays in the record; a label that is not one model's, or that two models share, is refused before any work."""
+    from rexel_bench.errors import ConfigError
+    from rexel_bench.run import RunConfig, run
+
+    monkeypatch.setenv("REXEL_BENCH_CACHE", str(tmp_path / "cache"))
+    a, b = tiny_checkpoint("a", seed=1), tiny_checkpoint("b", seed=2)
+    seeded, single = f"rexel:{a}+{b}", f"rexel:{a}"
+    out = run(RunConfig(models=[single, seeded], names={seeded: "rexel (2 seeds)"}, reference=seeded, limit=3,
+                        bootstrap=20, randomization=0, out=str(tmp_path / "r")), progress=False)
+    record = json.loads((out / "metrics.json").read_text())
+    assert list(record["systems"]) == [single, "rexel (2 seeds)"]
+    assert record["systems"]["rexel (2 seeds)"]["model"] == seeded and record["systems"][single]["model"] == single
+    assert record["systems"]["rexel (2 seeds)"]["seeds"]["members"] == [single, f"rexel:{b}"]
+    assert record["family"]["reference"] == "rexel (2 seeds)"
+    with pytest.raises(ConfigError, match="names"):
+        RunConfig(models=[single], names={"rexel:elsewhere": "x"})
+    with pytest.raises(ConfigError, match="names"):
+        RunConfig(models=[single, seeded], names={seeded: single})
