@@ -121,6 +121,11 @@ def check_scheduler(scheduler: str | None, option: str = "--scheduler") -> None:
 CONNECT_TIMEOUT = 30
 
 
+#: The local scheduler's HTTP server (health and metrics routes; no dashboard) on any free port: Dask's default,
+#: 8787, may be held by another cluster, and Dask then warns.
+QUIET_SCHEDULER = {"dashboard": False, "dashboard_address": ":0"}
+
+
 @contextmanager
 def cluster(scheduler: str | None = None, workers: int = 2, timeout: float = CONNECT_TIMEOUT) -> Iterator[Any]:
     """A ``dask.distributed`` client: of a local cluster of ``workers`` one-thread processes (started and
@@ -134,7 +139,7 @@ def cluster(scheduler: str | None = None, workers: int = 2, timeout: float = CON
         _probe(address, timeout)
     with _quiet_worker_shutdown():
         local = None if address else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                  dashboard_address=None)
+                                                  dashboard_address=None, scheduler_kwargs=QUIET_SCHEDULER)
         try:
             try:
                 client = Client(address or local, timeout=timeout)

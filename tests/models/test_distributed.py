@@ -3,6 +3,7 @@ partition that fails is retried and reported; one that always fails stops the jo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -143,6 +144,23 @@ def test_large_partitions_travel_without_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert list(map_partitions(_sizes, [[b"x" * (12 << 20)], [b"y"]], workers=1)) == [[12 << 20], [1]]
+
+
+def test_a_local_cluster_starts_quietly_beside_another_on_the_dashboard_port():
+    """Dask's scheduler serves HTTP on port 8787 by default, and warns when another cluster (a user's, a parallel
+    test job) holds it; the toolkit's local cluster shows no dashboard, so it takes any free port without a
+    warning."""
+    import socket
+    import warnings
+
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        with contextlib.suppress(OSError):  # already held by something else: the case to test all the same
+            taken.bind(("", 8787))
+            taken.listen()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert list(map_partitions(_sizes, [[b"ab"], [b"c"]], workers=1)) == [[2], [1]]
 
 
 def test_a_cluster_run_closes_its_workers_without_a_warning(tmp_path):
