@@ -421,14 +421,14 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
                 {member: preds for member, (preds, *_) in predicted.items()})
             if len(predicted) > 1:
                 notes[label] = [f"{len(predicted)} training seeds ({', '.join(predicted)}): each metric is their mean, "
-                               "with their sd and values; intervals and tests resample documents and seeds together; "
-                               "speed is the first seed's",
-                               *dict.fromkeys(note for _, _, own, _ in predicted.values() for note in own)]
+                                "with their sd and values; intervals and tests resample documents and seeds together; "
+                                "speed is the first seed's",
+                                *dict.fromkeys(note for _, _, own, _ in predicted.values() for note in own)]
             if client is not None and speed[label].get("documents"):
                 workers = len(client.scheduler_info()["workers"])
                 speed[label]["cluster_workers"] = workers
                 notes[label].append(f"predicted on a Dask cluster of {workers} workers × 1 thread: docs/s is the "
-                                   "cluster's throughput, not one process's")
+                                    "cluster's throughput, not one process's")
     train = read_train_facts(resolve(config.train, config.data_dir)) if config.train else None
     report = evaluate(gold, predictions, dataset=config.dataset_name, dataset_path=data_path, metrics=config.metrics,
                       train=train, n_resamples=config.bootstrap, seed=config.seed,
@@ -438,17 +438,18 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     report["prediction_cache"] = {"used": config.cache, "key_covers": list(KEY_COVERS)}
     reaches: dict[int, Reach | None] = {}  # by linking plan: the systems that share a plan share its reach
     for spec, label in config.labels.items():
-        report["systems"][label]["model"] = spec
-        report["systems"][label]["notes"] = notes[label] + report["systems"][label]["notes"]
-        report["systems"][label]["linking"] = settings[label].to_dict()
+        system = report["systems"][label]
+        system["model"] = spec
+        system["notes"] = notes[label] + system["notes"]
+        system["linking"] = settings[label].to_dict()
         if id(plans[label]) not in reaches:
             reaches[id(plans[label])] = reach_of(plans[label].parts)
         reach = reaches[id(plans[label])]
-        report["systems"][label]["linked_decomposed"] = decompose_seeds(reach, predictions[label]) if reach else None
-        report["systems"][label]["training_kb"] = training_kb_summary(speed[label]["describe"], data_path)
-        report["systems"][label]["capacity"] = capacity_of(speed[label]["describe"])
+        system["linked_decomposed"] = decompose_seeds(reach, predictions[label]) if reach else None
+        system["training_kb"] = training_kb_summary(speed[label]["describe"], data_path)
+        system["capacity"] = capacity_of(speed[label]["describe"])
         for key in ("relations", "coref_threshold", "mention_decoding"):  # the decisions a checkpoint carries
-            report["systems"][label][key] = speed[label]["describe"].get(key)
+            system[key] = speed[label]["describe"].get(key)
     out = Path(config.out) if config.out else Path("reports") / f"{datetime.now():%Y%m%d-%H%M%S}-{config.name}"
     with data_io.staged_directory(out) as staging:
         write_report(report, staging)
