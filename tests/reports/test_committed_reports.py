@@ -35,7 +35,7 @@ def test_make_reports_regenerates_each_config_into_its_folder():
 def test_a_committed_report_follows_the_schema_and_its_config(name):
     record = MetricsRecord.read(ROOT / "reports" / name)
     config = RunConfig.from_file(CONFIGS[name])
-    assert record.kind == "run" and list(record.systems) == config.models
+    assert record.kind == "run" and list(record.systems) == list(config.labels.values())
     assert record.data["bootstrap"]["n_resamples"] == config.bootstrap and record.dataset["documents"] > 0
     assert f"--config configs/reports/{name}.yaml" in record.command
     written = RunConfig.from_file(ROOT / "reports" / name / "run-config.yaml")
