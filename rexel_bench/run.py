@@ -369,6 +369,9 @@ def training_kb_summary(description: dict[str, Any], data_path: Path) -> dict[st
 
 #: The label of a system whose training KB was built from the evaluated data file.
 TRANSDUCTIVE = "transductive: the training KB holds the evaluated data's entity inventory"
+#: The decisions a checkpoint carries (its relation head and margin, coreference threshold, mention decoding),
+#: recorded per system and, for a seeded one, per seed.
+DECISIONS = ("relations", "coref_threshold", "mention_decoding")
 
 
 def capacity_of(description: dict[str, Any]) -> dict[str, Any] | None:
@@ -400,6 +403,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     notes: dict[str, list[str]] = {}
     settings: dict[str, LinkingSetting] = {}
     plans: dict[str, LinkingPlan] = {}
+    describes: dict[str, dict[str, dict[str, Any]]] = {}  # each system's members' own descriptions
     known_ids = {d.id for d in gold_data.documents} | gold_data.left_out  # every id a prediction file may hold
     with cluster(config.scheduler, config.workers) if config.scheduler else contextlib.nullcontext() as client:
         for spec, label in config.labels.items():
@@ -417,6 +421,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
             predicted = {member: predict_model(member, options, plan, gold, dataset_sha, config, progress, client,
                                                known_ids) for member in members}
             (first, speed[label], notes[label], settings[label]), *_ = predicted.values()  # the first seed's speed
+            describes[label] = {member: own_speed["describe"] for member, (_, own_speed, *_) in predicted.items()}
             predictions[label] = first if len(predicted) == 1 else Seeded(
                 {member: preds for member, (preds, *_) in predicted.items()})
             if len(predicted) > 1:
@@ -448,8 +453,11 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
         system["linked_decomposed"] = decompose_seeds(reach, predictions[label]) if reach else None
         system["training_kb"] = training_kb_summary(speed[label]["describe"], data_path)
         system["capacity"] = capacity_of(speed[label]["describe"])
-        for key in ("relations", "coref_threshold", "mention_decoding"):  # the decisions a checkpoint carries
+        for key in DECISIONS:
             system[key] = speed[label]["describe"].get(key)
+        if len(describes[label]) > 1:  # each seed's own thresholds: seeds may have chosen theirs apart
+            system["seed_decisions"] = {member: {key: describe.get(key) for key in DECISIONS}
+                                        for member, describe in describes[label].items()}
     out = Path(config.out) if config.out else Path("reports") / f"{datetime.now():%Y%m%d-%H%M%S}-{config.name}"
     with data_io.staged_directory(out) as staging:
         write_report(report, staging)

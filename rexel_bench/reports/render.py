@@ -213,20 +213,25 @@ def _capacity_lines(run: Mapping[str, Any]) -> list[str]:
 
 def _relation_lines(run: Mapping[str, Any]) -> list[str]:
     """Each system's relation head, the thresholds its entities and facts passed and how its mentions were decoded
-    (systems that record them)."""
-    recorded = _recorded(run, "relations")
-    if not recorded:
-        return []
-    parts = [f"{s}: {r['head']}" + (f", coarse threshold {r['coarse_threshold']:g}" if r.get("coarse_threshold")
-                                    is not None else "") + f", margin {r['margin']:+g}" + _entity_settings(run, s)
-             for s, r in recorded.items()]
-    return [f"- relation head and thresholds: {' · '.join(parts)}"]
+    (systems that record them); a seeded system whose seeds chose different ones, seed by seed."""
+    parts = []
+    for system, entry in run["systems"].items():
+        per_seed = list((entry.get("seed_decisions") or {}).values())
+        if len({json.dumps(d, sort_keys=True) for d in per_seed}) > 1:
+            parts.append(f"{system}: per seed: " + "; ".join(_decisions_text(d) for d in per_seed))
+        elif entry.get("relations"):
+            parts.append(f"{system}: {_decisions_text(entry)}")
+    return [f"- relation head and thresholds: {' · '.join(parts)}"] if parts else []
 
 
-def _entity_settings(run: Mapping[str, Any], system: str) -> str:
-    entry = run["systems"][system]
-    threshold, decoding = entry.get("coref_threshold"), entry.get("mention_decoding")
-    return ((f", coreference threshold {threshold:g}" if threshold is not None else "")
+def _decisions_text(decisions: Mapping[str, Any]) -> str:
+    """A checkpoint's decisions (``run.DECISIONS``) in words: relation head, thresholds, mention decoding."""
+    relations, threshold = decisions["relations"], decisions.get("coref_threshold")
+    decoding = decisions.get("mention_decoding")
+    return (relations["head"] + (f", coarse threshold {relations['coarse_threshold']:g}"
+                                 if relations.get("coarse_threshold") is not None else "")
+            + f", margin {relations['margin']:+g}"
+            + (f", coreference threshold {threshold:g}" if threshold is not None else "")
             + (f", mention decoding {decoding}" if decoding is not None else ""))
 
 

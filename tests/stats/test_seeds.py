@@ -166,3 +166,27 @@ def test_run_names_a_seeded_model_with_a_short_label(tiny_checkpoint, tmp_path, 
         RunConfig(models=[single], names={"rexel:elsewhere": "x"})
     with pytest.raises(ConfigError, match="names"):
         RunConfig(models=[single, seeded], names={seeded: single})
+
+
+def test_a_seeded_report_states_each_seeds_thresholds(tiny_checkpoint, tmp_path, monkeypatch):
+    """Seeds chosen their own thresholds (each on its held-out documents) are reported seed by seed: the record
+    keeps each member's decisions and the report's banner lists them, not the first seed's alone."""
+    from rexel_bench.run import RunConfig, run
+
+    monkeypatch.setenv("REXEL_BENCH_CACHE", str(tmp_path / "cache"))
+    a = tiny_checkpoint("a", seed=1)
+    b = tiny_checkpoint("b", seed=2, relation_margin=0.25, mention_decoding="viterbi")
+    seeded = f"rexel:{a}+{b}"
+    out = run(RunConfig(models=[seeded], names={seeded: "rexel (2 seeds)"}, limit=3, bootstrap=20, randomization=0,
+                        out=str(tmp_path / "r")), progress=False)
+    system = json.loads((out / "metrics.json").read_text())["systems"]["rexel (2 seeds)"]
+    relations = {"head": "localized-context", "coarse_threshold": None}
+    assert system["seed_decisions"] == {
+        f"rexel:{a}": {"relations": {**relations, "margin": 0.5}, "coref_threshold": 0.5, "mention_decoding": "greedy"},
+        f"rexel:{b}": {"relations": {**relations, "margin": 0.25}, "coref_threshold": 0.5,
+                       "mention_decoding": "viterbi"}}
+    banner = next(line for line in (out / "report.md").read_text().splitlines()
+                  if line.startswith("- relation head and thresholds"))
+    assert banner == ("- relation head and thresholds: rexel (2 seeds): per seed: localized-context, margin +0.5, "
+                      "coreference threshold 0.5, mention decoding greedy; localized-context, margin +0.25, "
+                      "coreference threshold 0.5, mention decoding viterbi")
