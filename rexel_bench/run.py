@@ -403,7 +403,7 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
     notes: dict[str, list[str]] = {}
     settings: dict[str, LinkingSetting] = {}
     plans: dict[str, LinkingPlan] = {}
-    describes: dict[str, dict[str, dict[str, Any]]] = {}  # each system's members' own descriptions
+    decisions: dict[str, dict[str, dict[str, Any]]] = {}  # each system's members' own DECISIONS, first seed first
     known_ids = {d.id for d in gold_data.documents} | gold_data.left_out  # every id a prediction file may hold
     with cluster(config.scheduler, config.workers) if config.scheduler else contextlib.nullcontext() as client:
         for spec, label in config.labels.items():
@@ -421,7 +421,8 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
             predicted = {member: predict_model(member, options, plan, gold, dataset_sha, config, progress, client,
                                                known_ids) for member in members}
             (first, speed[label], notes[label], settings[label]), *_ = predicted.values()  # the first seed's speed
-            describes[label] = {member: own_speed["describe"] for member, (_, own_speed, *_) in predicted.items()}
+            decisions[label] = {member: {key: own_speed["describe"].get(key) for key in DECISIONS}
+                                for member, (_, own_speed, *_) in predicted.items()}
             predictions[label] = first if len(predicted) == 1 else Seeded(
                 {member: preds for member, (preds, *_) in predicted.items()})
             if len(predicted) > 1:
@@ -453,11 +454,9 @@ def run(config: RunConfig, *, progress: bool = True, command: str | None = None)
         system["linked_decomposed"] = decompose_seeds(reach, predictions[label]) if reach else None
         system["training_kb"] = training_kb_summary(speed[label]["describe"], data_path)
         system["capacity"] = capacity_of(speed[label]["describe"])
-        for key in DECISIONS:
-            system[key] = speed[label]["describe"].get(key)
-        if len(describes[label]) > 1:  # each seed's own thresholds: seeds may have chosen theirs apart
-            system["seed_decisions"] = {member: {key: describe.get(key) for key in DECISIONS}
-                                        for member, describe in describes[label].items()}
+        system.update(next(iter(decisions[label].values())))  # the first seed's
+        if len(decisions[label]) > 1:  # each seed's own thresholds: seeds may have chosen theirs apart
+            system["seed_decisions"] = decisions[label]
     out = Path(config.out) if config.out else Path("reports") / f"{datetime.now():%Y%m%d-%H%M%S}-{config.name}"
     with data_io.staged_directory(out) as staging:
         write_report(report, staging)

@@ -169,7 +169,7 @@ def test_run_names_a_seeded_model_with_a_short_label(tiny_checkpoint, tmp_path, 
 
 
 def test_a_seeded_report_states_each_seeds_thresholds(tiny_checkpoint, tmp_path, monkeypatch):
-    """Seeds chosen their own thresholds (each on its held-out documents) are reported seed by seed: the record
+    """Seeds that chose their own thresholds (each on its held-out documents) are reported seed by seed: the record
     keeps each member's decisions and the report's banner lists them, not the first seed's alone."""
     from rexel_bench.run import RunConfig, run
 
