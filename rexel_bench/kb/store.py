@@ -164,29 +164,22 @@ class KnowledgeBaseReader:
         return self._top_of_several(norms, k)
 
     def _top_of_several(self, norms: list[str], k: int) -> list[tuple[str, float]]:
-        """The top ``k`` entities by counts summed over several aliases, read from each alias's first rows (a
-        threshold algorithm): an entity under none of an alias's first ``d`` rows sums at most the aliases'
-        ``d``-th counts, so when the ``k``-th best of the entities seen, summed exactly, is above that bound, they
-        are the answer (the full sum's top ``k``); so they are when one alias alone has rows left, since each of
-        its first ``d >= k`` entities then ranks before any entity unseen. Otherwise the depth ``d`` doubles from
-        ``k`` up to :data:`SEVERAL_ALIASES_DEPTH`; past it the entities seen are the answer, so that a look-up reads
-        a bounded number of rows however many entities share the aliases (an entity outside every alias's first
-        rows, whose counts only summed over several aliases would place it, is passed over)."""
-        depth = k
-        while True:
-            heads = {norm: self._rows("SELECT qid, total FROM entity_counts WHERE norm = ? ORDER BY total DESC, "
-                                      "qid LIMIT ?", (norm, depth)) for norm in norms}
-            unread = [rows for rows in heads.values() if len(rows) == depth]  # aliases with rows left to read
-            unseen_bound = sum(rows[-1][1] for rows in unread)
-            seen = sorted({qid for rows in heads.values() for qid, _ in rows})
-            marks, qid_marks = ",".join("?" * len(norms)), ",".join("?" * len(seen))
-            sums = self._rows(f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) AND qid IN "
-                              f"({qid_marks}) GROUP BY qid ORDER BY c DESC, qid LIMIT ?",
-                              (*norms, *seen, k)) if seen else []
-            bound_holds = len(unread) <= 1 or (len(sums) == k and sums[-1][1] > unseen_bound)
-            if bound_holds or depth >= SEVERAL_ALIASES_DEPTH:
-                return [(q, c) for q, c in sums]
-            depth = min(2 * depth, SEVERAL_ALIASES_DEPTH)
+        """The top ``k`` entities by counts summed over several aliases, among each alias's first ``k`` (in
+        ``entity_counts`` order): a look-up reads ``k`` rows of each alias and the seen entities' counts, in a
+        number of statements and rows set by the query and ``k``, however many entities share the aliases. It is
+        the full sum's top ``k`` when at most one alias has more than ``k`` entities (each of that alias's first
+        ``k`` then ranks before any entity unseen) and when the ``k``-th best seen sums more than the aliases'
+        ``k``-th counts together; otherwise an entity in no alias's first ``k``, whose counts summed over several
+        aliases would place it, is passed over."""
+        heads = [self._rows("SELECT qid FROM entity_counts WHERE norm = ? ORDER BY total DESC, qid LIMIT ?",
+                            (norm, k)) for norm in norms]
+        seen = sorted({qid for rows in heads for (qid,) in rows})
+        if not seen:
+            return []
+        marks, qid_marks = ",".join("?" * len(norms)), ",".join("?" * len(seen))
+        return [(q, c) for q, c in self._rows(
+            f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) AND qid IN ({qid_marks}) "
+            "GROUP BY qid ORDER BY c DESC, qid LIMIT ?", (*norms, *seen, k))]
 
     def _summed_counts(self, norms: list[str], k: int) -> list[tuple[str, float]]:
         """The top ``k`` entities by alias counts summed over every row of the aliases ``norms`` (a KB without
@@ -551,9 +544,6 @@ def open_kb(location: str | Path) -> KnowledgeBaseReader:
 #: that begins or ends many longer names, "university of"), and reading it would make a look-up's cost grow with
 #: the KB.
 COMMON_KEY_ROWS = 100
-
-#: How many of each alias's first rows a look-up over several aliases reads at most (``_top_of_several``).
-SEVERAL_ALIASES_DEPTH = 256
 
 #: ``entity_counts``: each entity's alias count summed over sources, per normalised alias, kept in the order a
 #: look-up reads it (derived by :meth:`KnowledgeBase.finalize`).

@@ -294,35 +294,51 @@ def test_an_exact_look_up_reads_k_rows_whatever_the_number_of_homonyms(tmp_path)
         assert kb.candidates(shared[0], k=1)[0].qid == newcomer  # the write is seen before any finalize
 
 
-def test_top_entities_over_several_aliases_equal_summing_every_row(tmp_path):
-    """The threshold algorithm over several aliases' first rows gives the full sum's top k, including an entity
-    in no alias's first k whose summed count beats them all (found by reading deeper), without summing every
-    row."""
+def _sum_over_first_rows(rows: list[tuple[str, str, float]], norms: list[str], k: int) -> list[tuple[str, float]]:
+    """The reference for a look-up over several aliases, by brute force: every entity in some alias's first ``k``
+    (by summed count, then QID), ranked by its counts summed over all the aliases."""
+    counts: dict[tuple[str, str], float] = {}
+    for norm, qid, count in rows:
+        if norm in norms:
+            counts[norm, qid] = counts.get((norm, qid), 0.0) + count
+    seen = {qid for norm in norms
+            for _, qid in sorted((-c, q) for (n, q), c in counts.items() if n == norm)[:k]}
+    summed = {qid: sum(c for (n, q), c in counts.items() if q == qid) for qid in seen}
+    return sorted(summed.items(), key=lambda qc: (-qc[1], qc[0]))[:k]
+
+
+def test_top_entities_over_several_aliases_equal_summing_the_first_rows(tmp_path):
+    """Over several aliases a look-up ranks the entities in some alias's first k by their counts summed over all
+    the aliases (equal to a brute-force reference on random aliases, counts and ties, k from 1 to 30), which is the
+    full sum's top k when at most one alias has more than k entities; an entity in no alias's first k, first
+    once summed, is passed over."""
     import random
 
     rng = random.Random(4)
-    rows = [(name, f"Q{rng.randrange(60)}", float(rng.randrange(1, 3))) for name in ("rosa", "rosi", "rose", "rasa")
+    rows = [(name, f"Q{rng.randrange(60)}", float(rng.randrange(1, 4))) for name in ("rosa", "rosi", "rose", "rasa")
             for _ in range(20)]
     rows += [(name, "Q999", 5.0) for name in ("rosa", "rosi", "rose")]  # below every first 3, first once summed
     rows += [(name, f"Q{100 + 10 * j + i}", 6.0) for j, name in enumerate(("rosa", "rosi", "rose")) for i in range(3)]
+    rows += [("rusa", "Q7", 2.0), ("rusa", "Q999", 1.0)]  # an alias of two entities
     with KnowledgeBase(tmp_path / "kb.sqlite", create=True) as kb:
         kb.add_aliases(rows, source="tsv")
+        kb.add_aliases([("rosa", "Q7", 1.0)], source="wikidata")  # counts of two sources add up
         kb.finalize()
-        summed = []
-        kb._summed_counts = lambda norms, k: summed.append(norms) or type(kb)._summed_counts(kb, norms, k)
-        for norms in (["rosa", "rosi"], ["rosa", "rosi", "rose"], ["rosa", "rasa"], ["rosa", "rosi", "rose", "rasa"]):
+        rows.append(("rosa", "Q7", 1.0))
+        for norms in (["rosa", "rosi"], ["rosa", "rosi", "rose"], ["rosa", "rasa"], ["rosa", "rosi", "rose", "rasa"],
+                      ["rosa", "rusa"], ["rusa", "rasa", "rose"]):
             for k in (1, 3, 8, 30):
-                assert kb._counts_by_qid(norms, k) == type(kb)._summed_counts(kb, norms, k), (norms, k)
-        assert kb._counts_by_qid(["rosa", "rosi", "rose"], 1)[0][0] == "Q999" and not summed
+                assert kb._counts_by_qid(norms, k) == _sum_over_first_rows(rows, norms, k), (norms, k)
+        for k in (1, 3, 8):  # one alias with more than k entities: the full sum's top k
+            assert kb._counts_by_qid(["rosa", "rusa"], k) == type(kb)._summed_counts(kb, ["rosa", "rusa"], k)
+        assert type(kb)._summed_counts(kb, ["rosa", "rosi", "rose"], 1)[0][0] == "Q999"
+        assert "Q999" not in dict(kb._counts_by_qid(["rosa", "rosi", "rose"], 3))
 
 
-def test_a_look_up_over_several_aliases_reads_a_bounded_number_of_rows(tmp_path):
-    """Two aliases each shared by 1,000 entities with equal counts: no bound ever holds, so the look-up stops at
-    SEVERAL_ALIASES_DEPTH rows of each and answers from the entities seen. The one entity under both, last in QID
-    order, is passed over (summing every row would rank it first): the price of a bounded look-up. Beside an alias
-    of one entity, the first k rows of the shared alias are enough, and exact."""
-    from rexel_bench.kb.store import SEVERAL_ALIASES_DEPTH
-
+def test_a_look_up_over_several_aliases_reads_k_rows_of_each(tmp_path):
+    """Two aliases each shared by 1,000 entities with equal counts: the look-up reads the first k rows of each and
+    the seen entities' counts, whatever the number of entities sharing them. The one entity under both, last in
+    QID order, is passed over (summing every row would rank it first): the price of a look-up bounded by k."""
     rows = [(name, f"Q{1000 * j + i:05d}", 1.0) for j, name in enumerate(("abba", "abbe")) for i in range(1000)]
     rows += [("abba", "Q99999", 1.0), ("abbe", "Q99999", 1.0)]
     with KnowledgeBase(tmp_path / "kb.sqlite", create=True) as kb:
@@ -333,11 +349,5 @@ def test_a_look_up_over_several_aliases_reads_a_bounded_number_of_rows(tmp_path)
         top = kb._counts_by_qid(["abba", "abbe"], 8)
         assert top == [("Q00000", 1.0), ("Q00001", 1.0), ("Q00002", 1.0), ("Q00003", 1.0), ("Q00004", 1.0),
                        ("Q00005", 1.0), ("Q00006", 1.0), ("Q00007", 1.0)]
+        assert read == [1, 8, 8, 8]  # a table check, the two aliases' first k rows, the top k
         assert type(kb)._summed_counts(kb, ["abba", "abbe"], 1) == [("Q99999", 2.0)]
-        assert sum(read) <= 2 * 2 * SEVERAL_ALIASES_DEPTH + 3 * 8 * 6  # each depth's head rows and top k
-        kb.add_aliases([("abbo", "Q77777", 1.0)], source="tsv")
-        kb.finalize()
-        summed = type(kb)._summed_counts(kb, ["abba", "abbo"], 8)
-        read.clear()  # one alias with rows left to read: its first k entities rank before any unseen one
-        assert kb._counts_by_qid(["abba", "abbo"], 8) == summed
-        assert sum(read) <= 1 + 8 + 1 + 8  # a table check, the two heads' k rows, the top k: no deepening
