@@ -5,7 +5,8 @@ cached fold KBs of ``rexel-bench run``); this script copies each fold KB, rebuil
 and as ``prefix-trigram`` (the same aliases and priors), and, for every gold mention with a QID, asks each KB for
 candidates: recall@k is the share of mentions whose gold QID is among the top k, for all mentions and for those
 the KB does not hold exactly (the only ones a fuzzy index serves); it also counts the mentions whose candidate
-list differs from the trigram index's.
+list differs from the trigram index's, and the one-edit look-ups over several near aliases that rank otherwise
+than summing every row of them would (the entities a look-up bounded by k passes over).
 Run: ``python benchmarks/bench_candidate_recall.py`` (after a held-out run has built the fold KBs, or it builds them).
 """
 
@@ -20,6 +21,7 @@ from rich.table import Table
 from rexel_bench.data import io as data_io
 from rexel_bench.data.registry import resolve
 from rexel_bench.kb.build import held_out_kb_path, with_fuzzy_index
+from rexel_bench.kb.normalize import normalize_alias
 from rexel_bench.kb.store import FUZZY_INDEXES, KnowledgeBase
 from rexel_bench.run import fold_of
 
@@ -32,6 +34,7 @@ def main() -> None:
     hits = {index: {scope: {k: 0 for k in KS} for scope in ("all", "not exact")} for index in FUZZY_INDEXES}
     counts = {"all": 0, "not exact": 0}
     changed = {index: 0 for index in FUZZY_INDEXES if index != "trigram"}
+    several = {"mentions": 0, "ranked otherwise": 0}
     with tempfile.TemporaryDirectory() as tmp:
         for fold in range(FOLDS):
             docs = [d for d in gold if fold_of(d.id, FOLDS) == fold]
@@ -56,6 +59,8 @@ def main() -> None:
                             counts[scope] += 1
                         for index in changed:
                             changed[index] += found["trigram"] != found[index]
+                        if not exact:
+                            count_ranked_otherwise(kbs["one-edit"], mention.text, several)
             for kb in kbs.values():
                 kb.close()
     table = Table(title=f"Candidate recall on DocRED-IE dev's gold mentions, held-out linking ({FOLDS} folds)")
@@ -70,6 +75,18 @@ def main() -> None:
     for index, count in changed.items():
         print(f"mentions whose top-{max(KS)} candidates differ between trigram and {index}: {count:,} of "
               f"{counts['all']:,}")
+    print(f"one-edit look-ups over several near aliases ranked otherwise than summing every row (k = "
+          f"{', '.join(map(str, KS))}): {several['ranked otherwise']:,} of {several['mentions']:,} mentions")
+
+
+def count_ranked_otherwise(kb: KnowledgeBase, text: str, several: dict[str, int]) -> None:
+    """Count ``text`` in ``several`` when its one-edit look-up is over several near aliases, and as ranked
+    otherwise when, at some k of :data:`KS`, its top k differs from summing every row of those aliases."""
+    norm = normalize_alias(text)
+    near = kb.one_edit_aliases(norm) if len(norm) >= 3 else []
+    if len(near) > 1:
+        several["mentions"] += 1
+        several["ranked otherwise"] += any(kb._counts_by_qid(near, k) != kb._summed_counts(near, k) for k in KS)
 
 
 if __name__ == "__main__":
