@@ -623,22 +623,36 @@ def _build_fuzzy_index(db: sqlite3.Connection, fuzzy_index: str) -> dict[str, in
     for part in index_parts(fuzzy_index):
         for table, columns in FUZZY_TABLES[part].items():
             db.execute(f"CREATE TABLE {table} ({columns}) WITHOUT ROWID")
-        norms = (n for (n,) in db.execute("SELECT DISTINCT norm FROM aliases ORDER BY norm"))
         if part == "one-edit":
-            for norm in norms:
-                db.executemany("INSERT OR IGNORE INTO alias_deletions VALUES (?, ?)",
-                               ((key, norm) for key in sorted(deletion_keys(norm))))
-                db.executemany("INSERT OR IGNORE INTO alias_word_drops VALUES (?, ?)",
-                               ((_key(drop), norm) for drop in sorted(word_drops(norm, keep=2))))
+            _fill_in_key_order(db, "alias_deletions", ((key, norm) for norm in _distinct_norms(db)
+                                                        for key in deletion_keys(norm)))
+            _fill_in_key_order(db, "alias_word_drops", ((_key(drop), norm) for norm in _distinct_norms(db)
+                                                         for drop in word_drops(norm, keep=2)))
             not_kept = _drop_common_word_keys(db)
             db.execute("INSERT INTO meta VALUES ('fuzzy_index_not_kept', ?)", (json.dumps(not_kept),))
         else:
-            db.executemany("INSERT INTO alias_grams VALUES (?, ?, ?)",
-                           ((gram, len(grams), norm) for norm in norms for grams in (_trigrams(norm),)
-                            for gram in sorted(grams)))
+            _fill_in_key_order(db, "alias_grams", ((gram, len(grams), norm) for norm in _distinct_norms(db)
+                                                    for grams in (_trigrams(norm),) for gram in grams))
             db.execute("INSERT INTO gram_counts SELECT gram, count(*) FROM alias_grams GROUP BY gram")
     db.execute("INSERT OR REPLACE INTO meta VALUES ('fuzzy_index', ?)", (json.dumps(fuzzy_index),))
     return not_kept
+
+
+def _distinct_norms(db: sqlite3.Connection) -> Iterator[str]:
+    """The KB's normalised aliases, each once, streamed."""
+    return (norm for (norm,) in db.execute("SELECT DISTINCT norm FROM aliases ORDER BY norm"))
+
+
+def _fill_in_key_order(db: sqlite3.Connection, table: str, rows: Iterable[tuple]) -> None:
+    """Insert ``rows`` into the ``WITHOUT ROWID`` index ``table`` (a repeated row once) in its key's order: staged
+    in a temporary table, sorted by SQLite's external sorter and appended, rather than inserted at random places
+    of a B-tree that outgrows the page cache (whose cost per row grows with the KB)."""
+    columns = db.execute(f"PRAGMA table_info({table})").fetchall()  # (cid, name, type, notnull, default, pk)
+    key = [name for pk, name in sorted((column[5], column[1]) for column in columns) if pk]
+    db.execute(f"CREATE TEMP TABLE staged AS SELECT * FROM {table} WHERE 0")
+    db.executemany(f"INSERT INTO temp.staged VALUES ({', '.join('?' * len(columns))})", rows)
+    db.execute(f"INSERT OR IGNORE INTO {table} SELECT * FROM temp.staged ORDER BY {', '.join(key)}")
+    db.execute("DROP TABLE temp.staged")
 
 
 def _drop_common_word_keys(db: sqlite3.Connection) -> dict[str, int]:

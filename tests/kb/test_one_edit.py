@@ -18,6 +18,7 @@ from rexel_bench.kb.build import build_kb
 from rexel_bench.kb.store import (
     COMMON_KEY_ROWS,
     KnowledgeBase,
+    _key,
     deletion_keys,
     one_word_apart,
     probe_keys,
@@ -80,6 +81,25 @@ def kbs(tmp_path_factory):
     yield built, names
     for kb in built.values():
         kb.close()
+
+
+def test_the_index_holds_every_key_of_every_alias_once(tmp_path):
+    """The one-edit index, sorted before it is written, holds each distinct alias under each of its deletion keys
+    and, for aliases of three words or more, under each text one word shorter: nothing more, nothing twice, an
+    alias that several entities share once."""
+    rng = random.Random(3)
+    words = ["".join(rng.choice("abcdef") for _ in range(rng.randint(2, 6))) for _ in range(30)]
+    names = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 4))) for _ in range(300)]
+    (tmp_path / "aliases.tsv").write_text("".join(f"{name}\tQ{i}\t1\n" for i, name in enumerate(names)))
+    build_kb(tmp_path / "kb.sqlite", tsv=[tmp_path / "aliases.tsv"], fuzzy_index="one-edit")
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        norms = {n for (n,) in kb.db.execute("SELECT norm FROM aliases")}
+        assert len(norms) < len(names)  # shared aliases
+        deletions = kb.db.execute("SELECT key, norm FROM alias_deletions").fetchall()
+        assert sorted(deletions) == sorted({(key, norm) for norm in norms for key in deletion_keys(norm)})
+        drops = kb.db.execute("SELECT key, norm FROM alias_word_drops").fetchall()
+        assert drops and sorted(drops) == sorted({(_key(drop), norm) for norm in norms
+                                                  for drop in word_drops(norm, keep=2)})
 
 
 def test_every_kind_of_one_edit_typo_finds_its_entity(kbs):
