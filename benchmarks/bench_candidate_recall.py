@@ -15,13 +15,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from bench_kb_scale import ranks_otherwise
 from rich.console import Console
 from rich.table import Table
 
 from rexel_bench.data import io as data_io
 from rexel_bench.data.registry import resolve
 from rexel_bench.kb.build import held_out_kb_path, with_fuzzy_index
-from rexel_bench.kb.normalize import normalize_alias
 from rexel_bench.kb.store import FUZZY_INDEXES, KnowledgeBase
 from rexel_bench.run import fold_of
 
@@ -59,8 +59,10 @@ def main() -> None:
                             counts[scope] += 1
                         for index in changed:
                             changed[index] += found["trigram"] != found[index]
-                        if not exact:
-                            count_ranked_otherwise(kbs["one-edit"], mention.text, several)
+                        outcome = ranks_otherwise(kbs["one-edit"], mention.text, KS)
+                        if outcome is not None:  # a look-up over several near aliases
+                            several["mentions"] += 1
+                            several["ranked otherwise"] += outcome
             for kb in kbs.values():
                 kb.close()
     table = Table(title=f"Candidate recall on DocRED-IE dev's gold mentions, held-out linking ({FOLDS} folds)")
@@ -77,16 +79,6 @@ def main() -> None:
               f"{counts['all']:,}")
     print(f"one-edit look-ups over several near aliases ranked otherwise than summing every row (k = "
           f"{', '.join(map(str, KS))}): {several['ranked otherwise']:,} of {several['mentions']:,} mentions")
-
-
-def count_ranked_otherwise(kb: KnowledgeBase, text: str, several: dict[str, int]) -> None:
-    """Count ``text`` in ``several`` when its one-edit look-up is over several near aliases, and as ranked
-    otherwise when, at some k of :data:`KS`, its top k differs from summing every row of those aliases."""
-    norm = normalize_alias(text)
-    near = kb.one_edit_aliases(norm) if len(norm) >= 3 else []
-    if len(near) > 1:
-        several["mentions"] += 1
-        several["ranked otherwise"] += any(kb._counts_by_qid(near, k) != kb._summed_counts(near, k) for k in KS)
 
 
 if __name__ == "__main__":
