@@ -165,21 +165,40 @@ class KnowledgeBaseReader:
 
     def _top_of_several(self, norms: list[str], k: int) -> list[tuple[str, float]]:
         """The top ``k`` entities by counts summed over several aliases, among each alias's first ``k`` (in
-        ``entity_counts`` order): a look-up reads ``k`` rows of each alias and the seen entities' counts, in a
-        number of statements and rows set by the query and ``k``, however many entities share the aliases. It is
-        the full sum's top ``k`` when at most one alias has more than ``k`` entities (each of that alias's first
-        ``k`` then ranks before any entity unseen) and when the ``k``-th best seen sums more than the aliases'
-        ``k``-th counts together; otherwise an entity in no alias's first ``k``, whose counts summed over several
-        aliases would place it, is passed over."""
-        heads = [self._rows("SELECT qid FROM entity_counts WHERE norm = ? ORDER BY total DESC, qid LIMIT ?",
-                            (norm, k)) for norm in norms]
-        seen = sorted({qid for rows in heads for (qid,) in rows})
-        if not seen:
-            return []
-        marks, qid_marks = ",".join("?" * len(norms)), ",".join("?" * len(seen))
-        return [(q, c) for q, c in self._rows(
-            f"SELECT qid, sum(count) AS c FROM aliases WHERE norm IN ({marks}) AND qid IN ({qid_marks}) "
-            "GROUP BY qid ORDER BY c DESC, qid LIMIT ?", (*norms, *seen, k))]
+        ``entity_counts`` order): a look-up reads ``k`` rows of each alias (:meth:`_heads`) and, under an alias
+        with ``k`` entities or more, the counts of the other aliases' seen entities, in a number of statements and
+        rows set by the query and ``k``, however many entities share the aliases. It is the full sum's top ``k``
+        when at most one alias has more than ``k`` entities (each of that alias's first ``k`` then ranks before any
+        entity unseen) and when the ``k``-th best seen sums more than the aliases' ``k``-th counts together;
+        otherwise an entity in no alias's first ``k``, whose counts summed over several aliases would place it, is
+        passed over."""
+        heads = self._heads(norms, k)
+        summed: dict[str, float] = {}
+        for rows in heads.values():
+            for qid, total in rows:
+                summed[qid] = summed.get(qid, 0.0) + total
+        seen = sorted(summed)
+        for norm, rows in heads.items():
+            if len(rows) < k:  # every entity of this alias is among its rows, counted above
+                continue
+            missing = sorted(set(seen) - {qid for qid, _ in rows})
+            marks = ",".join("?" * len(missing))
+            for qid, count in self._rows(f"SELECT qid, sum(count) FROM aliases WHERE norm = ? AND qid IN ({marks}) "
+                                         "GROUP BY qid", (norm, *missing)) if missing else ():
+                summed[qid] += count
+        return sorted(summed.items(), key=lambda qc: (-qc[1], qc[0]))[:k]
+
+    def _heads(self, norms: list[str], k: int) -> dict[str, list[tuple[str, float]]]:
+        """Each alias's first ``k`` entities and their counts, in ``entity_counts`` order, read in one statement
+        for up to :data:`HEADS_PER_STATEMENT` aliases."""
+        heads: dict[str, list[tuple[str, float]]] = {norm: [] for norm in norms}
+        for start in range(0, len(norms), HEADS_PER_STATEMENT):
+            chunk = norms[start:start + HEADS_PER_STATEMENT]
+            sql = " UNION ALL ".join(f"SELECT * FROM (SELECT norm, qid, total FROM entity_counts WHERE norm = ? "
+                                     f"ORDER BY total DESC, qid LIMIT ?) AS h{i}" for i in range(len(chunk)))
+            for norm, qid, total in self._rows(sql, [value for alias in chunk for value in (alias, k)]):
+                heads[norm].append((qid, total))
+        return heads
 
     def _summed_counts(self, norms: list[str], k: int) -> list[tuple[str, float]]:
         """The top ``k`` entities by alias counts summed over every row of the aliases ``norms`` (a KB without
@@ -544,6 +563,10 @@ def open_kb(location: str | Path) -> KnowledgeBaseReader:
 #: that begins or ends many longer names, "university of"), and reading it would make a look-up's cost grow with
 #: the KB.
 COMMON_KEY_ROWS = 100
+
+#: At most this many aliases' first rows are read in one statement (:meth:`KnowledgeBaseReader._heads`): well
+#: under SQLite's limit of 500 terms in a compound ``SELECT``.
+HEADS_PER_STATEMENT = 100
 
 #: ``entity_counts``: each entity's alias count summed over sources, per normalised alias, kept in the order a
 #: look-up reads it (derived by :meth:`KnowledgeBase.finalize`).

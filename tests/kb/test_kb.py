@@ -336,8 +336,9 @@ def test_top_entities_over_several_aliases_equal_summing_the_first_rows(tmp_path
 
 
 def test_a_look_up_over_several_aliases_reads_k_rows_of_each(tmp_path):
-    """Two aliases each shared by 1,000 entities with equal counts: the look-up reads the first k rows of each and
-    the seen entities' counts, whatever the number of entities sharing them. The one entity under both, last in
+    """Two aliases each shared by 1,000 entities with equal counts: the look-up reads the first k rows of each and,
+    under an alias with k entities or more, the other seen entities' counts, whatever the number of entities sharing
+    them. The one entity under both, last in
     QID order, is passed over (summing every row would rank it first): the price of a look-up bounded by k."""
     rows = [(name, f"Q{1000 * j + i:05d}", 1.0) for j, name in enumerate(("abba", "abbe")) for i in range(1000)]
     rows += [("abba", "Q99999", 1.0), ("abbe", "Q99999", 1.0)]
@@ -349,5 +350,12 @@ def test_a_look_up_over_several_aliases_reads_k_rows_of_each(tmp_path):
         top = kb._counts_by_qid(["abba", "abbe"], 8)
         assert top == [("Q00000", 1.0), ("Q00001", 1.0), ("Q00002", 1.0), ("Q00003", 1.0), ("Q00004", 1.0),
                        ("Q00005", 1.0), ("Q00006", 1.0), ("Q00007", 1.0)]
-        assert read == [1, 8, 8, 8]  # a table check, the two aliases' first k rows, the top k
+        # a table check, the two aliases' first k rows in one statement, and under each (it has k entities or more)
+        # the other's seen entities: none
+        assert read == [1, 16, 0, 0]
+        read.clear()
+        kb.add_aliases([("abbi", "Q00009", 3.0), ("abbi", "Q01000", 1.0)], source="tsv")
+        kb.finalize()
+        assert kb._counts_by_qid(["abba", "abbi"], 8)[0] == ("Q00009", 4.0)  # 1 under abba, past its first k
+        assert read == [1, 10, 1]  # only under abba: abbi, of fewer than k entities, is read whole
         assert type(kb)._summed_counts(kb, ["abba", "abbe"], 1) == [("Q99999", 2.0)]
