@@ -27,6 +27,7 @@ from typing import Any
 from rexel_bench.data.io import atomic_write_text, staged_file
 from rexel_bench.data.relations import docred_relations
 from rexel_bench.errors import RexelBenchNote
+from rexel_bench.kb.deletions import deletions_path
 from rexel_bench.kb.ingest import sources
 from rexel_bench.kb.ingest.wikidata_dump import ALIAS_PRIOR, DumpFilter, ingest_dump
 from rexel_bench.kb.store import KnowledgeBase, check_fuzzy_index
@@ -58,10 +59,23 @@ def build_kb(
     check_fuzzy_index(fuzzy_index)  # before any work
     with staged_file(out) as staging:
         staging.unlink()  # SQLite creates its own file
-        return _ingest_all(staging, docred_ie=docred_ie, exclude_ids=exclude_ids, facts=facts, tsv=tsv,
-                           dwie_annos=dwie_annos, dwie_text=dwie_text, popularity=popularity, properties=properties,
-                           wikidata_dump=wikidata_dump, dump_filter=dump_filter, scheduler=scheduler,
-                           workers=workers, progress=progress, fuzzy_index=fuzzy_index)
+        contributed = _ingest_all(staging, docred_ie=docred_ie, exclude_ids=exclude_ids, facts=facts, tsv=tsv,
+                                  dwie_annos=dwie_annos, dwie_text=dwie_text, popularity=popularity,
+                                  properties=properties, wikidata_dump=wikidata_dump, dump_filter=dump_filter,
+                                  scheduler=scheduler, workers=workers, progress=progress, fuzzy_index=fuzzy_index)
+        _move_side_files(staging, out)
+    return contributed
+
+
+def _move_side_files(staging: Path, out: str | Path) -> None:
+    """Put the staged KB's side file (the one-edit index's deletion keys) in place beside ``out``, or remove the
+    one an earlier KB there had. It moves just before the KB itself: were the build stopped between the two moves,
+    the KB left in place would refuse the file, which records the aliases it was made from."""
+    staged, final = deletions_path(staging), deletions_path(out)
+    if staged.exists():
+        staged.replace(final)
+    else:
+        final.unlink(missing_ok=True)
 
 
 def _ingest_all(out: Path, *, docred_ie: Sequence[str | Path], exclude_ids: set[str] | None, facts: bool,

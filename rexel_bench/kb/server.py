@@ -134,17 +134,20 @@ def load_kb(kb: KnowledgeBase, url: str) -> dict[str, int]:
         raise DataError(f"unknown fuzzy index {kb.fuzzy_index!r}", file=kb.location)
     content_hash = kb.content_hash
     copied: dict[str, int] = {}
+    parts = index_parts(kb.fuzzy_index)  # the fuzzy index's tables, the deletion keys among them
+    kept = {table for part in parts for table in FUZZY_TABLES.get(part, {})} | \
+        ({"alias_deletions"} if "one-edit" in parts else set())
     with _connect(url) as db, db.transaction(), db.cursor() as cursor:
         cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         cursor.execute("DROP TABLE IF EXISTS alias_norms, " + ", ".join(TABLES))
         for table, columns in TABLES.items():
             cursor.execute(f"CREATE TABLE {table} ({columns})")
-            if table in FUZZY_TABLE_NAMES and not any(table in FUZZY_TABLES.get(part, {})
-                                                      for part in index_parts(kb.fuzzy_index)):
+            if table in FUZZY_TABLE_NAMES and table not in kept:
                 copied[table] = 0
                 continue
             names = [re.match(r"\w+", c.strip()).group(0) for c in columns.split(",")]
-            source = kb.db.execute(f"SELECT {', '.join(names)} FROM {table}") if kb._has_table(table) else []
+            source = kb.deletion_index_rows() if table == "alias_deletions" else \
+                kb.db.execute(f"SELECT {', '.join(names)} FROM {table}") if kb._has_table(table) else []
             with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
                 copied[table] = 0
                 for row in source:

@@ -6,9 +6,11 @@ Tables:
 - ``aliases(norm, alias, qid, count, prior, source)``: surface forms, keyed by their normalised form;
   ``prior`` is p(entity | alias) = count / total count of the normalised alias, recomputed by
   :meth:`KnowledgeBase.finalize`. The fuzzy index (:data:`FUZZY_INDEXES`) serves a text held nowhere exactly:
-  ``alias_trigrams`` (FTS5, trigram tokenizer); or ``alias_deletions``, the 64-bit keys of every normalised alias
+  ``alias_trigrams`` (FTS5, trigram tokenizer); or the one-edit index: the 64-bit keys of every normalised alias
   and of each string one character shorter (a symmetric-deletion index in the style of SymSpell: a query costs
-  its length + 1 index probes whatever the KB's size); or ``alias_grams(gram, size, norm)`` and
+  its length + 1 probes), kept in a hash-addressed file beside the KB (:mod:`rexel_bench.kb.deletions`: a probe's
+  cost does not grow with the KB; ``alias_deletions`` in a KB built before it), and ``alias_word_drops``; or
+  ``alias_grams(gram, size, norm)`` and
   ``gram_counts(gram, n)``, the postings of every trigram (prefix filtering reads only the query's rarest);
 - ``classes(qid, class_qid)`` from P31/P279 and fine types, ``class_labels(class_qid, label)``, and
   ``class_types(class_qid, type, count)``: how often entities of a class carry each coarse dataset type
@@ -34,6 +36,7 @@ from typing import Any, Self
 
 from rexel_bench.data.model import Document, text_hash
 from rexel_bench.errors import ConfigError, DataError
+from rexel_bench.kb.deletions import DeletionIndex, deletions_path, write_deletion_index
 from rexel_bench.kb.normalize import normalize_alias
 
 SCHEMA = """
@@ -268,16 +271,23 @@ class KnowledgeBaseReader:
                        if other != norm and (within_one_edit(norm, other) or one_word_apart(norm, other))})
 
     def one_edit_rows(self, norm: str) -> list[str]:
-        """The one-edit index rows a look-up of ``norm`` reads, in one query: the aliases under its
-        :func:`probe_keys` (letter edits, and the aliases a word shorter), an alias for each key it shares, and the
-        aliases a word longer, filed under ``norm`` in ``alias_word_drops`` (which a one-edit KB built before the
-        word edits lacks)."""
-        keys = sorted(probe_keys(norm))
-        sql = f"SELECT norm FROM alias_deletions WHERE key IN ({','.join('?' * len(keys))})"
+        """The one-edit index rows a look-up of ``norm`` reads: the aliases under its :func:`probe_keys` (letter
+        edits, and the aliases a word shorter), an alias for each key it shares, and the aliases a word longer,
+        filed under ``norm`` in ``alias_word_drops`` (which a one-edit KB built before the word edits lacks)."""
+        rows = self._deletion_rows(sorted(probe_keys(norm)))
         if self._has_word_drops:
-            return [n for (n,) in self._rows(f"{sql} UNION ALL SELECT norm FROM alias_word_drops WHERE key = ?",
-                                             (*keys, _key(norm)))]
-        return [n for (n,) in self._rows(sql, keys)]
+            rows += [n for (n,) in self._rows("SELECT norm FROM alias_word_drops WHERE key = ?", (_key(norm),))]
+        return rows
+
+    def _deletion_rows(self, keys: list[int]) -> list[str]:
+        """The aliases filed under ``keys`` in the deletion keys, one for each (key, alias) pair: read from the
+        back-end's ``alias_deletions`` table."""
+        marks = ",".join("?" * len(keys))
+        return [n for (n,) in self._rows(f"SELECT norm FROM alias_deletions WHERE key IN ({marks})", keys)]
+
+    def deletion_index_rows(self) -> Iterator[tuple[int, str]]:
+        """Every (key, alias) pair of the one-edit index's deletion keys (what a server copies into its table)."""
+        return iter(self._rows("SELECT key, norm FROM alias_deletions ORDER BY key, norm"))
 
     @functools.cached_property
     def _has_word_drops(self) -> bool:
@@ -397,6 +407,27 @@ class KnowledgeBase(KnowledgeBaseReader):
     def close(self) -> None:
         """Close the database file."""
         self.db.close()
+        self.__dict__.pop("_deletions", None)
+
+    @functools.cached_property
+    def _deletions(self) -> DeletionIndex | None:
+        """The one-edit index's deletion keys: the file beside the KB that its ``meta.deletion_index`` names the
+        aliases of, or None for a KB that keeps them in its ``alias_deletions`` table (built before the file)."""
+        if self._has_table("alias_deletions"):
+            return None
+        recorded = self._rows("SELECT value FROM meta WHERE key = 'deletion_index'")
+        if not recorded:
+            raise DataError("this one-edit KB records no deletion index (rebuild it with rexel-bench kb build "
+                            "--fuzzy-index one-edit)", file=self.location)
+        return DeletionIndex(deletions_path(self.path), json.loads(recorded[0][0])["sha256"])
+
+    def _deletion_rows(self, keys: list[int]) -> list[str]:
+        index = self._deletions
+        return super()._deletion_rows(keys) if index is None else index.norms_under(keys)
+
+    def deletion_index_rows(self) -> Iterator[tuple[int, str]]:
+        index = self._deletions
+        return super().deletion_index_rows() if index is None else index.rows()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -501,6 +532,7 @@ class KnowledgeBase(KnowledgeBaseReader):
         default: the KB's own, else trigram). Returns what a one-edit index left out (recorded in the KB as
         ``fuzzy_index_not_kept``, shown by ``kb stats``), None for an index that keeps everything."""
         fuzzy_index = check_fuzzy_index(fuzzy_index or self.fuzzy_index)
+        self.__dict__.pop("_deletions", None)
         with self.transaction() as db:
             db.execute("CREATE TEMP TABLE alias_totals (norm TEXT PRIMARY KEY, total REAL) WITHOUT ROWID")
             db.execute("INSERT INTO alias_totals SELECT norm, sum(count) FROM aliases GROUP BY norm")
@@ -512,7 +544,7 @@ class KnowledgeBase(KnowledgeBaseReader):
             db.execute("INSERT INTO entity_counts SELECT norm, sum(count), qid FROM aliases GROUP BY norm, qid")
             db.execute("INSERT OR IGNORE INTO class_labels SELECT DISTINCT c.class_qid, e.label FROM classes c "
                        "JOIN entities e ON e.qid = c.class_qid WHERE e.label IS NOT NULL ORDER BY c.class_qid")
-            not_kept = _build_fuzzy_index(db, fuzzy_index)
+            not_kept = _build_fuzzy_index(db, fuzzy_index, deletions_path(self.path))
         self.fuzzy_index = fuzzy_index
         for derived in ("_has_entity_counts", "_has_word_drops"):  # the tables finalize has just made
             self.__dict__.pop(derived, None)
@@ -614,16 +646,16 @@ FUZZY_INDEXES = ("trigram", "one-edit", "prefix-trigram", "one-edit+prefix-trigr
 #: The tables each part of a fuzzy index adds to the KB (``alias_trigrams`` is in every KB's schema, empty unless
 #: used).
 FUZZY_TABLES = {
-    "one-edit": {"alias_deletions": "key INTEGER NOT NULL, norm TEXT NOT NULL, PRIMARY KEY (key, norm)",
-                 "alias_word_drops": "key INTEGER NOT NULL, norm TEXT NOT NULL, PRIMARY KEY (key, norm)"},
+    "one-edit": {"alias_word_drops": "key INTEGER NOT NULL, norm TEXT NOT NULL, PRIMARY KEY (key, norm)"},
     "prefix-trigram": {"alias_grams": "gram TEXT NOT NULL, size INTEGER NOT NULL, norm TEXT NOT NULL, "
                                       "PRIMARY KEY (gram, size, norm)",
                        "gram_counts": "gram TEXT PRIMARY KEY, n INTEGER NOT NULL"},
 }
 
 
-#: Every table a fuzzy index may add.
-FUZZY_TABLE_NAMES = frozenset(t for tables in FUZZY_TABLES.values() for t in tables)
+#: Every table a fuzzy index may add (``alias_deletions``: the one-edit index's deletion keys in a KB built before
+#: they were kept in a file beside it, :mod:`rexel_bench.kb.deletions`).
+FUZZY_TABLE_NAMES = frozenset({"alias_deletions", *(t for tables in FUZZY_TABLES.values() for t in tables)})
 
 
 def index_parts(fuzzy_index: str) -> tuple[str, ...]:
@@ -631,14 +663,17 @@ def index_parts(fuzzy_index: str) -> tuple[str, ...]:
     return tuple(fuzzy_index.split("+"))
 
 
-def _build_fuzzy_index(db: sqlite3.Connection, fuzzy_index: str) -> dict[str, int] | None:
-    """Rebuild the KB's fuzzy index from its aliases (the other indexes' tables dropped), streaming the aliases,
-    and record which it is and what it left out (a trigram KB records nothing: its bytes are as they always
-    were); returns what was left out (:func:`_drop_common_word_keys`), None if the index keeps every alias."""
+def _build_fuzzy_index(db: sqlite3.Connection, fuzzy_index: str, deletions: Path) -> dict[str, int] | None:
+    """Rebuild the KB's fuzzy index from its aliases (the other indexes' tables, and the deletion keys' file
+    ``deletions`` if the index has no one-edit part, removed), streaming the aliases, and record which it is and
+    what it left out (a trigram KB records nothing: its bytes are as they always were); returns what was left out
+    (:func:`_drop_common_word_keys`), None if the index keeps every alias."""
     db.execute("DELETE FROM alias_trigrams")
     for table in sorted(FUZZY_TABLE_NAMES):
         db.execute(f"DROP TABLE IF EXISTS {table}")
-    db.execute("DELETE FROM meta WHERE key IN ('fuzzy_index', 'fuzzy_index_not_kept')")
+    db.execute("DELETE FROM meta WHERE key IN ('fuzzy_index', 'fuzzy_index_not_kept', 'deletion_index')")
+    if "one-edit" not in index_parts(fuzzy_index):
+        deletions.unlink(missing_ok=True)
     if fuzzy_index == "trigram":
         db.execute("INSERT INTO alias_trigrams(norm) SELECT DISTINCT norm FROM aliases")
         return None
@@ -647,8 +682,8 @@ def _build_fuzzy_index(db: sqlite3.Connection, fuzzy_index: str) -> dict[str, in
         for table, columns in FUZZY_TABLES[part].items():
             db.execute(f"CREATE TABLE {table} ({columns}) WITHOUT ROWID")
         if part == "one-edit":
-            _fill_in_key_order(db, "alias_deletions", ((key, norm) for norm in _distinct_norms(db)
-                                                        for key in deletion_keys(norm)))
+            written = write_deletion_index(deletions, _distinct_norms(db), deletion_keys)
+            db.execute("INSERT INTO meta VALUES ('deletion_index', ?)", (json.dumps(written),))
             _fill_in_key_order(db, "alias_word_drops", ((_key(drop), norm) for norm in _distinct_norms(db)
                                                          for drop in word_drops(norm, keep=2)))
             not_kept = _drop_common_word_keys(db)
@@ -712,7 +747,7 @@ def word_drops(norm: str, keep: int) -> set[str]:
 
 
 def probe_keys(norm: str) -> set[int]:
-    """The keys a one-edit look-up of ``norm`` probes in ``alias_deletions``: its :func:`deletion_keys` and the
+    """The keys a one-edit look-up of ``norm`` probes in the deletion keys: its :func:`deletion_keys` and the
     keys of it with one word dropped (an alias a word shorter, under its own key: "new york city" → "new york").
     An alias a word longer is filed in ``alias_word_drops`` under each text it gives with a word dropped, for
     aliases of three or more words ("ulysses grant" → "ulysses s grant"): two-word aliases are not filed under
