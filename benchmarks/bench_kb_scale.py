@@ -44,6 +44,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rexel_bench.kb.build import build_kb
+from rexel_bench.kb.deletions import deletions_path
 from rexel_bench.kb.normalize import normalize_alias
 from rexel_bench.kb.store import FUZZY_INDEXES, KnowledgeBase, _fts_query, index_parts
 
@@ -241,11 +242,13 @@ def measure(n: int, queries: int, workers: list[int], dump: Path, folder: Path, 
         build_s[count] = time.perf_counter() - began
         build_tree_mib[count] = (memory.peak_mib, memory.writer_peak_mib, memory.workers_peak_mib)
     rng = random.Random(1)
+    deletions = deletions_path(kb_path)
     with KnowledgeBase(kb_path) as kb:
         rows = kb.db.execute("SELECT alias, qid FROM aliases WHERE length(alias) >= 6 ORDER BY alias, qid").fetchall()
         rows = random.Random(2).sample(rows, min(queries, len(rows)))  # the same queries for either index
         out: dict[str, object] = {"entities": n, "index": fuzzy_index, "build_s": build_s,
-                                  "build_tree_peak_rss_mib": build_tree_mib, "kb_mib": kb_path.stat().st_size / 2**20}
+                                  "build_tree_peak_rss_mib": build_tree_mib, "kb_mib": kb_path.stat().st_size / 2**20,
+                                  "deletions_mib": deletions.stat().st_size / 2**20 if deletions.exists() else 0.0}
         timed: dict[str, list[float]] = {}
         texts_by_kind: dict[str, list[tuple[str, str]]] = {}
         exact_found: list[bool] = []
@@ -306,7 +309,8 @@ def main() -> None:
     args = parser.parse_args()
     table = Table(title="Knowledge base at scale (generated dumps in the official layout)")
     columns = ("entities", "fuzzy index", *(f"build, {w} worker(s) (s)" for w in args.workers),
-               "entities/s/worker", "KB (MiB)", "build peak RSS: tree / writer / workers (MiB)", "exact p50/p99 (ms)",
+               "entities/s/worker", "KB: file + deletion keys' file (MiB)",
+               "build peak RSS: tree / writer / workers (MiB)", "exact p50/p99 (ms)",
                "exact recall@8", "typo p50/p99 (ms)", f"typo p50/p99, fastest of {args.repeats} (ms)",
                "typo p99, first pass (ms)", "dropped letter recall@8",
                "swapped letters recall@8",
@@ -325,7 +329,8 @@ def main() -> None:
                 r = measure(n, args.queries, args.workers, dump, folder, index, args.reuse, args.repeats)
                 built, last = r["build_s"], args.workers[-1]
                 table.add_row(f"{n:,}", index, *(f"{built[w]:.1f}" if w in built else "-" for w in args.workers),
-                              f"{n / built[last] / last:,.0f}" if last in built else "-", f"{r['kb_mib']:.1f}",
+                              f"{n / built[last] / last:,.0f}" if last in built else "-",
+                              f"{r['kb_mib']:,.1f} + {r['deletions_mib']:,.1f}",
                               " / ".join(f"{m:,.0f}" for m in r["build_tree_peak_rss_mib"][last])
                               if last in built else "-",
                               f"{r['exact_p50_ms']:.2f} / {r['exact_p99_ms']:.2f}",
