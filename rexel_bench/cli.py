@@ -643,6 +643,7 @@ def kb_build(
 ) -> None:
     """Build a KB from any mix of sources."""
     from rexel_bench.kb.build import build_kb
+    from rexel_bench.kb.deletions import deletions_path
     from rexel_bench.kb.ingest.wikidata_dump import DumpFilter
     from rexel_bench.silver.agreement import first_sentence_key
 
@@ -663,6 +664,9 @@ def kb_build(
     if exclude:
         console.print(f"left out {len(exclude)} DocRED-IE documents shared with {', '.join(map(str, exclude_docs_of))}")
     console.say(f"knowledge base written to {out}")
+    if deletions_path(out).exists():
+        console.say(f"its one-edit index's deletion keys written to {deletions_path(out)}: keep the two files "
+                    "together")
 
 
 @kb_app.command("lookup")

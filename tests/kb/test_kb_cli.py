@@ -57,3 +57,18 @@ def test_kb_build_lookup_stats_then_link_and_audit(tmp_path):
         writer.writerows(rows)
     scored = runner.invoke(app, ["audit", "score", str(tmp_path / "sample.csv")])
     assert scored.exit_code == 0 and "100.0%" in scored.output
+
+
+def test_a_one_edit_build_names_the_two_files_that_go_together(tmp_path):
+    (tmp_path / "aliases.tsv").write_text("Illinois\tQ1174\t1\nIndiana\tQ1415\t1\n")
+    kb = tmp_path / "kb.sqlite"
+    result = runner.invoke(app, ["kb", "build", "--tsv", str(tmp_path / "aliases.tsv"), "--out", str(kb),
+                                 "--fuzzy-index", "one-edit"])
+    assert result.exit_code == 0, result.output
+    assert f"{kb}-deletions" in " ".join(result.output.split()) and "keep the two files together" in result.output
+    lookup = runner.invoke(app, ["kb", "lookup", "Ilinois", "--kb", str(kb)])
+    assert lookup.exit_code == 0 and "Q1174" in lookup.output
+    (tmp_path / "kb.sqlite-deletions").unlink()
+    lookup = runner.invoke(app, ["kb", "lookup", "Ilinois", "--kb", str(kb)])
+    said = " ".join(lookup.output.split())
+    assert lookup.exit_code == 2 and "kb.sqlite-deletions" in said and "index file is missing" in said
