@@ -32,6 +32,9 @@ HEADER_BYTES = 4096
 #: Pairs held in memory before they are appended to their partition files while writing.
 BATCH_PAIRS = 4_000_000
 PARTITIONS = 256
+#: A directory bucket holding more keys than this (a key that many aliases share) is searched on its own; the
+#: others are searched together, as one array as wide as the widest.
+WIDE_BUCKET = 32
 _UNSIGNED = (1 << 64) - 1
 _SECTIONS = (("keys", "<u8"), ("ids", "<u4"), ("directory", "<u8"), ("offsets", "<u8"), ("text", "u1"))
 
@@ -175,14 +178,15 @@ class DeletionIndex:
         directory, stored = self._arrays["directory"], self._arrays["keys"]
         bucket = (probe >> np.uint64(64 - self.bits)).astype(np.int64)
         begin, end = directory[bucket].astype(np.int64), directory[bucket + 1].astype(np.int64)
-        width = int((end - begin).max())
-        if not width:
-            return []
-        at = begin[:, None] + np.arange(width)
-        inside = at < end[:, None]
+        narrow = end - begin <= WIDE_BUCKET
+        width = int((end - begin)[narrow].max(initial=0))
+        at = begin[narrow, None] + np.arange(width)
+        inside = at < end[narrow, None]
         at = np.where(inside, at, 0)
-        found = at[inside & (stored[at] == probe[:, None])]
-        return [self._norm(int(number)) for number in self._arrays["ids"][found]]
+        found = [at[inside & (stored[at] == probe[narrow, None])]]
+        for key, first, last in zip(probe[~narrow], begin[~narrow], end[~narrow], strict=True):  # a shared key
+            found.append(first + np.flatnonzero(stored[first:last] == key))
+        return [self._norm(int(number)) for number in self._arrays["ids"][np.concatenate(found)]]
 
     def _norm(self, number: int) -> str:
         offsets = self._arrays["offsets"]
