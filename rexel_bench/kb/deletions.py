@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import mmap
 import shutil
 import tempfile
 from array import array
@@ -32,9 +33,12 @@ HEADER_BYTES = 4096
 #: Pairs held in memory before they are appended to their partition files while writing.
 BATCH_PAIRS = 4_000_000
 PARTITIONS = 256
-#: A directory bucket holding more keys than this (a key that many aliases share) is searched on its own; the
-#: others are searched together, as one array as wide as the widest.
-WIDE_BUCKET = 32
+#: Keys per directory entry, on average: a probe reads one entry and its bucket's keys (128 bytes on average, in one
+#: page of the file), and the directory is an eighth of the keys' size (128 MiB for 10 million entities).
+BUCKET_KEYS = 16
+#: A bucket holding more keys than this (a key that many aliases share) is searched on its own; the others are
+#: searched together, as one array as wide as the widest.
+WIDE_BUCKET = 4 * BUCKET_KEYS
 _UNSIGNED = (1 << 64) - 1
 _SECTIONS = (("keys", "<u8"), ("ids", "<u4"), ("directory", "<u8"), ("offsets", "<u8"), ("text", "u1"))
 
@@ -53,7 +57,7 @@ def write_deletion_index(path: Path, norms: Iterable[str], keys_of: Callable[[st
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
         work = Path(tmp)
         digest, count, pairs = _partition(work, norms, keys_of, batch_pairs)
-        bits = max(8, math.ceil(math.log2(max(pairs, 1) / 4)))
+        bits = max(8, math.ceil(math.log2(max(pairs, 1) / BUCKET_KEYS)))
         sizes = {"keys": pairs * 8, "ids": pairs * 4, "directory": ((1 << bits) + 1) * 8,
                  "offsets": (count + 1) * 8, "text": (work / "text").stat().st_size}
         sections, at = {}, HEADER_BYTES
@@ -161,12 +165,13 @@ class DeletionIndex:
         sections, self.bits = header["sections"], header["bits"]
         lengths = {"keys": header["entries"], "ids": header["entries"], "directory": (1 << self.bits) + 1,
                    "offsets": header["aliases"] + 1}
-        self._arrays = {name: np.memmap(path, dtype=dtype, mode="r", offset=sections[name],
-                                        shape=(lengths[name],)) if lengths.get(name, 1) else np.zeros(0, dtype)
+        with path.open("rb") as f:
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        mapped.madvise(mmap.MADV_RANDOM)  # a probe reads a few bytes here and there: no read-ahead around them
+        self._arrays = {name: np.frombuffer(mapped, dtype=dtype, count=lengths[name], offset=sections[name])
                         for name, dtype in _SECTIONS if name != "text"}
-        text_bytes = int(self._arrays["offsets"][-1])
-        self._text = np.memmap(path, dtype="u1", mode="r", offset=sections["text"], shape=(text_bytes,)) \
-            if text_bytes else b""
+        self._text = np.frombuffer(mapped, dtype="u1", count=int(self._arrays["offsets"][-1]),
+                                   offset=sections["text"])
         self.path = path
 
     def norms_under(self, keys: Iterable[int]) -> list[str]:

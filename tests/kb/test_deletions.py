@@ -8,17 +8,19 @@ import random
 import shutil
 import zlib
 
+import numpy as np
 import pytest
 
 from rexel_bench.errors import DataError
 from rexel_bench.kb.build import build_kb
-from rexel_bench.kb.deletions import DeletionIndex, deletions_path, write_deletion_index
+from rexel_bench.kb.deletions import WIDE_BUCKET, DeletionIndex, deletions_path, write_deletion_index
 from rexel_bench.kb.store import KnowledgeBase, deletion_keys
 
 
 def _names(seed: int, n: int) -> list[str]:
     rng = random.Random(seed)
-    return sorted({"".join(rng.choice("abcde ") for _ in range(rng.randint(1, 9))).strip() or "a" for _ in range(n)})
+    return sorted({"".join(rng.choice("abcdefg ") for _ in range(rng.randint(1, 9))).strip() or "a"
+                   for _ in range(n)})
 
 
 def _clashing_keys(norm: str) -> set[int]:
@@ -28,11 +30,14 @@ def _clashing_keys(norm: str) -> set[int]:
 
 @pytest.mark.parametrize("keys_of", [deletion_keys, _clashing_keys])
 def test_a_probe_returns_every_alias_filed_under_the_keys(tmp_path, keys_of):
-    norms = _names(1, 400)
+    """Keys spread over the directory, and keys many aliases share (buckets searched on their own)."""
+    norms = _names(1, 1500)
     written = write_deletion_index(tmp_path / "index", norms, keys_of)
     pairs = sorted({(key, norm) for norm in norms for key in keys_of(norm)})
     assert written["entries"] == len(pairs)
     index = DeletionIndex(tmp_path / "index", written["sha256"])
+    widest = int(np.diff(index._arrays["directory"]).max())
+    assert (widest > WIDE_BUCKET) == (keys_of is _clashing_keys)
     assert sorted(index.rows()) == pairs
     rng = random.Random(2)
     stored = sorted({key for key, _ in pairs})
