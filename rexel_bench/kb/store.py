@@ -383,6 +383,7 @@ class KnowledgeBase(KnowledgeBaseReader):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, factory=_NamedConnection)
         self.db.file = str(self.path)
+        self.db.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
         if create:  # reading never writes, so a KB shared between processes or read-only stays untouched
             self.db.executescript(SCHEMA)
         self.location, self.name = str(self.path), self.path.name
@@ -595,6 +596,11 @@ def open_kb(location: str | Path) -> KnowledgeBaseReader:
 #: that begins or ends many longer names, "university of"), and reading it would make a look-up's cost grow with
 #: the KB.
 COMMON_KEY_ROWS = 100
+
+#: SQLite's page cache of a KB connection, in KiB (SQLite's default is 2 MiB): the inner pages of the look-up
+#: indexes of a KB of millions of entities stay in memory, so that a look-up reads mostly their leaves. Pages are
+#: cached as they are read: a small KB takes no more than its size.
+PAGE_CACHE_KIB = 65536
 
 #: At most this many aliases' first rows are read in one statement (:meth:`KnowledgeBaseReader._heads`): well
 #: under SQLite's limit of 500 terms in a compound ``SELECT``.

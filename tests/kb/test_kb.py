@@ -359,3 +359,15 @@ def test_a_look_up_over_several_aliases_reads_k_rows_of_each(tmp_path):
         assert kb._counts_by_qid(["abba", "abbi"], 8)[0] == ("Q00009", 4.0)  # 1 under abba, past its first k
         assert read == [1, 10, 1]  # only under abba: abbi, of fewer than k entities, is read whole
         assert type(kb)._summed_counts(kb, ["abba", "abbe"], 1) == [("Q99999", 2.0)]
+
+
+def test_a_kb_connection_keeps_a_page_cache_for_its_indexes_inner_pages(tmp_path):
+    """SQLite's default 2 MiB cache cannot hold the inner pages of a Wikidata-size KB's look-up indexes; each
+    connection asks for PAGE_CACHE_KIB, and bulk loading's larger cache is given back after it."""
+    from rexel_bench.kb.store import PAGE_CACHE_KIB
+
+    with KnowledgeBase(tmp_path / "kb.sqlite", create=True) as kb:
+        assert kb.db.execute("PRAGMA cache_size").fetchone() == (-PAGE_CACHE_KIB,) and PAGE_CACHE_KIB > 2000
+        with kb.bulk_load():
+            assert kb.db.execute("PRAGMA cache_size").fetchone()[0] < -PAGE_CACHE_KIB
+        assert kb.db.execute("PRAGMA cache_size").fetchone() == (-PAGE_CACHE_KIB,)
