@@ -16,12 +16,13 @@ share of queries whose entity comes back (overall, and among the queries whose e
 change costs) and the index rows a look-up reads (trigram matches, one-edit index rows, prefix-trigram postings).
 Latencies are of a second pass over the queries (warm caches), beside each typo's fastest of ``--repeats`` more warm
 passes (other processes' interference left out, as ``timeit`` advises) and the typo p99 of the first pass right
-after the build (the file's pages read for the first time). Memory is the peak, during the last build, of the resident
+after the build (the file's pages read for the first time), or with ``--cold`` after the operating system's page
+cache is dropped (every page read from disk). Memory is the peak, during the last build, of the resident
 memory of the whole process tree (this process, the Dask nanny and its workers), summed. For the one-edit index it
 also counts the typos whose look-up, over several near aliases, ranks its top 8 otherwise than summing every row of
 those aliases would (the entities a bounded look-up passes over).
 Run: ``python benchmarks/bench_kb_scale.py [--sizes 10000 100000 1000000] [--queries 300] [--workers 1 2]
-[--compressed] [--line-kb 13] [--fuzzy-index trigram one-edit ...] [--folder DIR [--reuse]] [--repeats 5]``.
+[--compressed] [--line-kb 13] [--fuzzy-index trigram one-edit ...] [--folder DIR [--reuse]] [--repeats 5] [--cold]``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import argparse
 import bz2
 import contextlib
 import json
+import os
 import random
 import shutil
 import statistics
@@ -226,12 +228,20 @@ def fastest_of(kb: KnowledgeBase, texts: list[str], repeats: int) -> list[float]
     return fastest
 
 
+def drop_os_cache() -> None:
+    """Write dirty pages out and drop the operating system's page cache (Linux, as root), so that the next reads of
+    a file come from disk."""
+    os.sync()
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
 def measure(n: int, queries: int, workers: list[int], dump: Path, folder: Path, fuzzy_index: str,
-            reuse: bool = False, repeats: int = 5) -> dict[str, object]:
+            reuse: bool = False, repeats: int = 5, cold: bool = False) -> dict[str, object]:
     """Build a KB of ``n`` generated entities with ``fuzzy_index`` with each number of workers (the last build is
     kept; with ``reuse``, a KB already in the folder is measured without building) and time its look-ups: a first
-    pass over the queries, then a second one (warm: the pages the first read are cached), then each query's fastest
-    of ``repeats`` more warm passes (:func:`fastest_of`)."""
+    pass over the queries (with ``cold``, each kind's from a KB opened anew after the operating system's page cache
+    is dropped: every page read from disk), then a second one (warm: the pages the first read are cached), then each
+    query's fastest of ``repeats`` more warm passes (:func:`fastest_of`)."""
     kb_path = folder / f"kb-{n}-{fuzzy_index}.sqlite"
     build_s: dict[int, float] = {}
     build_tree_mib: dict[int, tuple[float, float, float]] = {}
@@ -243,7 +253,8 @@ def measure(n: int, queries: int, workers: list[int], dump: Path, folder: Path, 
         build_tree_mib[count] = (memory.peak_mib, memory.writer_peak_mib, memory.workers_peak_mib)
     rng = random.Random(1)
     deletions = deletions_path(kb_path)
-    with KnowledgeBase(kb_path) as kb:
+    with contextlib.ExitStack() as opened:
+        kb = opened.enter_context(KnowledgeBase(kb_path))
         rows = kb.db.execute("SELECT alias, qid FROM aliases WHERE length(alias) >= 6 ORDER BY alias, qid").fetchall()
         rows = random.Random(2).sample(rows, min(queries, len(rows)))  # the same queries for either index
         out: dict[str, object] = {"entities": n, "index": fuzzy_index, "build_s": build_s,
@@ -260,6 +271,10 @@ def measure(n: int, queries: int, workers: list[int], dump: Path, folder: Path, 
             group = "typo" if kind in ("dropped", "swapped") else kind
             texts_by_kind[kind] = texts
             first, times, hits = timed.setdefault(f"{group}_first", []), timed.setdefault(group, []), []
+            if cold:
+                kb.close()
+                drop_os_cache()
+                kb = opened.enter_context(KnowledgeBase(kb_path))
             for text, _ in texts:
                 start = time.perf_counter()
                 kb.candidates(text, k=8)
@@ -301,6 +316,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="Measure a KB already in --folder instead of building.")
     parser.add_argument("--line-kb", type=float, default=0.0, help="Pad each dump line with non-item statements to "
                                                                    "about this many KB (real lines: about 13).")
+    parser.add_argument("--cold", action="store_true", help="Drop the operating system's page cache before each "
+                                                             "first pass (Linux, as root): they read from disk.")
     parser.add_argument("--repeats", type=int, default=5, help="Warm passes of which each query's fastest is kept "
                                                                   "(the 'fastest of' columns).")
     parser.add_argument("--fuzzy-index", nargs="+", default=list(FUZZY_INDEXES), choices=FUZZY_INDEXES)
@@ -326,7 +343,7 @@ def main() -> None:
         for n in args.sizes:
             dump = dump_file(folder, n, args.compressed, args.line_kb)
             for index in args.fuzzy_index:
-                r = measure(n, args.queries, args.workers, dump, folder, index, args.reuse, args.repeats)
+                r = measure(n, args.queries, args.workers, dump, folder, index, args.reuse, args.repeats, args.cold)
                 built, last = r["build_s"], args.workers[-1]
                 table.add_row(f"{n:,}", index, *(f"{built[w]:.1f}" if w in built else "-" for w in args.workers),
                               f"{n / built[last] / last:,.0f}" if last in built else "-",
