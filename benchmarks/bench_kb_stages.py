@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rexel_bench.kb.build import build_kb
+from rexel_bench.kb.deletions import deletions_path
 from rexel_bench.kb.ingest.wikidata_dump import DumpFilter, dump_pieces, parse_pieces
 from rexel_bench.kb.store import FUZZY_INDEXES, KnowledgeBase
 
@@ -35,14 +36,15 @@ def time_stages(dump: Path, folder: Path, fuzzy_index: str) -> dict[str, float]:
     records = [record for piece in dump_pieces([dump]) for record in parse_pieces([piece], DumpFilter())]
     parsed = time.perf_counter()
     path = folder / "stages.sqlite"
-    path.unlink(missing_ok=True)
+    if path.exists():
+        remove_kb(path)
     with KnowledgeBase(path, create=True) as kb:
         with kb.bulk_load():
             kb.add_entities(records, source="wikidata-dump")
         written = time.perf_counter()
         kb.finalize(fuzzy_index)
     finalised = time.perf_counter()
-    path.unlink()
+    remove_kb(path)
     return {"entities": len(records), "parse_s": parsed - began, "write_s": written - parsed,
             "finalize_s": finalised - written}
 
@@ -61,8 +63,14 @@ def time_build(dump: Path, folder: Path, fuzzy_index: str, workers: int) -> floa
     began = time.perf_counter()
     build_kb(path, wikidata_dump=[dump], workers=workers, fuzzy_index=fuzzy_index)
     seconds = time.perf_counter() - began
-    path.unlink()
+    remove_kb(path)
     return seconds
+
+
+def remove_kb(path: Path) -> None:
+    """Remove a KB file and the deletion keys' file a one-edit KB has beside it."""
+    path.unlink()
+    deletions_path(path).unlink(missing_ok=True)
 
 
 def main() -> None:
