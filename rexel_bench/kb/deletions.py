@@ -157,17 +157,15 @@ class DeletionIndex:
                             "with it (rebuild the KB with rexel-bench kb build --fuzzy-index one-edit)",
                             file=str(path))
         with path.open("rb") as f:
-            head = f.read(HEADER_BYTES)
-        header = _header(head, path)
+            header = _header(f.read(HEADER_BYTES), path)  # before mapping: an empty file cannot be mapped
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         if header["sha256"] != sha256:
             raise DataError("this one-edit index file was written for other aliases than its KB's (rebuild the KB "
                             "with rexel-bench kb build --fuzzy-index one-edit)", file=str(path))
+        mapped.madvise(mmap.MADV_RANDOM)  # a probe reads a few bytes here and there: no read-ahead around them
         sections, self.bits = header["sections"], header["bits"]
         lengths = {"keys": header["entries"], "ids": header["entries"], "directory": (1 << self.bits) + 1,
                    "offsets": header["aliases"] + 1}
-        with path.open("rb") as f:
-            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        mapped.madvise(mmap.MADV_RANDOM)  # a probe reads a few bytes here and there: no read-ahead around them
         self._arrays = {name: np.frombuffer(mapped, dtype=dtype, count=lengths[name], offset=sections[name])
                         for name, dtype in _SECTIONS if name != "text"}
         self._text = np.frombuffer(mapped, dtype="u1", count=int(self._arrays["offsets"][-1]),

@@ -180,11 +180,11 @@ class KnowledgeBaseReader:
         for rows in heads.values():
             for qid, total in rows:
                 summed[qid] = summed.get(qid, 0.0) + total
-        seen = sorted(summed)
+        seen = set(summed)
         for norm, rows in heads.items():
             if len(rows) < k:  # every entity of this alias is among its rows, counted above
                 continue
-            missing = sorted(set(seen) - {qid for qid, _ in rows})
+            missing = sorted(seen - {qid for qid, _ in rows})
             marks = ",".join("?" * len(missing))
             for qid, count in self._rows(f"SELECT qid, sum(count) FROM aliases WHERE norm = ? AND qid IN ({marks}) "
                                          "GROUP BY qid", (norm, *missing)) if missing else ():

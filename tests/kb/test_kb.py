@@ -338,8 +338,8 @@ def test_top_entities_over_several_aliases_equal_summing_the_first_rows(tmp_path
 def test_a_look_up_over_several_aliases_reads_k_rows_of_each(tmp_path):
     """Two aliases each shared by 1,000 entities with equal counts: the look-up reads the first k rows of each and,
     under an alias with k entities or more, the other seen entities' counts, whatever the number of entities sharing
-    them. The one entity under both, last in
-    QID order, is passed over (summing every row would rank it first): the price of a look-up bounded by k."""
+    them. The one entity under both, last in QID order, is passed over (summing every row would rank it first): the
+    price of a look-up bounded by k."""
     rows = [(name, f"Q{1000 * j + i:05d}", 1.0) for j, name in enumerate(("abba", "abbe")) for i in range(1000)]
     rows += [("abba", "Q99999", 1.0), ("abbe", "Q99999", 1.0)]
     with KnowledgeBase(tmp_path / "kb.sqlite", create=True) as kb:
